@@ -46,6 +46,14 @@ def mediapipe_to_rig(world_xyz_m: FloatArray, mirror: bool = False) -> FloatArra
     return xyz
 
 
+def rig_to_mediapipe(xyz_m: FloatArray) -> FloatArray:
+    """Inverse of :func:`mediapipe_to_rig` without mirroring: (..., 3) rig frame → MediaPipe world frame.
+
+    Used to synthesise landmarks from rigs and mocap (the conversion is its own inverse).
+    """
+    return np.asarray(xyz_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
+
+
 def mirror_per_landmark(values: npt.NDArray[np.generic], mirror: bool) -> npt.NDArray[np.generic]:
     """Per-landmark values (visibility, flags; shape (..., 33)) reordered like :func:`mediapipe_to_rig` does."""
     return values[..., SWAP_LEFT_RIGHT] if mirror else values
