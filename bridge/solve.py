@@ -109,15 +109,26 @@ class SolverConfig:
 # --------------------------------------------------------------------------------------------- geometry
 
 
+def _norm(v: FloatArray) -> FloatArray:
+    """Lengths of (..., 3) vectors (cheaper than np.linalg.norm on tiny arrays)."""
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
+
+
 def _unit(v: FloatArray) -> FloatArray:
     """(..., 3) vectors scaled to length 1 (zero vectors stay zero)."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(n, _EPS)
+    return v / np.maximum(_norm(v), _EPS)[..., None]
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Cross product of (..., 3) vectors (np.cross costs ~40 µs a call on tiny arrays)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
 
 
 def _perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
     """Part of (..., 3) ``v`` perpendicular to the unit ``axis_unit``."""
-    return v - np.sum(v * axis_unit, axis=-1, keepdims=True) * axis_unit
+    return v - np.einsum("...i,...i->...", v, axis_unit)[..., None] * axis_unit
 
 
 def _basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
@@ -125,16 +136,16 @@ def _basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
     e1 = _unit(primary)
     # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
     # untracked and replaced by hold/rest later.
-    zero = np.linalg.norm(e1, axis=-1) < 0.5
+    zero = _norm(e1) < 0.5
     if np.any(zero):
         e1 = np.where(zero[..., None], _X, e1)
     e2 = _unit(_perp(secondary, e1))
     # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
-    bad = np.linalg.norm(e2, axis=-1) < 0.5
+    bad = _norm(e2) < 0.5
     if np.any(bad):
         alt = np.where(np.abs(e1[..., :1]) < 0.9, _X, _Y)
         e2 = np.where(bad[..., None], _unit(_perp(alt, e1)), e2)
-    e3 = np.cross(e1, e2)
+    e3 = _cross(e1, e2)
     return np.stack([e1, e2, e3], axis=-1)
 
 
@@ -148,6 +159,16 @@ def align_two(
     weights=[np.inf, 1])`` (tested), but vectorised over any leading shape.
     """
     return _basis(primary_obs, secondary_obs) @ np.swapaxes(_basis(primary_rest, secondary_rest), -1, -2)
+
+
+def _aligner(primary_rest: FloatArray, secondary_rest: FloatArray):  # type: ignore[no-untyped-def]
+    """:func:`align_two` with the rest pair fixed (its basis computed once)."""
+    rest_t = _basis(np.asarray(primary_rest, float), np.asarray(secondary_rest, float)).T
+
+    def align(primary_obs: FloatArray, secondary_obs: FloatArray) -> FloatArray:
+        return _basis(primary_obs, secondary_obs) @ rest_t
+
+    return align
 
 
 def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArray:
@@ -165,12 +186,33 @@ def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArra
 def _min_rotation(a_unit: FloatArray, b: FloatArray) -> FloatArray:
     """(..., 3, 3) shortest rotation taking the unit vector ``a_unit`` (3,) onto the direction of ``b``."""
     bu = _unit(b)
-    axis = np.cross(a_unit, bu)
-    s = np.linalg.norm(axis, axis=-1)
-    c = np.sum(a_unit * bu, axis=-1)
-    fallback = _unit(_perp(np.where(abs(a_unit[0]) < 0.9, _X, _Y), a_unit))
+    axis = _cross(np.broadcast_to(a_unit, bu.shape), bu)
+    s = _norm(axis)
+    c = np.einsum("...i,...i->...", bu, a_unit)
+    fallback = _unit(_perp(np.where(np.abs(a_unit[..., :1]) < 0.9, _X, _Y), a_unit))
     axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], fallback)
     return axis_angle_matrix(axis_u, np.arctan2(s, c))
+
+
+def _min_rotation_between(a: FloatArray, b: FloatArray) -> FloatArray:
+    """(..., 3, 3) shortest rotations taking the directions of (..., 3) ``a`` onto those of ``b``."""
+    au, bu = _unit(a), _unit(b)
+    axis = _cross(au, bu)
+    s = _norm(axis)
+    c = np.einsum("...i,...i->...", au, bu)
+    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], _X)
+    return axis_angle_matrix(axis_u, np.arctan2(s, c))
+
+
+def _chain_chord(g: _RigGeometry, w_hips: FloatArray, step: FloatArray) -> FloatArray:
+    """(T, 3) world vector from the hip joints' mid-point to the shoulder joints' mid-point when every spine
+    chain bone turns by ``step`` (T, 3, 3) under hips turned by ``w_hips`` (T, 3, 3)."""
+    r = w_hips
+    p = np.zeros(w_hips.shape[:-1])
+    for off in g.chain_offsets:
+        p = p + r @ off
+        r = r @ step
+    return p + r @ g.top_to_shoulders_mid - w_hips @ g.hips_to_legs_mid
 
 
 def _angle_of(m: FloatArray) -> FloatArray:
@@ -179,33 +221,43 @@ def _angle_of(m: FloatArray) -> FloatArray:
     return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
 
 
-def _clamp_angle(m: FloatArray, max_rad: float) -> FloatArray:
-    """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` scaled down to it, keeping the axis."""
+def _clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
+    """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` (a number, or one per trailing rotation) scaled
+    down to it, keeping the axis."""
     ang = _angle_of(m)
-    over = ang > max_rad
+    limit = np.broadcast_to(max_rad, ang.shape)
+    over = ang > limit
     if not np.any(over):
         return m
     rv = Rotation.from_matrix(m[over]).as_rotvec()
-    rv *= (max_rad / np.maximum(np.linalg.norm(rv, axis=-1), _EPS))[:, None]
+    rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), _EPS))[:, None]
     out = m.copy()
     out[over] = Rotation.from_rotvec(rv).as_matrix()
     return out
 
 
+def _skew_part(m: FloatArray) -> FloatArray:
+    """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
+    return np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1)
+
+
 def _fraction(m: FloatArray, fraction: float) -> FloatArray:
     """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
-    shape = m.shape[:-2]
-    rv = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_rotvec() * fraction
-    return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
+    ang = _angle_of(m)
+    if np.any(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
+        shape = m.shape[:-2]
+        rv = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_rotvec() * fraction
+        return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
+    axis = _unit(_skew_part(m))
+    return axis_angle_matrix(axis, ang * fraction)
 
 
 def _twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
     """Angle (radians, in (-π, π]) of the twist part of rotations (..., 3, 3) about the unit ``axis_unit``
-    (swing-twist decomposition)."""
-    q = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_quat()  # x y z w
-    ang = 2.0 * np.arctan2(q[:, :3] @ axis_unit, q[:, 3])
-    ang = (ang + np.pi) % (2.0 * np.pi) - np.pi
-    return ang.reshape(m.shape[:-2])
+    (swing-twist decomposition): 2·atan2(q_vec·a, q_w), written with the matrix's own entries since
+    q_vec = skew / (4 q_w) and 4 q_w² = 1 + trace."""
+    along = np.einsum("...i,...i->...", _skew_part(m), axis_unit)
+    return 2.0 * np.arctan2(along, 1.0 + np.trace(m, axis1=-2, axis2=-1))
 
 
 def _mT(m: FloatArray) -> FloatArray:
@@ -216,18 +268,28 @@ def _mT(m: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True, eq=False)
-class _Limb:
-    """The rest geometry of one arm or leg of a rig (indices into the rig, unit vectors in the rig frame)."""
+class _Limbs:
+    """Rest geometry of the four limbs, stacked in the order left arm, right arm, left leg, right leg.
 
-    upper: int
-    lower: int
-    end: int  # Hand or Foot
+    Vectors are unit, rig frame, shape (4, 3); indices are into the rig's bones.
+    """
+
+    upper: tuple[int, ...]
+    lower: tuple[int, ...]
+    end: tuple[int, ...]
     upper_dir: FloatArray  # rest direction of the upper bone
     lower_dir: FloatArray  # rest direction of the lower bone
     pole: FloatArray  # rest bend direction (⟂ upper_dir): where the lower bone goes when the joint flexes
     lower_pole: FloatArray  # the same, made ⟂ lower_dir
     hinge: FloatArray  # rest hinge axis: lower_dir × lower_pole
     end_dir: FloatArray  # rest direction of the end bone (hand: to the knuckles; foot: ankle → toe tip)
+    flex_min: FloatArray  # (4,) radians
+    flex_max: FloatArray  # (4,) radians
+    end_max: FloatArray  # (4,) radians: largest wrist / ankle rotation
+
+
+ARMS = slice(0, 2)
+LEGS = slice(2, 4)
 
 
 class _RigGeometry:
@@ -257,60 +319,91 @@ class _RigGeometry:
         while b is not None and b != "Hips":
             chain.append(b)
             b = rig.parent_of(b)
+        self.hips = idx("Hips")
         self.chain = [idx(c) for c in reversed(chain)]
-        self.top = self.chain[-1] if self.chain else idx("Hips")
+        self.top = self.chain[-1] if self.chain else self.hips
+        # Rest offsets walked by the chord of the spine chain: Hips → each chain bone's joint, then from the top
+        # bone's joint to the shoulder joints' mid-point; and Hips → the hip joints' mid-point.
+        self.chain_offsets = [rig.offsets_m[i] for i in self.chain]
+        sh_mid_rest = (rest[idx("LeftUpperArm")] + rest[idx("RightUpperArm")]) / 2
+        self.top_to_shoulders_mid = sh_mid_rest - rest[self.top]
+        self.hips_to_legs_mid = (rest[idx("LeftUpperLeg")] + rest[idx("RightUpperLeg")]) / 2 - rest[self.hips]
         self.neck = idx("Neck") if rig.has("Neck") else None
         self.head = idx("Head")
-        self.chain_dir = rest_dir("Hips", top)
-        self.hips_lateral = rest_dir("RightUpperLeg", "LeftUpperLeg")
-        self.shoulder_lateral = rest_dir("RightUpperArm", "LeftUpperArm")
         p = math.radians(config.head_pitch_offset_deg)
-        self.face_forward = np.array([0.0, -math.sin(p), math.cos(p)])
+        face_forward = np.array([0.0, -math.sin(p), math.cos(p)])
+        hips_lateral = rest_dir("RightUpperLeg", "LeftUpperLeg")
 
-        self.shoulders: dict[str, tuple[int, FloatArray]] = {}
-        for side in ("Left", "Right"):
-            if rig.has(f"{side}Shoulder"):
-                self.shoulders[side] = (idx(f"{side}Shoulder"), rest_dir(f"{side}Shoulder", f"{side}UpperArm"))
+        self.shoulders = [idx(f"{s}Shoulder") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")]
+        shoulder_dirs = [rest_dir(f"{s}Shoulder", f"{s}UpperArm") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")]
 
-        self.arms = {s: self._limb(f"{s}UpperArm", f"{s}LowerArm", f"{s}Hand", _Z, tail_point) for s in ("Left", "Right")}
-        self.legs = {s: self._limb(f"{s}UpperLeg", f"{s}LowerLeg", f"{s}Foot", -_Z, tail_point) for s in ("Left", "Right")}
+        limbs = [
+            ("LeftUpperArm", "LeftLowerArm", "LeftHand", _Z),
+            ("RightUpperArm", "RightLowerArm", "RightHand", _Z),
+            ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot", -_Z),
+            ("RightUpperLeg", "RightLowerLeg", "RightFoot", -_Z),
+        ]
+        upper_dir, lower_dir, pole, lower_pole, end_dir = [], [], [], [], []
+        for up, lo, end, hint in limbs:
+            u = _unit(rest[idx(lo)] - rest[idx(up)])
+            lo_d = _unit(rest[idx(end)] - rest[idx(lo)])
+            upper_dir.append(u)
+            lower_dir.append(lo_d)
+            pole.append(_unit(_perp(hint, u)))
+            lower_pole.append(_unit(_perp(hint, lo_d)))
+            if end.endswith("Foot"):
+                toes = end.replace("Foot", "Toes")
+                tip = tail_point(toes, _Z) if rig.has(toes) else tail_point(end, _Z - _Y)
+            else:
+                tip = tail_point(end, lo_d)
+            end_dir.append(_unit(tip - rest[idx(end)]))
+        lower_dir_a, lower_pole_a = np.array(lower_dir), np.array(lower_pole)
+        self.limbs = _Limbs(
+            upper=tuple(idx(x[0]) for x in limbs),
+            lower=tuple(idx(x[1]) for x in limbs),
+            end=tuple(idx(x[2]) for x in limbs),
+            upper_dir=np.array(upper_dir),
+            lower_dir=lower_dir_a,
+            pole=np.array(pole),
+            lower_pole=lower_pole_a,
+            hinge=_unit(_cross(lower_dir_a, lower_pole_a)),
+            end_dir=np.array(end_dir),
+            flex_min=np.radians([config.elbow_range_deg[0]] * 2 + [config.knee_range_deg[0]] * 2),
+            flex_max=np.radians([config.elbow_range_deg[1]] * 2 + [config.knee_range_deg[1]] * 2),
+            end_max=np.radians([config.hand_max_deg] * 2 + [config.foot_max_deg] * 2),
+        )
+        # Transposed rest bases of the targets aligned straight from landmarks, in this order:
+        # hips, hips-from-shoulders, torso top, head, left hand, right hand.
+        rest_pairs = [
+            (hips_lateral, _Y),
+            (hips_lateral, _Y),
+            (rest_dir("Hips", top), rest_dir("RightUpperArm", "LeftUpperArm")),
+            (_X, face_forward),
+            (self.limbs.end_dir[0], _Z),
+            (self.limbs.end_dir[1], _Z),
+        ]
+        self.rest_bases_t = np.stack([_basis(p0, s0).T for p0, s0 in rest_pairs])
+        self.shoulder_bases_t = np.stack([_basis(d, _Z).T for d in shoulder_dirs]) if shoulder_dirs else None
+        self.leg_end_bases_t = np.stack([_basis(self.limbs.end_dir[k], self.limbs.hinge[k]).T for k in (2, 3)])
+        self.limb_bases_t = np.stack([_basis(self.limbs.upper_dir[k], self.limbs.pole[k]).T for k in range(4)])
+
         self.toes = [idx(f"{s}Toes") for s in ("Left", "Right") if rig.has(f"{s}Toes")]
         # Lowest rest points of each foot (joint and toe tip), to ground the hips.
         self.ground_points: list[tuple[int, FloatArray]] = []
         for s in ("Left", "Right"):
-            foot = idx(f"{s}Foot")
-            self.ground_points.append((foot, np.zeros(3)))
+            self.ground_points.append((idx(f"{s}Foot"), np.zeros(3)))
             if rig.has(f"{s}Toes"):
-                toes = idx(f"{s}Toes")
-                self.ground_points.append((toes, np.zeros(3)))
+                toes_i = idx(f"{s}Toes")
+                self.ground_points.append((toes_i, np.zeros(3)))
                 if f"{s}Toes" in rig.tails_m:
-                    self.ground_points.append((toes, rig.tails_m[f"{s}Toes"]))
-
-    def _limb(self, upper: str, lower: str, end: str, pole_hint: FloatArray, tail_point) -> _Limb:  # type: ignore[no-untyped-def]
-        rig = self.rig
-        rest = rig.rest_world_m
-        i_u, i_l, i_e = rig.index(upper), rig.index(lower), rig.index(end)
-        upper_dir = _unit(rest[i_l] - rest[i_u])
-        lower_dir = _unit(rest[i_e] - rest[i_l])
-        pole = _unit(_perp(pole_hint, upper_dir))
-        lower_pole = _unit(_perp(pole_hint, lower_dir))
-        if end.endswith("Foot"):
-            toe = rig.index(end.replace("Foot", "Toes")) if rig.has(end.replace("Foot", "Toes")) else None
-            tip = tail_point(rig.bones[toe], _Z) if toe is not None else tail_point(end, _Z - _Y)
-            end_dir = _unit(tip - rest[i_e])
-        else:
-            end_dir = _unit(tail_point(end, lower_dir) - rest[i_e])
-        return _Limb(
-            upper=i_u,
-            lower=i_l,
-            end=i_e,
-            upper_dir=upper_dir,
-            lower_dir=lower_dir,
-            pole=pole,
-            lower_pole=lower_pole,
-            hinge=_unit(np.cross(lower_dir, lower_pole)),
-            end_dir=end_dir,
-        )
+                    self.ground_points.append((toes_i, rig.tails_m[f"{s}Toes"]))
+        # Bones whose world position grounding needs: the legs from the hips down.
+        needed = {self.hips}
+        for b, _ in self.ground_points:
+            while b >= 0:
+                needed.add(b)
+                b = int(rig.parents[b])
+        self.ground_chain = sorted(needed)
 
 
 # ------------------------------------------------------------------------------------ the pure solve
@@ -329,10 +422,31 @@ class SolvedArrays:
     tracked: BoolArray
 
 
+_LIMB_POINTS = np.array(
+    [
+        [L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST],
+        [L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST],
+        [L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE],
+        [L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE],
+    ]
+)
+_HAND_POINTS = np.array(
+    [[L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY, L.LEFT_THUMB], [L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY, L.RIGHT_THUMB]]
+)
+_FOOT_POINTS = np.array([[L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX], [L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX]])
+
+
 def solve_arrays(
-    rig: Rig, xyz_m: FloatArray, visible: BoolArray, config: SolverConfig = SolverConfig(), geometry: _RigGeometry | None = None
+    rig: Rig,
+    xyz_m: FloatArray,
+    visible: BoolArray,
+    config: SolverConfig = SolverConfig(),
+    geometry: _RigGeometry | None = None,
 ) -> SolvedArrays:
     """Solve T frames of landmarks without any state.
+
+    Vectorised over frames and, where bones do not depend on each other, over bones (all four limbs are solved
+    together), so one frame costs about as many numpy calls as many frames.
 
     Args:
         rig: the target skeleton.
@@ -344,47 +458,63 @@ def solve_arrays(
     xyz = np.asarray(xyz_m, dtype=np.float64)
     n_t = xyz.shape[0]
     n_b = len(rig.bones)
-    world = np.broadcast_to(np.eye(3), (n_t, n_b, 3, 3)).copy()
+    world = np.empty((n_t, n_b, 3, 3))
     local = np.broadcast_to(np.eye(3), (n_t, n_b, 3, 3)).copy()
     tracked = np.zeros((n_t, n_b), dtype=bool)
-
-    def P(lm: L) -> FloatArray:
-        return xyz[:, lm]
-
-    def V(*lms: L) -> BoolArray:
-        return np.all(visible[:, list(lms)], axis=1)
+    parents = rig.parents
 
     def set_bone(i: int, local_m: FloatArray, ok: BoolArray) -> None:
-        p = int(rig.parents[i])
+        p = int(parents[i])
         local[:, i] = local_m
-        world[:, i] = local_m if p < 0 else world[:, p] @ local_m
-        tracked[:, i] = ok if p < 0 else ok & tracked[:, p]
+        if p < 0:
+            world[:, i] = local_m
+            tracked[:, i] = ok
+        else:
+            world[:, i] = world[:, p] @ local_m
+            tracked[:, i] = ok & tracked[:, p]
 
-    # --- hips and spine chain
-    hip_l, hip_r, sh_l, sh_r = P(L.LEFT_HIP), P(L.RIGHT_HIP), P(L.LEFT_SHOULDER), P(L.RIGHT_SHOULDER)
-    hip_mid, sh_mid = (hip_l + hip_r) / 2, (sh_l + sh_r) / 2
-    trunk_up = sh_mid - hip_mid
-    hips_ok, sh_ok = V(L.LEFT_HIP, L.RIGHT_HIP), V(L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
-    w_hips = align_two(hip_l - hip_r, _unit(trunk_up) + _Y, g.hips_lateral, _Y)
-    # Hips out of view (a user at a desk): face where the shoulders face, upright.
-    w_hips_from_sh = align_two(_perp(sh_l - sh_r, _Y), _Y, g.hips_lateral, _Y)
+    def fill_rest(i: int) -> None:
+        world[:, i] = world[:, int(parents[i])]
+
+    # --- targets aligned straight from landmarks: hips, hips-from-shoulders, torso top, head, hands
+    hip_l, hip_r = xyz[:, L.LEFT_HIP], xyz[:, L.RIGHT_HIP]
+    sh_l, sh_r = xyz[:, L.LEFT_SHOULDER], xyz[:, L.RIGHT_SHOULDER]
+    sh_mid = (sh_l + sh_r) / 2
+    hips_ok = visible[:, L.LEFT_HIP] & visible[:, L.RIGHT_HIP]
+    sh_ok = visible[:, L.LEFT_SHOULDER] & visible[:, L.RIGHT_SHOULDER]
+    # Hips out of view (a user at a desk): the hips face where the shoulders face, upright.
     use_sh = ~hips_ok & sh_ok
-    w_hips = np.where(use_sh[:, None, None], w_hips_from_sh, w_hips)
-    trunk_up = np.where(use_sh[:, None], _Y, trunk_up)
-    hips_idx = rig.index("Hips")
-    set_bone(hips_idx, w_hips, hips_ok | sh_ok)
+    trunk_up = np.where(use_sh[:, None], _Y, sh_mid - (hip_l + hip_r) / 2)
+    sh_line = sh_l - sh_r
+    ear_l, ear_r = xyz[:, L.LEFT_EAR], xyz[:, L.RIGHT_EAR]
+    hand = xyz[:, _HAND_POINTS]  # (T, 2, 4, 3): wrist, index, pinky, thumb
+    knuckles = (hand[:, :, 1] + hand[:, :, 2]) / 2 - hand[:, :, 0]  # (T, 2, 3): wrist → knuckles
+    prim = np.stack([hip_l - hip_r, _perp(sh_line, _Y), trunk_up, ear_l - ear_r, knuckles[:, 0], knuckles[:, 1]], axis=1)
+    hand_sec = _unit(hand[:, :, 1] - hand[:, :, 2]) + 0.5 * _unit(hand[:, :, 3] - hand[:, :, 0])
+    sec = np.stack(
+        [_unit(trunk_up) + _Y, np.broadcast_to(_Y, (n_t, 3)), sh_line, xyz[:, L.NOSE] - (ear_l + ear_r) / 2,
+         hand_sec[:, 0], hand_sec[:, 1]],
+        axis=1,
+    )  # fmt: skip
+    targets = _basis(prim, sec) @ g.rest_bases_t  # (T, 6, 3, 3)
+    w_hips = np.where(use_sh[:, None, None], targets[:, 1], targets[:, 0])
+    w_top, w_head, w_hands = targets[:, 2], targets[:, 3], targets[:, 4:6]
 
-    w_top = align_two(trunk_up, sh_l - sh_r, g.chain_dir, g.shoulder_lateral)
+    set_bone(g.hips, w_hips, hips_ok | sh_ok)
     if g.chain:
-        step = _fraction(_mT(w_hips) @ w_top, 1.0 / len(g.chain))
+        n = len(g.chain)
+        step = _fraction(_mT(w_hips) @ w_top, 1.0 / n)
+        # A bent chain's chord (hip joints mid → shoulder joints mid) leans less than its top segment: turn the
+        # top's target once so the chord, where the arms hang from, lands on the observed trunk.
+        chord = _chain_chord(g, w_hips, step)
+        w_top = _min_rotation_between(chord, trunk_up) @ w_top
+        step = _fraction(_mT(w_hips) @ w_top, 1.0 / n)
         for i in g.chain:
             set_bone(i, step, sh_ok)
         w_top = world[:, g.top]
 
     # --- neck and head
-    ear_l, ear_r, nose = P(L.LEFT_EAR), P(L.RIGHT_EAR), P(L.NOSE)
-    w_head = align_two(ear_l - ear_r, nose - (ear_l + ear_r) / 2, _X, g.face_forward)
-    head_ok = V(L.LEFT_EAR, L.RIGHT_EAR, L.NOSE)
+    head_ok = visible[:, L.LEFT_EAR] & visible[:, L.RIGHT_EAR] & visible[:, L.NOSE]
     rel = _clamp_angle(_mT(w_top) @ w_head, math.radians(100.0))
     if g.neck is not None:
         half = _fraction(rel, 0.5)
@@ -393,119 +523,107 @@ def solve_arrays(
     else:
         set_bone(g.head, rel, head_ok)
 
-    # --- shoulders and arms
-    chest_forward = w_top[:, :, 2]
-    for side, (sh, wrist, elbow, index, pinky, thumb) in {
-        "Left": (sh_l, P(L.LEFT_WRIST), P(L.LEFT_ELBOW), P(L.LEFT_INDEX), P(L.LEFT_PINKY), P(L.LEFT_THUMB)),
-        "Right": (sh_r, P(L.RIGHT_WRIST), P(L.RIGHT_ELBOW), P(L.RIGHT_INDEX), P(L.RIGHT_PINKY), P(L.RIGHT_THUMB)),
-    }.items():
-        s = side.upper()
-        limb = g.arms[side]
-        if side in g.shoulders:
-            i_sh, sh_dir = g.shoulders[side]
-            w_sh = align_two(sh - sh_mid, chest_forward, sh_dir, _Z)
-            parent_w = world[:, int(rig.parents[i_sh])]
-            set_bone(i_sh, _clamp_angle(_mT(parent_w) @ w_sh, math.radians(config.shoulder_max_deg)), sh_ok)
-        hand_ok = V(L[f"{s}_WRIST"], L[f"{s}_INDEX"], L[f"{s}_PINKY"])
-        knuckles = (index + pinky) / 2
-        hand_secondary = _unit(index - pinky) + 0.5 * _unit(thumb - wrist)
-        w_hand = align_two(knuckles - wrist, hand_secondary, limb.end_dir, _Z)
-        _solve_limb(
-            rig, limb, world, set_bone, sh, elbow, wrist, None,
-            upper_ok=V(L[f"{s}_SHOULDER"], L[f"{s}_ELBOW"]),
-            lower_ok=V(L[f"{s}_ELBOW"], L[f"{s}_WRIST"]),
-            flex_range=config.elbow_range_deg, config=config,
-            end_world=w_hand, end_ok=hand_ok, twist_range=config.forearm_twist_range_deg,
-            end_max_deg=config.hand_max_deg,
-        )  # fmt: skip
+    # --- shoulders (clavicles): shoulders mid → shoulder, twist from the chest's forward
+    if g.shoulder_bases_t is not None:
+        sh_pts = np.stack([sh_l, sh_r][: len(g.shoulders)], axis=1)
+        chest_fwd = np.broadcast_to(w_top[:, None, :, 2], sh_pts.shape)
+        w_sh = _basis(sh_pts - sh_mid[:, None], chest_fwd) @ g.shoulder_bases_t
+        for k, i in enumerate(g.shoulders):
+            parent_w = world[:, int(parents[i])]
+            set_bone(i, _clamp_angle(_mT(parent_w) @ w_sh[:, k], math.radians(config.shoulder_max_deg)), sh_ok)
 
-    # --- legs
-    for side, (hip, knee, ankle, heel, toe) in {
-        "Left": (hip_l, P(L.LEFT_KNEE), P(L.LEFT_ANKLE), P(L.LEFT_HEEL), P(L.LEFT_FOOT_INDEX)),
-        "Right": (hip_r, P(L.RIGHT_KNEE), P(L.RIGHT_ANKLE), P(L.RIGHT_HEEL), P(L.RIGHT_FOOT_INDEX)),
-    }.items():
-        s = side.upper()
-        limb = g.legs[side]
-        foot_ok = V(L[f"{s}_ANKLE"], L[f"{s}_FOOT_INDEX"], L[f"{s}_HEEL"])
-        _solve_limb(
-            rig, limb, world, set_bone, hip, knee, ankle, np.where(foot_ok[:, None], heel - toe, 0.0),
-            upper_ok=V(L[f"{s}_HIP"], L[f"{s}_KNEE"]) & hips_ok,
-            lower_ok=V(L[f"{s}_KNEE"], L[f"{s}_ANKLE"]),
-            flex_range=config.knee_range_deg, config=config,
-            end_world=None, end_ok=foot_ok, twist_range=None, end_max_deg=config.foot_max_deg,
-            end_primary=toe - ankle,
-        )  # fmt: skip
+    # --- the four limbs at once
+    pts = xyz[:, _LIMB_POINTS]  # (T, 4, 3, 3): root, mid, end joints
+    vis = visible[:, _LIMB_POINTS]  # (T, 4, 3)
+    hand_ok = np.all(visible[:, _HAND_POINTS[:, :3]], axis=2)  # (T, 2): wrist, index, pinky
+    foot = xyz[:, _FOOT_POINTS]  # (T, 2, 3, 3): ankle, heel, toe tip
+    foot_ok = np.all(visible[:, _FOOT_POINTS], axis=2)
+    upper_ok = vis[:, :, 0] & vis[:, :, 1]
+    upper_ok[:, LEGS] &= hips_ok[:, None]
+    _solve_limbs(
+        g,
+        world,
+        set_bone,
+        pts,
+        upper_ok=upper_ok,
+        lower_ok=vis[:, :, 1] & vis[:, :, 2],
+        hands=w_hands,
+        hand_ok=hand_ok,
+        foot=foot,
+        foot_ok=foot_ok,
+        config=config,
+    )
+    for i in g.toes:
+        fill_rest(i)
     return SolvedArrays(local_m=local, tracked=tracked)
 
 
-def _solve_limb(
-    rig: Rig,
-    limb: _Limb,
+def _solve_limbs(
+    g: _RigGeometry,
     world: FloatArray,
     set_bone,  # type: ignore[no-untyped-def]
-    root: FloatArray,
-    mid: FloatArray,
-    end: FloatArray,
-    pole_hint: FloatArray | None,
+    pts: FloatArray,
     *,
     upper_ok: BoolArray,
     lower_ok: BoolArray,
-    flex_range: tuple[float, float],
+    hands: FloatArray,
+    hand_ok: BoolArray,
+    foot: FloatArray,
+    foot_ok: BoolArray,
     config: SolverConfig,
-    end_world: FloatArray | None,
-    end_ok: BoolArray,
-    twist_range: tuple[float, float] | None,
-    end_max_deg: float,
-    end_primary: FloatArray | None = None,
 ) -> None:
-    """Solve an arm (shoulder, elbow, wrist + hand) or a leg (hip, knee, ankle + foot) of T frames.
+    """Solve arms (shoulder, elbow, wrist + hand) and legs (hip, knee, ankle + foot) of T frames together.
 
-    ``root``, ``mid``, ``end``: (T, 3) joint landmarks, rig frame. ``pole_hint``: (T, 3) extra evidence for
-    the bend direction (the backward foot direction for legs) or None. For arms ``end_world`` is the hand's
-    target world rotation (T, 3, 3); for legs ``end_primary`` is the ankle → toe vector.
+    ``pts``: (T, 4, 3, 3) root/mid/end joint landmarks of the four limbs, rig frame. ``hands``: (T, 2, 3, 3)
+    target world rotations of the hands. ``foot``: (T, 2, 3, 3) ankle, heel and toe-tip landmarks.
     """
-    parent_w = world[:, int(rig.parents[limb.upper])]
-    upper = mid - root
-    lower = end - mid
+    lb = g.limbs
+    parents = g.rig.parents
+    parent_w = np.stack([world[:, int(parents[i])] for i in lb.upper], axis=1)  # (T, 4, 3, 3)
+    upper = pts[:, :, 1] - pts[:, :, 0]
+    lower = pts[:, :, 2] - pts[:, :, 1]
     u = _unit(upper)
-    # The bend direction: where the lower bone leaves the upper one's line; unobservable when straight, so it
-    # is blended with priors that fade out as the joint bends past ``straight_limb_deg``.
+    # The bend direction: where the lower bone leaves the upper one's line. It is not observable while the limb
+    # is straight, so it is blended with priors that fade out as the joint bends past ``straight_limb_deg``:
+    # the rest pole carried by the limb's swing, and for legs the backward direction of the foot.
     bend = _perp(_unit(lower), u)
-    sin_bend = np.linalg.norm(bend, axis=-1)
-    prior_w = np.clip(1.0 - sin_bend / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
-    swing = _min_rotation(limb.upper_dir, np.einsum("tji,tj->ti", parent_w, upper))
-    carried_pole = parent_w @ swing @ limb.pole
+    prior_w = np.clip(1.0 - _norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
+    upper_in_parent = np.einsum("tkji,tkj->tki", parent_w, upper)
+    swing = _min_rotation(lb.upper_dir, upper_in_parent)
+    carried_pole = np.einsum("tkij,tkj->tki", parent_w @ swing, np.broadcast_to(lb.pole, upper.shape))
     prior = 0.3 * _unit(_perp(carried_pole, u))
-    if pole_hint is not None:
-        prior = prior + _unit(_perp(pole_hint, u))
-    pole = bend + prior_w[:, None] * prior
-    w_upper = align_two(upper, pole, limb.upper_dir, limb.pole)
-    set_bone(limb.upper, _mT(parent_w) @ w_upper, upper_ok)
+    heel_minus_toe = np.where(foot_ok[:, :, None], foot[:, :, 1] - foot[:, :, 2], 0.0)
+    prior[:, LEGS] += _unit(_perp(heel_minus_toe, u[:, LEGS]))
+    w_upper = _basis(upper, bend + prior_w[:, :, None] * prior) @ g.limb_bases_t
+    local_upper = _mT(parent_w) @ w_upper
+    for k, i in enumerate(lb.upper):
+        set_bone(i, local_upper[:, k], upper_ok[:, k])
 
     # The middle joint is a hinge: flexion about the rest hinge axis, clamped to its range.
-    lower_local = np.einsum("tji,tj->ti", w_upper, lower)
-    flex = np.arctan2(lower_local @ limb.lower_pole, lower_local @ limb.lower_dir)
-    flex = np.clip(flex, math.radians(flex_range[0]), math.radians(flex_range[1]))
-    hinge = axis_angle_matrix(limb.hinge, flex)
-    w_lower0 = w_upper @ hinge
-    if end_world is not None and twist_range is not None:
-        # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
-        twist = _twist_angle(_mT(w_lower0) @ end_world, limb.lower_dir)
-        twist = np.clip(twist, math.radians(twist_range[0]), math.radians(twist_range[1]))
-        twist = np.where(end_ok, twist, 0.0)
-        lower_m = hinge @ axis_angle_matrix(limb.lower_dir, twist)
-    else:
-        lower_m = hinge
-    set_bone(limb.lower, lower_m, lower_ok)
-    w_lower = world[:, limb.lower]
+    lower_local = np.einsum("tkji,tkj->tki", w_upper, lower)
+    flex = np.arctan2(np.einsum("tki,ki->tk", lower_local, lb.lower_pole), np.einsum("tki,ki->tk", lower_local, lb.lower_dir))
+    hinge = axis_angle_matrix(lb.hinge, np.clip(flex, lb.flex_min, lb.flex_max))
+    # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
+    w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
+    twist = _twist_angle(_mT(w_arm0) @ hands, lb.lower_dir[ARMS])
+    lo, hi = np.radians(config.forearm_twist_range_deg)
+    twist = np.where(hand_ok, np.clip(twist, lo, hi), 0.0)
+    lower_m = hinge.copy()
+    lower_m[:, ARMS] = hinge[:, ARMS] @ axis_angle_matrix(lb.lower_dir[ARMS], twist)
+    for k, i in enumerate(lb.lower):
+        set_bone(i, lower_m[:, k], lower_ok[:, k])
+    w_lower = np.stack([world[:, i] for i in lb.lower], axis=1)
 
-    if end_world is None:
-        assert end_primary is not None
-        # Foot: ankle → toe tip, its roll taken from the knee's hinge axis.
-        end_world = align_two(end_primary, w_lower @ limb.hinge, limb.end_dir, limb.hinge)
-    end_local = _clamp_angle(_mT(w_lower) @ end_world, math.radians(end_max_deg))
-    end_local = np.where(end_ok[:, None, None], end_local, np.eye(3))
-    set_bone(limb.end, end_local, end_ok)
+    # Feet: ankle → toe tip, their roll taken from the knee's hinge axis.
+    knee_axis = np.einsum("tkij,kj->tki", w_lower[:, LEGS], lb.hinge[LEGS])
+    w_feet = _basis(foot[:, :, 2] - foot[:, :, 0], knee_axis) @ g.leg_end_bases_t
+    w_end = np.concatenate([hands, w_feet], axis=1)
+    end_ok = np.concatenate([hand_ok, foot_ok], axis=1)
+    end_local = _clamp_angle(_mT(w_lower) @ w_end, lb.end_max)
+    end_local = np.where(end_ok[:, :, None, None], end_local, np.eye(3))
+    for k, i in enumerate(lb.end):
+        set_bone(i, end_local[:, k], end_ok[:, k])
+
 
 
 # ------------------------------------------------------------------------------- stateful front end
