@@ -1,0 +1,175 @@
+"""``bridge stream`` end to end: real tracker, real UDP sockets, real python-osc servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from bridge.frames import rig_to_unity_position, rig_to_unity_quaternion, unity_to_rig_quaternion
+from bridge.landmarks import LandmarkFrame
+from bridge.osc.vrchat import VrchatConfig
+from bridge.pipeline import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.pose import BonePose
+from bridge.recording import RecordingHeader, RecordingWriter
+from bridge.rig import load_rig
+from bridge.transport import OscTarget, parse_osc_target
+from osc_receiver import Msg, OscReceiver, parse_datagram
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory, sports2d_tracked) -> Path:  # type: ignore[no-untyped-def]
+    """The first 90 tracked frames of the Sports2D demo, then 60 frames with nobody (2 s), as a recording."""
+    info, frames = sports2d_tracked
+    path = tmp_path_factory.mktemp("rec") / "demo.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="sports2d demo", fps=30.0, image_size=(1768, 994))) as w:
+        for f in frames[:90]:
+            w.write(f)
+        last = frames[89]
+        for k in range(1, 61):
+            w.write(LandmarkFrame.no_person(last.t_s + k / 30, last.image_size, last.frame_index + k))
+    return path
+
+
+def free_udp_port() -> int:
+    """A port with (almost certainly) nobody listening."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def split_frames(msgs: list[Msg]) -> list[list[Msg]]:
+    """Received VMC messages grouped per frame (each frame starts with /VMC/Ext/OK)."""
+    frames: list[list[Msg]] = []
+    for m in msgs:
+        if m.address == "/VMC/Ext/OK":
+            frames.append([])
+        frames[-1].append(m)
+    return frames
+
+
+def stream(input_text: str, targets: list[StreamTarget], **kw) -> tuple[list[BonePose], object]:  # type: ignore[no-untyped-def]
+    poses: list[BonePose] = []
+    config = StreamConfig(input_text=input_text, targets=tuple(targets), realtime=False, max_rate_hz=0.0, **kw)
+    stats = run_stream(config, StatusLine(60.0), on_pose=lambda lm, pose: poses.append(pose))
+    return poses, stats
+
+
+def target(receiver: OscReceiver, protocol: str = "vmc") -> StreamTarget:
+    return StreamTarget(parse_osc_target(f"127.0.0.1:{receiver.port}"), protocol)
+
+
+def test_vmc_stream_of_a_recording(recording: Path) -> None:
+    rig = load_rig()
+    with OscReceiver() as rx:
+        poses, stats = stream(str(recording), [target(rx)])
+        rx.wait_for(len(poses))
+        msgs = [m for d in rx.datagrams for m in parse_datagram(d)]
+    frames = split_frames(msgs)
+    assert len(poses) == 150 and len(frames) == 150
+    expected_pos = rig_to_unity_position(rig.offsets_m)
+    for pose, frame in zip(poses, frames):
+        by_addr: dict[str, list[Msg]] = {}
+        for m in frame:
+            by_addr.setdefault(m.address, []).append(m)
+        (ok,) = by_addr["/VMC/Ext/OK"]
+        assert ok.tags == "iiii" and ok.args[:3] == (1, 3, 0) and ok.args[3] == int(pose.tracking)
+        (t,) = by_addr["/VMC/Ext/T"]
+        assert t.tags == "f"
+        (root,) = by_addr["/VMC/Ext/Root/Pos"]
+        assert root.tags == "sfffffff" and root.args[0] == "root"
+        bones = by_addr["/VMC/Ext/Bone/Pos"]
+        assert [b.args[0] for b in bones] == list(rig.bones)  # every rig bone, every frame
+        for i, b in enumerate(bones):
+            assert b.tags == "sfffffff"
+            q = np.array(b.args[4:8])
+            assert abs(np.linalg.norm(q) - 1.0) < 1e-6
+            pos = np.array(b.args[1:4])
+            want = rig_to_unity_position(pose.hips_position_m) if i == 0 else expected_pos[i]
+            np.testing.assert_allclose(pos, want, atol=1e-6)
+            assert np.linalg.norm(pos) > 0  # receivers write it onto their bones: never zeros
+            back = unity_to_rig_quaternion(q)
+            assert (back * pose.local_rotations[i].inv()).magnitude() < 1e-5
+    # tracking is lost for the last 60 frames: reported in /VMC/Ext/OK, bones hold, then ease to rest
+    statuses = [f[0].args[3] for f in frames]
+    assert statuses[:80].count(1) > 70 and statuses[-1] == 0
+    assert max(poses[-1].local_rotations.magnitude()) < 1e-6  # back at rest after hold (0.5 s) + ease (1 s)
+    assert stats.frames == 150  # type: ignore[attr-defined]
+
+
+def test_two_targets_get_the_same_frames_and_a_dead_one_does_not_stop_them(recording: Path) -> None:
+    dead = StreamTarget(parse_osc_target(f"127.0.0.1:{free_udp_port()}"), "vmc")
+    with OscReceiver() as a, OscReceiver() as b:
+        poses, stats = stream(str(recording), [target(a), dead, target(b)], max_frames=60)
+        a.wait_for(60)
+        b.wait_for(60)
+        assert len(a.datagrams) == len(b.datagrams) == 60
+        assert a.datagrams == b.datagrams
+
+
+def test_vrchat_stream_of_a_recording(recording: Path) -> None:
+    """Tracker messages with VRChat's addresses; the hip rotation rebuilt in Unity's Z-X-Y order matches."""
+    cfg = VrchatConfig(trackers=("hip", "left_foot", "right_foot", "chest"), height_m=1.8)
+    with OscReceiver() as rx:
+        poses, _ = stream(str(recording), [target(rx, "vrchat")], max_frames=30, vrchat=cfg)
+        rx.wait_for(30)
+        msgs = [m for d in rx.datagrams for m in parse_datagram(d)]
+    addrs = {m.address for m in msgs}
+    for n in (1, 2, 3, 4):
+        assert f"/tracking/trackers/{n}/position" in addrs and f"/tracking/trackers/{n}/rotation" in addrs
+    assert "/tracking/trackers/head/position" in addrs
+    assert all(m.tags == "fff" for m in msgs)
+    hips = [m for m in msgs if m.address == "/tracking/trackers/1/rotation"]
+    assert len(hips) == 30
+    for pose, m in zip(poses, hips):
+        x, y, z = np.radians(m.args)
+        # Unity's Quaternion.Euler(x, y, z): rotate about Z, then X, then Y (extrinsic).
+        unity = Rotation.from_rotvec([0, y, 0]) * Rotation.from_rotvec([x, 0, 0]) * Rotation.from_rotvec([0, 0, z])
+        _, rot = pose.world()
+        expected_unity = Rotation.from_quat(rig_to_unity_quaternion(Rotation.from_matrix(rot[0])))
+        assert (unity * expected_unity.inv()).magnitude() < 1e-4
+    feet_y = [m.args[1] for m in msgs if m.address == "/tracking/trackers/3/position"]
+    assert min(feet_y) > -0.05  # floor at y = 0
+
+
+def test_stream_of_the_real_demo_video(sports2d_video: Path) -> None:
+    """The real tracker process on the real video, streamed to a real receiver."""
+    with OscReceiver() as rx:
+        poses, stats = stream(str(sports2d_video), [target(rx)], max_frames=45, processor=ProcessorConfig())
+        rx.wait_for(45)
+        frames = split_frames([m for d in rx.datagrams for m in parse_datagram(d)])
+    assert len(frames) == 45
+    assert sum(p.tracking for p in poses) >= 40
+    # something actually moves: the solved poses are not the rest pose
+    assert np.median([np.max(p.local_rotations.magnitude()) for p in poses]) > np.radians(10)
+    assert stats.latencies_ms and stats.added_ms  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ["localhost", "1.2.3.4:99999", ":9000", "host:abc"])
+def test_bad_osc_values_fail_before_anything_starts(run_bridge, bad: str) -> None:  # type: ignore[no-untyped-def]
+    result = run_bridge("stream", "--input", "demo", "--osc", bad, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("bridge: error:") and "Traceback" not in result.stderr
+    assert "--osc" in lines[-1] or bad.split(":")[0] in lines[-1] or "port" in lines[-1]
+
+
+def test_bridge_stream_command_line(run_bridge, recording: Path) -> None:  # type: ignore[no-untyped-def]
+    """Paced at the recording's 30 fps, under the default 60 Hz cap: every frame is sent."""
+    with OscReceiver() as rx:
+        result = run_bridge("stream", "--input", str(recording), "--osc", f"127.0.0.1:{rx.port}",
+                            "--protocol", "vmc", "--max-frames", "20")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        rx.wait_for(20)
+        assert len(rx.datagrams) == 20
+    assert "done: 20 frames" in result.stderr
+
+
+def test_target_string_round_trip() -> None:
+    t = parse_osc_target("127.0.0.1:39539")
+    assert isinstance(t, OscTarget) and t.port == 39539
