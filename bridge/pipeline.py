@@ -112,7 +112,8 @@ class StreamStats:
     """What a stream did, for the final summary and the benchmarks.
 
     ``latencies_ms``: frame read → last datagram sent, per sent frame; ``added_ms``: inference finished →
-    last datagram sent (the bridge's own cost: queue hand-over, repair, filter, solve, encode, send).
+    last datagram sent (the bridge's own cost: queue hand-over, repair, filter, solve, encode, send), split into
+    ``handover_ms`` (inference finished → frame in this process) and ``process_ms`` (→ datagrams sent).
     """
 
     frames: int = 0
@@ -124,6 +125,8 @@ class StreamStats:
     ended_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     added_ms: list[float] = field(default_factory=list)
+    handover_ms: list[float] = field(default_factory=list)
+    process_ms: list[float] = field(default_factory=list)
     description: str = ""
 
     @property
@@ -219,6 +222,7 @@ def run_stream(
         first_t: float | None = None
         stats.started_s = time.monotonic()
         for frame in frames:
+            received_s = time.monotonic()
             if config.realtime and not info.live:
                 # Deliver file frames at their own speed, as a camera would.
                 now = time.monotonic()
@@ -228,6 +232,7 @@ def run_stream(
                 delay = pace_start + (frame.t_s - first_t) - now
                 if delay > 0:
                     time.sleep(delay)
+            work_s = time.monotonic()
             pose_lm = processor.landmarks(frame)
             pose = processor.solver(pose_lm)
             stats.frames += 1
@@ -246,6 +251,8 @@ def run_stream(
                 detected_s = frame.flags.get(DETECTED_TIME_FLAG)
                 if isinstance(detected_s, float):
                     stats.added_ms.append((sent_s - detected_s) * 1000.0)
+                    stats.handover_ms.append((received_s - detected_s) * 1000.0)
+                stats.process_ms.append((sent_s - work_s) * 1000.0)
             else:
                 stats.skipped += 1
             if on_pose is not None:

@@ -1,0 +1,71 @@
+"""``bridge stream`` end to end against bare model inference on the same clip, in one run.
+
+* bare: MediaPipe PoseLandmarker (VIDEO mode) over the decoded frames of the Sports2D demo, in this process;
+* stream: ``run_stream`` on the same video file (tracker process → flip repair → filter → solver → VMC encoder →
+  UDP to a receiver on 127.0.0.1), not paced, no rate cap.
+
+Prints throughput of both and their ratio (goal ≥ 0.95), the end-to-end latency (frame read in the tracker →
+last datagram of the frame sent) and the bridge's own added latency (inference finished → datagram sent;
+goal ≤ 3 ms). Usage: ``python bench/bench_stream.py [--protocol vmc|vrchat]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+
+import numpy as np
+from common import bare_inference, bare_inference_decoding, decode_all, sports2d_demo
+
+from bridge.pipeline import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.transport import parse_osc_target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--protocol", choices=("vmc", "vrchat"), default="vmc")
+    args = parser.parse_args()
+    video = sports2d_demo()
+    images = decode_all(video)
+    fps_bare, infer_ms = bare_inference(images)
+    fps_decode = bare_inference_decoding(video)
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    received = [0]
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                sock.recv(65536)
+                received[0] += 1
+            except TimeoutError:
+                pass
+
+    threading.Thread(target=drain, daemon=True).start()
+    target = StreamTarget(parse_osc_target(f"127.0.0.1:{sock.getsockname()[1]}"), args.protocol)
+    config = StreamConfig(input_text=str(video), targets=(target,), realtime=False, max_rate_hz=0.0)
+    stats = run_stream(config, StatusLine(60.0))
+    stop.set()
+
+    fps_stream = stats.fps
+    lat = np.array(stats.latencies_ms)
+    added = np.array(stats.added_ms)
+    print(f"clip: {video.name}, {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}, protocol {args.protocol}")
+    print(f"bare inference:   {fps_bare:6.1f} fps  (median {np.median(infer_ms):.2f} ms/frame, decoded beforehand)")
+    print(f"bridge stream:    {fps_stream:6.1f} fps  (decoding, tracking, solving, encoding, sending)")
+    print(f"throughput ratio: {fps_stream / fps_bare:6.3f}  (goal >= 0.95)")
+    print(f"latency read→sent:      median {np.median(lat):6.2f} ms, 95th pct {np.percentile(lat, 95):6.2f} ms")
+    print(f"added by bridge (inference done→sent): median {np.median(added):5.2f} ms, 95th pct "
+          f"{np.percentile(added, 95):5.2f} ms  (goal <= 3 ms)")  # fmt: skip
+    print(f"  of which hand-over (tracker process → this one): median {np.median(stats.handover_ms):5.2f} ms; "
+          f"repair+filter+solve+encode+send: median {np.median(stats.process_ms):5.2f} ms")  # fmt: skip
+    print(f"bare inference with decoding in the loop: {fps_decode:6.1f} fps → stream / that = {fps_stream / fps_decode:.3f}")
+    print(f"datagrams received: {received[0]} for {stats.sent} frames sent")
+
+
+if __name__ == "__main__":
+    main()

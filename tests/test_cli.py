@@ -1,0 +1,143 @@
+"""The ``bridge`` command line, run as ``python -m bridge`` subprocesses (and ``main()`` in-process)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bridge import cli
+from bridge.models import bundled_model_path
+from bridge.recording import read_recording
+from bridge.sources import camera_available
+
+
+def assert_one_line_error(result, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    """Exit status 2, no traceback, and stderr is exactly one ``bridge: error:`` line naming the problem."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("bridge: error: ")]
+    assert len(errors) == 1, result.stderr
+    assert fragment in errors[0], errors[0]
+    assert all(line.startswith("bridge: ") for line in lines), result.stderr  # nothing from OpenCV/MediaPipe
+    assert result.stdout == ""
+
+
+def _text_model(d: Path) -> Path:
+    path = d / "model.task"
+    path.write_text("I am a text file renamed .task\n")
+    return path
+
+
+def _corrupt_model(d: Path) -> Path:
+    path = d / "corrupt.task"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("pose_detector.tflite", b"x" * 64)
+        bundle.writestr("pose_landmarks_detector.tflite", b"x" * 64)
+    return path
+
+
+def _empty_dir(d: Path) -> Path:
+    (d / "empty").mkdir()
+    return d / "empty"
+
+
+def _text_video(d: Path) -> Path:
+    path = d / "clip.mp4"
+    path.write_text("definitely not a video\n" * 20)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (lambda d: ["track", "--input", str(d / "missing.mp4")], "input not found"),
+        (lambda d: ["track", "--input", str(_text_video(d))], "as a video"),
+        (lambda d: ["track", "--input", "camera:7"], "no camera at index 7"),
+        (lambda d: ["track", "--input", str(_empty_dir(d))], "no images in folder"),
+        (lambda d: ["track", "--input", "demo", "--model", str(_text_model(d))], "not a MediaPipe model bundle"),
+        (lambda d: ["track", "--input", "demo", "--model", str(d / "nope.task")], "model file not found"),
+        (lambda d: ["track", "--input", "demo", "--model", str(_corrupt_model(d))], "could not load the pose"),
+        (
+            lambda d: ["track", "--input", "demo", "--model", str(bundled_model_path("hand"))],
+            "not a MediaPipe pose landmarker model",
+        ),
+        (lambda d: ["record", "--input", str(d / "missing.mp4"), "--out", str(d / "o.jsonl")], "input not found"),
+        (lambda d: ["record", "--input", "demo", "--out", str(d / "no" / "dir" / "o.jsonl")], "cannot write"),
+    ],
+    ids=[
+        "missing-file", "not-a-video", "no-camera", "empty-folder", "text-model", "missing-model",
+        "corrupt-model", "hand-model", "record-missing", "record-unwritable",
+    ],
+)
+def test_bad_input_is_a_one_line_error(run_bridge, tmp_path: Path, args, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    assert_one_line_error(run_bridge(*args(tmp_path)), fragment)
+
+
+def test_track_json(run_bridge) -> None:  # type: ignore[no-untyped-def]
+    result = run_bridge("track", "--input", "demo", "--json", "--max-frames", "30")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    per_frame, summary = records[:-1], records[-1]["summary"]
+    assert [r["frame_index"] for r in per_frame] == list(range(30))
+    assert summary["frames"] == 30 and summary["input"] == "demo clip"
+    found = sum(r["person"] for r in per_frame)
+    assert summary["person_found_percent"] == pytest.approx(100 * found / 30, abs=0.05)
+    assert found >= 24 and summary["fps"] > 0
+    assert all(1.0 < r["vertical_extent_m"] < 2.2 for r in per_frame if r["person"] and r["frame_index"] > 10)
+
+
+def test_track_text_and_replay_of_a_recording(run_bridge, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "take.jsonl"
+    recorded = run_bridge("record", "--input", "demo", "--out", str(out), "--max-frames", "12")
+    assert recorded.returncode == 0, recorded.stderr
+    assert "wrote 12 frames" in recorded.stderr
+    header, frames = read_recording(out)
+    assert header.source == "demo clip" and header.fps == pytest.approx(30.0) and header.image_size == (640, 360)
+    assert [f.frame_index for f in frames] == list(range(12))
+    replay = run_bridge("track", "--input", str(out))
+    assert replay.returncode == 0, replay.stderr
+    lines = replay.stdout.splitlines()
+    assert len(lines) == 13 and lines[0].startswith("frame     0")
+    assert "12 frames" in lines[-1] and lines[-1].startswith("recording take.jsonl (demo clip)")
+
+
+def test_no_input_and_no_camera_uses_the_demo(run_bridge) -> None:  # type: ignore[no-untyped-def]
+    if camera_available(0):
+        pytest.skip("this machine has a camera: without --input bridge uses it")
+    result = run_bridge("track", "--summary-only", "--max-frames", "5")
+    assert result.returncode == 0, result.stderr
+    assert "using the embedded demo clip" in result.stderr
+    assert result.stdout.startswith("demo clip: 5 frames")
+
+
+def test_main_in_process_returns_status_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert cli.main(["track", "--input", str(tmp_path / "missing.mp4")]) == 2
+    assert capsys.readouterr().err.startswith("bridge: error: input not found")
+    assert cli.main([]) == 2  # no command: help on stderr
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["track", "--max-frames", "0"])  # argparse's own usage error
+    assert exc.value.code == 2
+
+
+def test_main_turns_ctrl_c_into_130(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(args):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    parser_commands = [c if c.name != "track" else cli.Command(c.name, c.help, c.configure, interrupted)
+                       for c in cli.COMMANDS]
+    monkeypatch.setattr(cli, "COMMANDS", parser_commands)
+    assert cli.main(["track", "--input", "demo"]) == 130
+    assert capsys.readouterr().err.strip() == "bridge: interrupted"
+
+
+def test_commands_share_the_input_options() -> None:
+    parser = cli.build_parser()
+    for name in ("track", "record"):
+        extra = ["--out", "x.jsonl"] if name == "record" else []
+        args = parser.parse_args([name, "--input", "camera:1", "--model", "m.task", "--image-fps", "12", *extra])
+        config = cli.tracker_config_from_args(args)
+        assert args.input == "camera:1" and config.model_path == Path("m.task") and config.image_fps == 12.0
