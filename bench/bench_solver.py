@@ -58,10 +58,14 @@ def main() -> None:
 
     print(f"clip: {video.name}, {len(frames)} frames")
     print(f"inference (bare MediaPipe, median):     {infer:7.2f} ms/frame  ({fps_bare:.1f} fps)")
-    print(f"live repair+filter+solve (median):      {live:7.3f} ms/frame  = {100 * live / infer:.2f} % of inference")
+    print(
+        f"live repair+filter+solve (median):      {live:7.3f} ms/frame  = {100 * live / infer:.2f} % of inference"
+    )
     print(f"  of which solve alone (median):        {float(np.median(solve_only)):7.3f} ms/frame")
-    print(f"batch repair+filter+solve:              {batch_fps:7.0f} frames/s  = {1000 / batch_fps:.3f} ms/frame"
-          f"  = {100 * (1000 / batch_fps) / infer:.2f} % of inference")  # fmt: skip
+    print(
+        f"batch repair+filter+solve:              {batch_fps:7.0f} frames/s  = {1000 / batch_fps:.3f} ms/frame"
+        f"  = {100 * (1000 / batch_fps) / infer:.2f} % of inference"
+    )
 
     from pathlib import Path
 

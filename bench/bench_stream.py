@@ -54,16 +54,28 @@ def main() -> None:
     fps_stream = stats.fps
     lat = np.array(stats.latencies_ms)
     added = np.array(stats.added_ms)
-    print(f"clip: {video.name}, {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}, protocol {args.protocol}")
-    print(f"bare inference:   {fps_bare:6.1f} fps  (median {np.median(infer_ms):.2f} ms/frame, decoded beforehand)")
+    print(
+        f"clip: {video.name}, {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}, "
+        f"protocol {args.protocol}"
+    )
+    print(
+        f"bare inference:   {fps_bare:6.1f} fps  (median {np.median(infer_ms):.2f} ms/frame, decoded beforehand)"
+    )
     print(f"bridge stream:    {fps_stream:6.1f} fps  (decoding, tracking, solving, encoding, sending)")
     print(f"throughput ratio: {fps_stream / fps_bare:6.3f}  (goal >= 0.95)")
     print(f"latency read→sent:      median {np.median(lat):6.2f} ms, 95th pct {np.percentile(lat, 95):6.2f} ms")
-    print(f"added by bridge (inference done→sent): median {np.median(added):5.2f} ms, 95th pct "
-          f"{np.percentile(added, 95):5.2f} ms  (goal <= 3 ms)")  # fmt: skip
-    print(f"  of which hand-over (tracker process → this one): median {np.median(stats.handover_ms):5.2f} ms; "
-          f"repair+filter+solve+encode+send: median {np.median(stats.process_ms):5.2f} ms")  # fmt: skip
-    print(f"bare inference with decoding in the loop: {fps_decode:6.1f} fps → stream / that = {fps_stream / fps_decode:.3f}")
+    print(
+        f"added by bridge (inference done→sent): median {np.median(added):5.2f} ms, 95th pct "
+        f"{np.percentile(added, 95):5.2f} ms  (goal <= 3 ms)"
+    )
+    print(
+        f"  of which hand-over (tracker process → this one): median {np.median(stats.handover_ms):5.2f} ms; "
+        f"repair+filter+solve+encode+send: median {np.median(stats.process_ms):5.2f} ms"
+    )
+    print(
+        f"bare inference with decoding in the loop: {fps_decode:6.1f} fps → "
+        f"stream / that = {fps_stream / fps_decode:.3f}"
+    )
     print(f"datagrams received: {received[0]} for {stats.sent} frames sent")
 
 

@@ -34,16 +34,40 @@ def _float_in(lo: float, hi: float):  # type: ignore[no-untyped-def]
 def add_pose_args(parser: argparse.ArgumentParser) -> None:
     """Options of the landmark → pose chain, shared by every command that solves poses."""
     group = parser.add_argument_group("pose")
-    group.add_argument("--rig", default="default", help="rig name in avatars/ or a rig .json file (default: default)")
-    group.add_argument("--mirror", action="store_true", help="the avatar mirrors you (your right hand moves its left)")
-    group.add_argument("--hold", type=_float_in(0, 60), default=0.5, metavar="S",
-                       help="seconds a lost bone (or person) holds its last pose before easing to rest (default 0.5)")  # fmt: skip
-    group.add_argument("--ease", type=_float_in(0, 60), default=1.0, metavar="S",
-                       help="seconds to ease back to the rest pose after the hold (default 1.0)")  # fmt: skip
-    group.add_argument("--min-cutoff", type=_float_in(0.01, 100), default=OneEuroConfig().min_cutoff_hz, metavar="HZ",
-                       help="One-Euro cutoff at rest: lower = smoother, more lag (default %(default)s)")  # fmt: skip
-    group.add_argument("--beta", type=_float_in(0, 1000), default=OneEuroConfig().beta, metavar="PER_M",
-                       help="One-Euro speed coefficient: higher = less lag in fast moves (default %(default)s)")  # fmt: skip
+    group.add_argument(
+        "--rig", default="default", help="rig name in avatars/ or a rig .json file (default: default)"
+    )
+    group.add_argument(
+        "--mirror", action="store_true", help="the avatar mirrors you (your right hand moves its left)"
+    )
+    group.add_argument(
+        "--hold",
+        type=_float_in(0, 60),
+        default=0.5,
+        metavar="S",
+        help="seconds a lost bone (or person) holds its last pose before easing to rest (default 0.5)",
+    )
+    group.add_argument(
+        "--ease",
+        type=_float_in(0, 60),
+        default=1.0,
+        metavar="S",
+        help="seconds to ease back to the rest pose after the hold (default 1.0)",
+    )
+    group.add_argument(
+        "--min-cutoff",
+        type=_float_in(0.01, 100),
+        default=OneEuroConfig().min_cutoff_hz,
+        metavar="HZ",
+        help="One-Euro cutoff at rest: lower = smoother, more lag (default %(default)s)",
+    )
+    group.add_argument(
+        "--beta",
+        type=_float_in(0, 1000),
+        default=OneEuroConfig().beta,
+        metavar="PER_M",
+        help="One-Euro speed coefficient: higher = less lag in fast moves (default %(default)s)",
+    )
     group.add_argument("--no-filter", action="store_true", help="do not smooth the landmarks")
     group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
 
@@ -63,24 +87,54 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
     add_input_args(parser)
     group = parser.add_argument_group("output")
     group.add_argument(
-        "--osc", action="append", metavar="HOST:PORT", default=None,
+        "--osc",
+        action="append",
+        metavar="HOST:PORT",
+        default=None,
         help=f"receiver; repeat for several (default {DEFAULT_TARGET}, VMC). Port 9000 means VRChat, "
         f"{VMC_DEFAULT_PORT} VMC; other ports need --protocol",
-    )  # fmt: skip
-    group.add_argument("--protocol", choices=("vmc", "vrchat"), default=None, help="protocol for every --osc target")
-    group.add_argument("--rate", type=_float_in(1, 200), default=60.0, metavar="HZ",
-                       help="send at most this many frames per second (default 60)")  # fmt: skip
-    group.add_argument("--no-bundle", action="store_true", help="VMC: send separate messages, not one bundle a frame")
-    group.add_argument("--max-datagram", type=int, default=None, metavar="BYTES",
-                       help="VMC: split each frame's bundle into datagrams of at most BYTES (e.g. 1400 on a LAN)")  # fmt: skip
-    group.add_argument("--trackers", default=",".join(VrchatConfig().trackers), metavar="LIST",
-                       help="VRChat trackers, comma-separated from: " + ", ".join(TRACKER_PARTS) + " (default %(default)s)")  # fmt: skip
-    group.add_argument("--height", type=_float_in(0.5, 2.5), default=1.7, metavar="M",
-                       help="VRChat: your height in metres; tracker positions are scaled to it (default 1.7)")  # fmt: skip
-    group.add_argument("--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment")
+    )
+    group.add_argument(
+        "--protocol", choices=("vmc", "vrchat"), default=None, help="protocol for every --osc target"
+    )
+    group.add_argument(
+        "--rate",
+        type=_float_in(1, 200),
+        default=60.0,
+        metavar="HZ",
+        help="send at most this many frames per second (default 60)",
+    )
+    group.add_argument(
+        "--no-bundle", action="store_true", help="VMC: send separate messages, not one bundle a frame"
+    )
+    group.add_argument(
+        "--max-datagram",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="VMC: split each frame's bundle into datagrams of at most BYTES (e.g. 1400 on a LAN)",
+    )
+    group.add_argument(
+        "--trackers",
+        default=",".join(VrchatConfig().trackers),
+        metavar="LIST",
+        help="VRChat trackers, comma-separated from: " + ", ".join(TRACKER_PARTS) + " (default %(default)s)",
+    )
+    group.add_argument(
+        "--height",
+        type=_float_in(0.5, 2.5),
+        default=1.7,
+        metavar="M",
+        help="VRChat: your height in metres; tracker positions are scaled to it (default 1.7)",
+    )
+    group.add_argument(
+        "--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment"
+    )
     add_pose_args(parser)
     run = parser.add_argument_group("run")
-    run.add_argument("--fast", action="store_true", help="files: stream as fast as tracking goes, not at the file's speed")
+    run.add_argument(
+        "--fast", action="store_true", help="files: stream as fast as tracking goes, not at the file's speed"
+    )
     run.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
 
 
@@ -94,7 +148,9 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
         target = parse_osc_target(text)
         targets.append(StreamTarget(target, select_protocol(target, args.protocol)))
     if args.max_datagram is not None and args.max_datagram < 128:
-        raise BridgeError(f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN)")
+        raise BridgeError(
+            f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN)"
+        )
     trackers = tuple(t.strip() for t in args.trackers.split(",") if t.strip())
     vrchat = VrchatConfig(trackers=trackers, height_m=args.height, send_head=not args.no_head)
     if args.max_frames is not None and args.max_frames <= 0:

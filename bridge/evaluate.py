@@ -79,16 +79,26 @@ def direction_errors(
     for side in ("Left", "Right"):
         s = side.lower()
         up = side.upper()
-        out[f"{side}UpperArm"] = _angle_deg(j[f"{s}_elbow"] - j[f"{s}_shoulder"], P(f"{side}LowerArm") - P(f"{side}UpperArm"))
-        out[f"{side}LowerArm"] = _angle_deg(j[f"{s}_wrist"] - j[f"{s}_elbow"], P(f"{side}Hand") - P(f"{side}LowerArm"))
+        out[f"{side}UpperArm"] = _angle_deg(
+            j[f"{s}_elbow"] - j[f"{s}_shoulder"], P(f"{side}LowerArm") - P(f"{side}UpperArm")
+        )
+        out[f"{side}LowerArm"] = _angle_deg(
+            j[f"{s}_wrist"] - j[f"{s}_elbow"], P(f"{side}Hand") - P(f"{side}LowerArm")
+        )
         knuckles = (lm[:, L[f"{up}_INDEX"]] + lm[:, L[f"{up}_PINKY"]]) / 2 - lm[:, L[f"{up}_WRIST"]]
         hand_rest = rig.tails_m.get(f"{side}Hand", rig.offsets_m[rig.index(f"{side}Hand")])
         out[f"{side}Hand"] = _angle_deg(knuckles, rot[:, rig.index(f"{side}Hand")] @ hand_rest)
-        out[f"{side}UpperLeg"] = _angle_deg(j[f"{s}_knee"] - j[f"{s}_hip"], P(f"{side}LowerLeg") - P(f"{side}UpperLeg"))
-        out[f"{side}LowerLeg"] = _angle_deg(j[f"{s}_ankle"] - j[f"{s}_knee"], P(f"{side}Foot") - P(f"{side}LowerLeg"))
+        out[f"{side}UpperLeg"] = _angle_deg(
+            j[f"{s}_knee"] - j[f"{s}_hip"], P(f"{side}LowerLeg") - P(f"{side}UpperLeg")
+        )
+        out[f"{side}LowerLeg"] = _angle_deg(
+            j[f"{s}_ankle"] - j[f"{s}_knee"], P(f"{side}Foot") - P(f"{side}LowerLeg")
+        )
         toes = rig.index(f"{side}Toes")
         tip = P(f"{side}Toes") + rot[:, toes] @ rig.tails_m.get(f"{side}Toes", np.zeros(3))
-        out[f"{side}Foot"] = _angle_deg(lm[:, L[f"{up}_FOOT_INDEX"]] - lm[:, L[f"{up}_ANKLE"]], tip - P(f"{side}Foot"))
+        out[f"{side}Foot"] = _angle_deg(
+            lm[:, L[f"{up}_FOOT_INDEX"]] - lm[:, L[f"{up}_ANKLE"]], tip - P(f"{side}Foot")
+        )
     hips_mid = (j["left_hip"] + j["right_hip"]) / 2
     sh_mid = (j["left_shoulder"] + j["right_shoulder"]) / 2
     rig_hips = (P("LeftUpperLeg") + P("RightUpperLeg")) / 2

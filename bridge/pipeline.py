@@ -26,7 +26,6 @@ from bridge.tracker import DETECTED_TIME_FLAG, READ_TIME_FLAG, TrackerConfig, op
 from bridge.transport import OscTarget, RateLimiter, UdpSender
 
 
-
 @dataclass(frozen=True)
 class ProcessorConfig:
     """Settings of the landmark → pose chain.
@@ -138,7 +137,8 @@ class StreamStats:
         lat = f"{np.median(self.latencies_ms):.1f} ms" if self.latencies_ms else "n/a"
         added = f"{np.median(self.added_ms):.2f} ms" if self.added_ms else "n/a"
         return (
-            f"{self.frames} frames at {self.fps:.1f} fps, {self.sent} sent, {self.skipped} skipped by the rate cap, "
+            f"{self.frames} frames at {self.fps:.1f} fps, {self.sent} sent, "
+            f"{self.skipped} skipped by the rate cap, "
             f"person tracked in {self.tracked}, left/right swaps repaired {self.lr_swaps}; "
             f"median latency {lat} (bridge's own part {added})"
         )
@@ -209,9 +209,10 @@ def run_stream(
     by_protocol = {p: [t.target for t in config.targets if t.protocol == p] for p in protocols}
     stats = StreamStats()
     was_tracking: bool | None = None
-    with open_landmarks(config.input_text, config.tracker) as (info, frames), UdpSender(
-        [t.target for t in config.targets], on_status=status.message
-    ) as sender:
+    with (
+        open_landmarks(config.input_text, config.tracker) as (info, frames),
+        UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
+    ):
         stats.description = info.description
         status.message(
             f"streaming {info.description} to "
@@ -258,7 +259,9 @@ def run_stream(
             if on_pose is not None:
                 on_pose(pose_lm, pose)
             if was_tracking is not None and pose.tracking != was_tracking:
-                status.message("tracking " + ("regained" if pose.tracking else "lost: holding, then easing to rest"))
+                status.message(
+                    "tracking " + ("regained" if pose.tracking else "lost: holding, then easing to rest")
+                )
             was_tracking = pose.tracking
             lat = stats.latencies_ms[-1] if stats.latencies_ms else float("nan")
             status.update(

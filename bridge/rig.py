@@ -90,7 +90,7 @@ class Rig:
     def children_of(self, bone: str) -> list[str]:
         """Names of ``bone``'s direct children."""
         i = self.index(bone)
-        return [b for b, p in zip(self.bones, self.parents) if p == i]
+        return [b for b, p in zip(self.bones, self.parents, strict=True) if p == i]
 
     @property
     def rest_world_m(self) -> FloatArray:

@@ -238,7 +238,9 @@ def _clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
 
 def _skew_part(m: FloatArray) -> FloatArray:
     """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
-    return np.stack([m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1)
+    return np.stack(
+        [m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1
+    )
 
 
 def _fraction(m: FloatArray, fraction: float) -> FloatArray:
@@ -335,7 +337,9 @@ class _RigGeometry:
         hips_lateral = rest_dir("RightUpperLeg", "LeftUpperLeg")
 
         self.shoulders = [idx(f"{s}Shoulder") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")]
-        shoulder_dirs = [rest_dir(f"{s}Shoulder", f"{s}UpperArm") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")]
+        shoulder_dirs = [
+            rest_dir(f"{s}Shoulder", f"{s}UpperArm") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")
+        ]
 
         limbs = [
             ("LeftUpperArm", "LeftLowerArm", "LeftHand", _Z),
@@ -399,10 +403,10 @@ class _RigGeometry:
                     self.ground_points.append((toes_i, rig.tails_m[f"{s}Toes"]))
         # Bones whose world position grounding needs: the legs from the hips down.
         needed = {self.hips}
-        for b, _ in self.ground_points:
-            while b >= 0:
-                needed.add(b)
-                b = int(rig.parents[b])
+        for j, _ in self.ground_points:
+            while j >= 0:
+                needed.add(j)
+                j = int(rig.parents[j])
         self.ground_chain = sorted(needed)
 
 
@@ -431,9 +435,14 @@ _LIMB_POINTS = np.array(
     ]
 )
 _HAND_POINTS = np.array(
-    [[L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY, L.LEFT_THUMB], [L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY, L.RIGHT_THUMB]]
+    [
+        [L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY, L.LEFT_THUMB],
+        [L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY, L.RIGHT_THUMB],
+    ]
 )
-_FOOT_POINTS = np.array([[L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX], [L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX]])
+_FOOT_POINTS = np.array(
+    [[L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX], [L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX]]
+)
 
 
 def solve_arrays(
@@ -489,13 +498,21 @@ def solve_arrays(
     ear_l, ear_r = xyz[:, L.LEFT_EAR], xyz[:, L.RIGHT_EAR]
     hand = xyz[:, _HAND_POINTS]  # (T, 2, 4, 3): wrist, index, pinky, thumb
     knuckles = (hand[:, :, 1] + hand[:, :, 2]) / 2 - hand[:, :, 0]  # (T, 2, 3): wrist → knuckles
-    prim = np.stack([hip_l - hip_r, _perp(sh_line, _Y), trunk_up, ear_l - ear_r, knuckles[:, 0], knuckles[:, 1]], axis=1)
+    prim = np.stack(
+        [hip_l - hip_r, _perp(sh_line, _Y), trunk_up, ear_l - ear_r, knuckles[:, 0], knuckles[:, 1]], axis=1
+    )
     hand_sec = _unit(hand[:, :, 1] - hand[:, :, 2]) + 0.5 * _unit(hand[:, :, 3] - hand[:, :, 0])
     sec = np.stack(
-        [_unit(trunk_up) + _Y, np.broadcast_to(_Y, (n_t, 3)), sh_line, xyz[:, L.NOSE] - (ear_l + ear_r) / 2,
-         hand_sec[:, 0], hand_sec[:, 1]],
+        [
+            _unit(trunk_up) + _Y,
+            np.broadcast_to(_Y, (n_t, 3)),
+            sh_line,
+            xyz[:, L.NOSE] - (ear_l + ear_r) / 2,
+            hand_sec[:, 0],
+            hand_sec[:, 1],
+        ],
         axis=1,
-    )  # fmt: skip
+    )
     targets = _basis(prim, sec) @ g.rest_bases_t  # (T, 6, 3, 3)
     w_hips = np.where(use_sh[:, None, None], targets[:, 1], targets[:, 0])
     w_top, w_head, w_hands = targets[:, 2], targets[:, 3], targets[:, 4:6]
@@ -601,7 +618,9 @@ def _solve_limbs(
 
     # The middle joint is a hinge: flexion about the rest hinge axis, clamped to its range.
     lower_local = np.einsum("tkji,tkj->tki", w_upper, lower)
-    flex = np.arctan2(np.einsum("tki,ki->tk", lower_local, lb.lower_pole), np.einsum("tki,ki->tk", lower_local, lb.lower_dir))
+    flex = np.arctan2(
+        np.einsum("tki,ki->tk", lower_local, lb.lower_pole), np.einsum("tki,ki->tk", lower_local, lb.lower_dir)
+    )
     hinge = axis_angle_matrix(lb.hinge, np.clip(flex, lb.flex_min, lb.flex_max))
     # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
     w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
@@ -625,7 +644,6 @@ def _solve_limbs(
         set_bone(i, end_local[:, k], end_ok[:, k])
 
 
-
 # ------------------------------------------------------------------------------- stateful front end
 
 
@@ -637,7 +655,8 @@ def _frames_to_arrays(
     vis = np.stack([f.visibility for f in frames])
     person = np.array([f.person for f in frames], dtype=bool)
     xyz = mediapipe_to_rig(world, mirror=config.mirror)
-    visible = (mirror_per_landmark(vis, config.mirror) >= config.min_visibility) & person[:, None]
+    vis_rig = np.asarray(mirror_per_landmark(vis, config.mirror), dtype=np.float64)
+    visible = (vis_rig >= config.min_visibility) & person[:, None]
     return xyz, visible, np.array([f.t_s for f in frames], dtype=np.float64), person
 
 
@@ -743,6 +762,8 @@ class Solver:
         return base
 
 
-def solve_frames(rig: Rig, frames: Iterable[LandmarkFrame], config: SolverConfig = SolverConfig()) -> list[BonePose]:
+def solve_frames(
+    rig: Rig, frames: Iterable[LandmarkFrame], config: SolverConfig = SolverConfig()
+) -> list[BonePose]:
     """Batch path: solve a whole sequence with a fresh :class:`Solver`."""
     return Solver(rig, config).solve_frames(list(frames))

@@ -15,9 +15,7 @@ from bridge.solve import Solver, SolverConfig, align_two, solve_frames
 from bridge.synth import frame_from_pose
 
 LIMB_BONES = [
-    f"{s}{b}"
-    for s in ("Left", "Right")
-    for b in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
+    f"{s}{b}" for s in ("Left", "Right") for b in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
 ]
 
 
@@ -69,7 +67,7 @@ def test_rest_pose_solves_to_identity(rig: Rig) -> None:
     pose = Solver(rig)(frame_from_pose(BonePose.rest(rig)))
     assert np.all(pose.local_rotations.magnitude() < 1e-9)
     np.testing.assert_allclose(pose.hips_position_m, rig.offsets_m[0], atol=1e-9)
-    states = dict(zip(rig.bones, pose.bone_state))
+    states = dict(zip(rig.bones, pose.bone_state, strict=True))
     assert states["LeftToes"] == BoneState.REST  # no landmark drives the toes
     assert all(states[b] == BoneState.TRACKED for b in LIMB_BONES + ["Hips", "Spine", "Head"])
     assert pose.tracking
@@ -92,8 +90,13 @@ def test_left_arm_straight_forward(rig: Rig) -> None:
 @pytest.mark.parametrize("side", ["Left", "Right"])
 def test_knee_bent_90_degrees(rig: Rig, side: str) -> None:
     """Thigh forward (hip flexed 90°), shank straight down: knee flexion 90° about the hinge (+X)."""
-    pose = posed(rig, {f"{side}UpperLeg": Rotation.from_euler("x", -90, degrees=True),
-                       f"{side}LowerLeg": Rotation.from_euler("x", 90, degrees=True)})  # fmt: skip
+    pose = posed(
+        rig,
+        {
+            f"{side}UpperLeg": Rotation.from_euler("x", -90, degrees=True),
+            f"{side}LowerLeg": Rotation.from_euler("x", 90, degrees=True),
+        },
+    )
     solved = Solver(rig)(frame_from_pose(pose))
     knee = solved.rotation_of(f"{side}LowerLeg")
     assert math.degrees(knee.magnitude()) == pytest.approx(90.0, abs=1e-6)
@@ -157,7 +160,7 @@ def test_seeded_random_round_trip(rig: Rig) -> None:
     solved = solve_frames(rig, [frame_from_pose(p, t_s=k / 30) for k, p in enumerate(truths)])
     exact = LIMB_BONES + ["Head"]
     worst_trunk = 0.0
-    for truth, got in zip(truths, solved):
+    for truth, got in zip(truths, solved, strict=True):
         w_true, w_got = world_rotations(truth), world_rotations(got)
         for b in exact:
             i = rig.index(b)
@@ -241,8 +244,13 @@ def test_mirror_option_swaps_sides(rig: Rig) -> None:
 def test_invisible_legs_hold_then_ease_to_rest(rig: Rig) -> None:
     """Legs leave the image: leg bones hold their last rotation for hold_s, then ease to rest over ease_s."""
     cfg = SolverConfig(hold_s=0.5, ease_s=1.0)
-    bent = posed(rig, {"LeftUpperLeg": Rotation.from_euler("x", -60, degrees=True),
-                       "LeftLowerLeg": Rotation.from_euler("x", 60, degrees=True)})  # fmt: skip
+    bent = posed(
+        rig,
+        {
+            "LeftUpperLeg": Rotation.from_euler("x", -60, degrees=True),
+            "LeftLowerLeg": Rotation.from_euler("x", 60, degrees=True),
+        },
+    )
     frames = [frame_from_pose(bent, t_s=k / 10) for k in range(30)]
     leg_points = [lm for lm in L if any(w in lm.name for w in ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT"))]
     for k in range(10, 30):  # from t = 1.0 s the legs are not visible
@@ -257,7 +265,7 @@ def test_invisible_legs_hold_then_ease_to_rest(rig: Rig) -> None:
     assert angles[14] == pytest.approx(60, abs=1e-6) and states[14] == BoneState.HELD  # 0.4 s after loss
     assert 0 < angles[20] < 60 and states[20] == BoneState.REST  # easing (1.0 s after loss)
     assert angles[29] < 1e-6  # 1.9 s after loss: back at rest
-    assert all(a >= b - 1e-9 for a, b in zip(angles[10:], angles[11:]))  # monotonic ease
+    assert all(a >= b - 1e-9 for a, b in zip(angles[10:], angles[11:], strict=False))  # monotonic ease
     # the upper body kept tracking
     assert all(p.bone_state[rig.index("LeftUpperArm")] == BoneState.TRACKED for p in poses)
 
@@ -282,7 +290,7 @@ def test_batch_equals_per_frame(rig: Rig) -> None:
     frames[5] = frames[5].replace(visibility=vis)
     batch = solve_frames(rig, frames)
     live = Solver(rig)
-    for f, b in zip(frames, batch):
+    for f, b in zip(frames, batch, strict=True):
         p = live(f)
         np.testing.assert_allclose(p.local_rotations.as_quat(), b.local_rotations.as_quat(), atol=1e-12)
         np.testing.assert_array_equal(p.bone_state, b.bone_state)
@@ -290,8 +298,11 @@ def test_batch_equals_per_frame(rig: Rig) -> None:
 
 
 def test_crouch_lowers_the_grounded_hips(rig: Rig) -> None:
-    crouch = {f"{s}{b}": Rotation.from_euler("x", a, degrees=True)
-              for s in ("Left", "Right") for b, a in (("UpperLeg", -50), ("LowerLeg", 100), ("Foot", -50))}  # fmt: skip
+    crouch = {
+        f"{s}{b}": Rotation.from_euler("x", a, degrees=True)
+        for s in ("Left", "Right")
+        for b, a in (("UpperLeg", -50), ("LowerLeg", 100), ("Foot", -50))
+    }
     pose = Solver(rig)(frame_from_pose(posed(rig, crouch)))
     thigh, shank = 0.42, 0.40
     a = math.radians(50)

@@ -19,7 +19,9 @@ from bridge.solve import solve_frames
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 CLIPS = ["01_01", "01_03"]
-LIMBS = [f"{s}{b}" for s in ("Left", "Right") for b in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")]
+LIMBS = [
+    f"{s}{b}" for s in ("Left", "Right") for b in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")
+]
 
 pytestmark = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian package assimp-testmodels is not installed")
 

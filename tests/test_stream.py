@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from osc_receiver import Msg, OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
 from bridge.frames import rig_to_unity_position, rig_to_unity_quaternion, unity_to_rig_quaternion
@@ -17,7 +18,6 @@ from bridge.pose import BonePose
 from bridge.recording import RecordingHeader, RecordingWriter
 from bridge.rig import load_rig
 from bridge.transport import OscTarget, parse_osc_target
-from osc_receiver import Msg, OscReceiver, parse_datagram
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_vmc_stream_of_a_recording(recording: Path) -> None:
     frames = split_frames(msgs)
     assert len(poses) == 150 and len(frames) == 150
     expected_pos = rig_to_unity_position(rig.offsets_m)
-    for pose, frame in zip(poses, frames):
+    for pose, frame in zip(poses, frames, strict=True):
         by_addr: dict[str, list[Msg]] = {}
         for m in frame:
             by_addr.setdefault(m.address, []).append(m)
@@ -126,7 +126,7 @@ def test_vrchat_stream_of_a_recording(recording: Path) -> None:
     assert all(m.tags == "fff" for m in msgs)
     hips = [m for m in msgs if m.address == "/tracking/trackers/1/rotation"]
     assert len(hips) == 30
-    for pose, m in zip(poses, hips):
+    for pose, m in zip(poses, hips, strict=True):
         x, y, z = np.radians(m.args)
         # Unity's Quaternion.Euler(x, y, z): rotate about Z, then X, then Y (extrinsic).
         unity = Rotation.from_rotvec([0, y, 0]) * Rotation.from_rotvec([x, 0, 0]) * Rotation.from_rotvec([0, 0, z])
@@ -162,8 +162,17 @@ def test_bad_osc_values_fail_before_anything_starts(run_bridge, bad: str) -> Non
 def test_bridge_stream_command_line(run_bridge, recording: Path) -> None:  # type: ignore[no-untyped-def]
     """Paced at the recording's 30 fps, under the default 60 Hz cap: every frame is sent."""
     with OscReceiver() as rx:
-        result = run_bridge("stream", "--input", str(recording), "--osc", f"127.0.0.1:{rx.port}",
-                            "--protocol", "vmc", "--max-frames", "20")  # fmt: skip
+        result = run_bridge(
+            "stream",
+            "--input",
+            str(recording),
+            "--osc",
+            f"127.0.0.1:{rx.port}",
+            "--protocol",
+            "vmc",
+            "--max-frames",
+            "20",
+        )
         assert result.returncode == 0, result.stderr
         rx.wait_for(20)
         assert len(rx.datagrams) == 20
