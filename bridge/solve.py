@@ -85,7 +85,8 @@ class SolverConfig:
         hand_max_deg: largest wrist rotation (flexion/deviation) away from rest.
         foot_max_deg: largest ankle rotation away from rest.
         head_pitch_offset_deg: how far the nose sits below the ears' line when looking straight ahead, as an
-            angle seen from the ears' mid-point (MediaPipe's ear points sit near the tragus).
+            angle seen from the ears' mid-point (MediaPipe's ear points sit near the tragus). Measured on
+            MediaPipe's world landmarks of the Sports2D demo: median 9.1° relative to the trunk (221 frames).
         straight_limb_deg: below this flexion, a limb's bend direction is blended with a prior (the rest
             pole carried by the limb's swing, and the foot for legs), since it is not observable.
         ground: keep the lowest foot point at its rest height (the hips move down when the user crouches).
@@ -101,7 +102,7 @@ class SolverConfig:
     shoulder_max_deg: float = 30.0
     hand_max_deg: float = 80.0
     foot_max_deg: float = 70.0
-    head_pitch_offset_deg: float = 15.0
+    head_pitch_offset_deg: float = 10.0
     straight_limb_deg: float = 30.0
     ground: bool = True
 

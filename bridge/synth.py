@@ -7,6 +7,8 @@ bone they belong to, so they turn with the body.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -15,13 +17,15 @@ from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.landmarks import PoseLandmark as L
 from bridge.pose import BonePose
 from bridge.rig import Rig, forward_kinematics
+from bridge.solve import SolverConfig
 
 FloatArray = npt.NDArray[np.float64]
 
 #: Landmark → (bone, offset (3,) in the bone's rest frame = rig frame, metres) for points off the joints.
 #: Offsets are written for the left side (+X is the avatar's left); right ones mirror x.
 _HEAD_POINTS: dict[str, tuple[float, float, float]] = {
-    "NOSE": (0.0, 0.07 - 0.1 * 0.2679491924311227, 0.10),  # 15° below the ears' line
+    # the nose 10 cm ahead of the ears' mid-point, below it by the solver's default head pitch offset
+    "NOSE": (0.0, 0.07 - 0.1 * math.tan(math.radians(SolverConfig().head_pitch_offset_deg)), 0.10),
     "LEFT_EYE_INNER": (0.017, 0.08, 0.085),
     "LEFT_EYE": (0.032, 0.08, 0.082),
     "LEFT_EYE_OUTER": (0.047, 0.08, 0.075),
