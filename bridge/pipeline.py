@@ -7,6 +7,7 @@ the send rate, paces file inputs at their own speed, and reports a compact statu
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +18,7 @@ import numpy as np
 from bridge.filtering import LandmarkFilter, OneEuroConfig
 from bridge.flips import FlipRepair, FlipRepairConfig
 from bridge.landmarks import LandmarkFrame
+from bridge.lifter import CausalLifter, LifterConfig
 from bridge.osc.vmc import VmcConfig, encode_vmc_frame
 from bridge.osc.vrchat import VrchatConfig, encode_vrchat_frame
 from bridge.pose import BonePose
@@ -34,11 +36,15 @@ class ProcessorConfig:
         flips: left/right swap repair settings; None turns the repair off.
         filter: One-Euro settings; None turns filtering off.
         solver: solver settings (including the mirror option).
+        lifter: temporal 3-D lifter (``--lifter temporal``); None keeps MediaPipe's world landmarks. It runs
+            after the flip repair (so its 2-D window is labelled consistently: one swapped frame would
+            disturb every output whose window holds it) and before the filter (which smooths what it made).
     """
 
     flips: FlipRepairConfig | None = field(default_factory=FlipRepairConfig)
     filter: OneEuroConfig | None = field(default_factory=OneEuroConfig)
     solver: SolverConfig = field(default_factory=SolverConfig)
+    lifter: LifterConfig | None = None
 
 
 class Processor:
@@ -48,6 +54,7 @@ class Processor:
         self.rig = rig
         self.config = config
         self.flips = FlipRepair(config.flips) if config.flips is not None else None
+        self.lifter = CausalLifter(config.lifter) if config.lifter is not None else None
         self.filter = LandmarkFilter(config.filter) if config.filter is not None else None
         self.solver = Solver(rig, config.solver)
 
@@ -55,6 +62,8 @@ class Processor:
         """The repaired, filtered landmarks of ``frame`` (what the solver sees)."""
         if self.flips is not None:
             frame = self.flips(frame)
+        if self.lifter is not None:
+            frame = self.lifter(frame)
         if self.filter is not None:
             frame = self.filter(frame)
         return frame
@@ -209,8 +218,11 @@ def run_stream(
     by_protocol = {p: [t.target for t in config.targets if t.protocol == p] for p in protocols}
     stats = StreamStats()
     was_tracking: bool | None = None
+    # Files play at their own speed: the tracker process reads each frame at its time, as a camera would, so
+    # latency figures stay true; recordings (no tracker process) are paced here.
+    tracker_config = dataclasses.replace(config.tracker, realtime=config.realtime)
     with (
-        open_landmarks(config.input_text, config.tracker) as (info, frames),
+        open_landmarks(config.input_text, tracker_config) as (info, frames),
         UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
     ):
         stats.description = info.description
@@ -224,8 +236,8 @@ def run_stream(
         stats.started_s = time.monotonic()
         for frame in frames:
             received_s = time.monotonic()
-            if config.realtime and not info.live:
-                # Deliver file frames at their own speed, as a camera would.
+            if config.realtime and not info.live and READ_TIME_FLAG not in frame.flags:
+                # A recording: deliver its frames at their own speed, as a camera would.
                 now = time.monotonic()
                 if pace_start is None:
                     pace_start, first_t = now, frame.t_s

@@ -102,7 +102,7 @@ def _json_flags(flags: dict[str, object]) -> dict[str, Any]:
         str(k): v
         for k, v in flags.items()
         if not str(k).endswith("_mono_s")
-        and v is None or isinstance(v, bool | int | str) or (isinstance(v, float) and math.isfinite(v))
+        and (v is None or isinstance(v, bool | int | str) or (isinstance(v, float) and math.isfinite(v)))
     }
 
 

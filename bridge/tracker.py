@@ -106,6 +106,10 @@ class TrackerConfig:
         min_tracking_confidence: MediaPipe ``min_tracking_confidence`` in [0, 1].
         live_queue_size: frames that may wait for the consumer on live input before the stalest is dropped.
         image_fps: frames per second assigned to an image folder (timestamps ``index / image_fps``).
+        realtime: files only: read each frame at its presentation time, as a camera would deliver it, instead
+            of as fast as inference goes (``bridge stream`` of a video plays at the video's speed).
+        track: which models run: "body" always, "hands" and/or "face" added by ``--track`` (see
+            :mod:`bridge.vtuber_track`); their results ride in ``LandmarkFrame.hands`` / ``.face``.
     """
 
     model_path: Path | None = None
@@ -114,6 +118,17 @@ class TrackerConfig:
     min_tracking_confidence: float = 0.5
     live_queue_size: int = 2
     image_fps: float = 30.0
+    realtime: bool = False
+    track: tuple[str, ...] = ("body",)
+
+
+def _make_detector(config: TrackerConfig) -> Any:
+    """PoseDetector for the body alone; with hands/face, :class:`bridge.vtuber_track.VtuberDetector`."""
+    if "hands" not in config.track and "face" not in config.track:
+        return PoseDetector(config)
+    from bridge.vtuber_track import make_detector
+
+    return make_detector(config)
 
 
 @contextlib.contextmanager
@@ -227,7 +242,7 @@ def track_video_inprocess(
     if spec.kind in ("camera", "recording"):
         raise BridgeError(f"track_video_inprocess takes a video or image folder, not {spec.kind} input {path}")
     frames: list[LandmarkFrame] = []
-    with open_source(spec, config.image_fps) as source, PoseDetector(config) as detector:
+    with open_source(spec, config.image_fps) as source, _make_detector(config) as detector:
         for frame in source:
             if max_frames is not None and len(frames) >= max_frames:
                 break
@@ -349,7 +364,7 @@ def _tracker_main(
         quiet_opencv()
         with _quiet_stderr():
             source = open_source(spec, config.image_fps)
-        detector = PoseDetector(config)
+        detector = _make_detector(config)
     except BridgeError as exc:
         control_q.put(_Failure(str(exc)))
         return
@@ -361,9 +376,16 @@ def _tracker_main(
     # Files: decode ahead in a thread. Live: read synchronously, so each frame is as fresh as possible.
     prefetch = None if spec.live else _Prefetch(iter(source))
     try:
+        clock_offset: float | None = None
         for frame in prefetch if prefetch is not None else source:
             if stop.is_set() or not _parent_alive():
                 return
+            if config.realtime and not spec.live:
+                if clock_offset is None:
+                    clock_offset = time.monotonic() - frame.t_s
+                delay = clock_offset + frame.t_s - time.monotonic()
+                if delay > 0 and stop.wait(delay):
+                    return
             read_s = frame.t_s if spec.live else time.monotonic()
             item = detector.detect(frame)
             # Clock readings for latency (CLOCK_MONOTONIC is shared by processes): when the image was read
@@ -389,7 +411,8 @@ def _tracker_main(
     finally:
         if prefetch is not None:
             prefetch.close()
-        detector.close()
+        with _quiet_stderr():  # MediaPipe logs INFO lines as it tears down
+            detector.close()
         source.close()
         # Stay until the parent is done reading (it sets ``stop`` when its block ends), so that the queue's
         # feeder thread delivers every frame; then never block exit on items nobody will read.

@@ -179,3 +179,17 @@ def test_sigint_during_bridge_record_leaves_a_valid_recording(
     assert [f.frame_index for f in back] == list(range(len(back)))
     _, tracked = sports2d_tracked
     assert all(a.equals(b, atol=1.01e-6) for a, b in zip(back, tracked, strict=False))
+
+
+def test_clock_readings_of_a_run_are_not_recorded(tmp_path: Path) -> None:
+    """Tracker clock flags (``*_mono_s``) mean nothing in a later replay; other flags are kept."""
+    from bridge.recording import RecordingHeader, RecordingWriter, read_recording
+
+    frame = LandmarkFrame.no_person(0.0, (64, 48), 0)
+    frame.flags.update({"read_mono_s": 12.5, "detected_mono_s": 12.6, "lr_swapped": True})
+    path = tmp_path / "flags.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="test")) as writer:
+        writer.write(frame)
+    _, frames = read_recording(path)
+    (back,) = list(frames)
+    assert back.flags == {"lr_swapped": True}
