@@ -9,11 +9,10 @@ the payload, e.g. ``/VMC/Ext/T``).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge.errors import BridgeError
 
@@ -27,42 +26,86 @@ MAX_UDP_PAYLOAD_BYTES = 65507
 OscArg = str | int | float
 
 
-def osc_message(address: str, *args: OscArg) -> OscMessage:
+def _osc_string(text: str) -> bytes:
+    """An OSC string: UTF-8, NUL-terminated, padded with NULs to a multiple of 4 bytes."""
+    raw = text.encode("utf-8")
+    return raw + b"\0" * (4 - len(raw) % 4)
+
+
+class OscPacked:
+    """One encoded OSC message: its address and its bytes (what :func:`pack_datagrams` needs).
+
+    Encoding here instead of through python-osc's message builder is ~10× faster, which matters: a VMC frame
+    holds one message per rig bone, every frame. ``params`` decodes the arguments back (tests, debugging).
+    """
+
+    __slots__ = ("address", "dgram")
+
+    def __init__(self, address: str, dgram: bytes) -> None:
+        self.address = address
+        self.dgram = dgram
+
+    @property
+    def size(self) -> int:
+        return len(self.dgram)
+
+    @property
+    def params(self) -> list[OscArg]:
+        return list(OscMessage(self.dgram).params)
+
+
+def osc_message(address: str, *args: OscArg) -> OscPacked:
     """Build one OSC message with explicit type tags: ``str`` → ``s``, ``int`` → ``i``, ``float`` → ``f``.
 
-    Types are decided here rather than by python-osc's inference so that a number meant as a float is never
-    sent as an int (callers convert numpy scalars with ``float()``; a ``bool`` is refused, it is not an int
-    in any OSC protocol this bridge speaks).
+    Types are decided here rather than inferred, so that a number meant as a float is never sent as an int
+    (callers convert numpy scalars with ``float()``; a ``bool`` is refused, it is not an int in any OSC protocol
+    this bridge speaks). Floats are 32-bit big-endian, ints 32-bit big-endian, as OSC 1.0 specifies.
     """
-    builder = OscMessageBuilder(address=address)
+    tags = [","]
+    payload = []
     for a in args:
         if isinstance(a, bool):
             raise TypeError(f"{address}: bool arguments are not used by bridge's OSC protocols")
         if isinstance(a, str):
-            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_STRING)
+            tags.append("s")
+            payload.append(_osc_string(a))
         elif isinstance(a, int):
-            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_INT)
+            tags.append("i")
+            payload.append(_INT.pack(a))
         elif isinstance(a, float):
-            builder.add_arg(a, OscMessageBuilder.ARG_TYPE_FLOAT)
+            tags.append("f")
+            payload.append(_FLOAT.pack(a))
         else:
             raise TypeError(f"{address}: unsupported OSC argument {a!r} of type {type(a).__name__}")
-    return builder.build()
+    return OscPacked(address, _osc_string(address) + _osc_string("".join(tags)) + b"".join(payload))
 
 
-def _bundle(messages: Sequence[OscMessage]) -> bytes:
-    builder = OscBundleBuilder(IMMEDIATELY)
+def osc_floats_message(prefix: bytes, address: str, values: Sequence[float]) -> OscPacked:
+    """A message whose leading part (address, type tags, leading arguments) is already encoded in ``prefix``
+    and whose remaining arguments are the floats ``values`` (the fast path for per-bone messages)."""
+    return OscPacked(address, prefix + struct.pack(f">{len(values)}f", *values))
+
+
+_INT = struct.Struct(">i")
+_FLOAT = struct.Struct(">f")
+_BUNDLE_HEAD = b"#bundle\0" + struct.pack(">Q", 1)  # time tag 1 = "immediately"
+
+
+def _bundle(messages: Sequence[OscPacked]) -> bytes:
+    parts = [_BUNDLE_HEAD]
     for m in messages:
-        builder.add_content(m)
-    return bytes(builder.build().dgram)
+        parts.append(_INT.pack(len(m.dgram)))
+        parts.append(m.dgram)
+    return b"".join(parts)
 
 
-def bundle_size(messages: Sequence[OscMessage]) -> int:
+def bundle_size(messages: Sequence[OscPacked]) -> int:
     """Bytes of one bundle holding ``messages``."""
     return BUNDLE_HEADER_BYTES + sum(BUNDLE_ELEMENT_PREFIX_BYTES + m.size for m in messages)
 
 
 def pack_datagrams(
-    messages: Sequence[OscMessage], bundle: bool = True, max_datagram_bytes: int | None = None
+    messages: Sequence[OscPacked], bundle: bool = True, max_datagram_bytes: int | None = None
 ) -> list[bytes]:
     """Pack one frame's messages into UDP datagrams, keeping their order.
 
@@ -89,8 +132,8 @@ def pack_datagrams(
             raise BridgeError(f"OSC message {too_big[0]} is larger than a UDP datagram can carry")
         return out
     limit = MAX_UDP_PAYLOAD_BYTES if max_datagram_bytes is None else min(max_datagram_bytes, MAX_UDP_PAYLOAD_BYTES)
-    groups: list[list[OscMessage]] = []
-    current: list[OscMessage] = []
+    groups: list[list[OscPacked]] = []
+    current: list[OscPacked] = []
     size = BUNDLE_HEADER_BYTES
     for m in messages:
         need = BUNDLE_ELEMENT_PREFIX_BYTES + m.size

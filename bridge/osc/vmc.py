@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from typing import SupportsFloat
 
 import numpy as np
-from pythonosc.osc_message import OscMessage
 
 from bridge.errors import BridgeError
 from bridge.frames import rig_to_unity_position, rig_to_unity_quaternion
-from bridge.osc.packing import osc_message, pack_datagrams
+from bridge.osc.packing import OscPacked, osc_floats_message, osc_message, pack_datagrams
 from bridge.pose import BonePose
+from bridge.rig import Rig
 
 #: Default port of VMC receivers (Marionettes).
 VMC_DEFAULT_PORT = 39539
@@ -83,7 +83,7 @@ class VmcConfig:
             )
 
 
-def ok_message(tracking: bool) -> OscMessage:
+def ok_message(tracking: bool) -> OscPacked:
     """``/VMC/Ext/OK``: avatar loaded, calibrated, normal mode; tracking status 1 (OK) or 0 (lost)."""
     return osc_message(
         ADDRESS_OK,
@@ -94,12 +94,12 @@ def ok_message(tracking: bool) -> OscMessage:
     )
 
 
-def time_message(t_s: float) -> OscMessage:
+def time_message(t_s: float) -> OscPacked:
     """``/VMC/Ext/T``: the frame's time in seconds."""
     return osc_message(ADDRESS_TIME, float(t_s))
 
 
-def root_message() -> OscMessage:
+def root_message() -> OscPacked:
     """``/VMC/Ext/Root/Pos``: the avatar root at the origin, identity rotation (movement is in the Hips)."""
     return osc_message(ADDRESS_ROOT, "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
 
@@ -121,16 +121,44 @@ def bone_local_unity(pose: BonePose) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def bone_messages(pose: BonePose) -> list[OscMessage]:
+def bone_messages(pose: BonePose) -> list[OscPacked]:
     """One ``/VMC/Ext/Bone/Pos`` per rig bone (rig order, parents first)."""
     positions, quats = bone_local_unity(pose)
-    return [
-        osc_message(ADDRESS_BONE, name, *(float(v) for v in p), *(float(v) for v in q))
-        for name, p, q in zip(pose.rig.bones, positions, quats, strict=True)
-    ]
+    prefixes = _bone_prefixes(pose.rig)
+    out = []
+    for i, (name, p, q) in enumerate(zip(pose.rig.bones, positions, quats, strict=True)):
+        prefix = prefixes[i]
+        if prefix is None:  # the root moves: its position is part of the frame
+            out.append(osc_message(ADDRESS_BONE, name, *(float(v) for v in p), *(float(v) for v in q)))
+        else:
+            out.append(osc_floats_message(prefix, ADDRESS_BONE, q.tolist()))
+    return out
 
 
-def blend_messages(weights: Mapping[str, SupportsFloat]) -> list[OscMessage]:
+_PREFIX_CACHE: dict[int, tuple[Rig, list[bytes | None]]] = {}
+
+
+def _bone_prefixes(rig: Rig) -> list[bytes | None]:
+    """Per bone, the encoded ``/VMC/Ext/Bone/Pos`` message up to its quaternion (address, type tags, name and
+    rest position never change between frames); None for the root, whose position moves. Cached per rig."""
+    hit = _PREFIX_CACHE.get(id(rig))
+    if hit is not None and hit[0] is rig:
+        return hit[1]
+    positions = rig_to_unity_position(rig.offsets_m) + 0.0
+    prefixes: list[bytes | None] = []
+    for name, p, parent in zip(rig.bones, positions, rig.parents, strict=True):
+        if parent < 0:
+            prefixes.append(None)
+        else:
+            full = osc_message(ADDRESS_BONE, name, *(float(v) for v in p), 0.0, 0.0, 0.0, 1.0).dgram
+            prefixes.append(full[:-16])  # drop the 4 quaternion floats
+    if len(_PREFIX_CACHE) > 16:
+        _PREFIX_CACHE.clear()
+    _PREFIX_CACHE[id(rig)] = (rig, prefixes)
+    return prefixes
+
+
+def blend_messages(weights: Mapping[str, SupportsFloat]) -> list[OscPacked]:
     """``/VMC/Ext/Blend/Val`` for each blend shape (name → weight, usually 0..1), then ``/VMC/Ext/Blend/Apply``.
 
     An empty mapping gives no messages.
@@ -149,7 +177,7 @@ def blend_messages(weights: Mapping[str, SupportsFloat]) -> list[OscMessage]:
 
 def vmc_frame_messages(
     pose: BonePose, t_s: float, blendshapes: Mapping[str, SupportsFloat] | None = None
-) -> list[OscMessage]:
+) -> list[OscPacked]:
     """All messages of one frame: OK, T, Root, every bone, then blend shapes (if any)."""
     msgs = [ok_message(pose.tracking), time_message(t_s), root_message(), *bone_messages(pose)]
     if blendshapes:

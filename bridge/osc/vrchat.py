@@ -43,12 +43,11 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from pythonosc.osc_message import OscMessage
 from scipy.spatial.transform import Rotation
 
 from bridge.errors import BridgeError
 from bridge.frames import rig_to_unity_position, rig_to_unity_quaternion
-from bridge.osc.packing import osc_message, pack_datagrams
+from bridge.osc.packing import OscPacked, osc_message, pack_datagrams
 from bridge.pose import BonePose
 from bridge.rig import Rig
 
@@ -171,7 +170,7 @@ def tracker_poses(pose: BonePose, config: VrchatConfig) -> dict[str, tuple[np.nd
     return {key: (pos_unity[i], euler[i]) for i, (key, _, _) in enumerate(entries)}
 
 
-def vrchat_frame_messages(pose: BonePose, config: VrchatConfig | None = None) -> list[OscMessage]:
+def vrchat_frame_messages(pose: BonePose, config: VrchatConfig | None = None) -> list[OscPacked]:
     """One frame's messages: ``position`` then ``rotation`` for each tracker, in tracker order, then head."""
     cfg = config or VrchatConfig()
     msgs = []
