@@ -338,8 +338,11 @@ class _RigGeometry:
         hips_lateral = rest_dir("RightUpperLeg", "LeftUpperLeg")
 
         self.shoulders = [idx(f"{s}Shoulder") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")]
+        # The clavicle is aimed like the landmarks see it, from the shoulders' mid-point to the shoulder joint; its
+        # rest direction is measured the same way (rigs whose clavicles point back, like MakeHuman's, differ).
+        sh_mid = (rest[idx("LeftUpperArm")] + rest[idx("RightUpperArm")]) / 2
         shoulder_dirs = [
-            rest_dir(f"{s}Shoulder", f"{s}UpperArm") for s in ("Left", "Right") if rig.has(f"{s}Shoulder")
+            _unit(rest[idx(f"{s}UpperArm")] - sh_mid) for s in ("Left", "Right") if rig.has(f"{s}Shoulder")
         ]
 
         limbs = [
