@@ -77,11 +77,33 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         help="frame rate assigned to a folder of images (default 30)",
     )
+    group.add_argument(
+        "--track",
+        metavar="PARTS",
+        type=_track_parts,
+        default=("body",),
+        help="what to track, comma-separated from body, hands, face (e.g. body,hands,face: fingers, facial "
+        "expressions, head and eyes); the body always runs (default body)",
+    )
+
+
+def _track_parts(text: str) -> tuple[str, ...]:
+    """``--track`` value → the parts to track (see :func:`bridge.vtuber_track.parse_track`)."""
+    from bridge.vtuber_track import parse_track
+
+    try:
+        return parse_track(text)
+    except BridgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
     """The :class:`TrackerConfig` selected by the options of :func:`add_input_args`."""
-    return TrackerConfig(model_path=getattr(args, "model", None), image_fps=getattr(args, "image_fps", 30.0))
+    return TrackerConfig(
+        model_path=getattr(args, "model", None),
+        image_fps=getattr(args, "image_fps", 30.0),
+        track=tuple(getattr(args, "track", ("body",))),
+    )
 
 
 def resolve_input(args: argparse.Namespace) -> str:
@@ -155,6 +177,10 @@ def frame_summary(frame: LandmarkFrame) -> dict[str, object]:
         summary["mean_visibility"] = round(float(frame.visibility.mean()), 3)
         y_m = frame.world_xyz_m[:, 1]
         summary["vertical_extent_m"] = round(float(y_m.max() - y_m.min()), 3)
+    if frame.hands is not None:  # --track hands
+        summary["hands"] = len(frame.hands)
+    if frame.face is not None:  # --track face, a face found
+        summary["face"] = True
     return summary
 
 
@@ -238,6 +264,66 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     return cmd_stream(args)
 
 
+def _configure_export(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli_export import configure_export
+
+    configure_export(parser)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from bridge.cli_export import cmd_export
+
+    return cmd_export(args)
+
+
+def _configure_avatar(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli_avatar import configure_avatar
+
+    configure_avatar(parser)
+
+
+def _cmd_avatar(args: argparse.Namespace) -> int:
+    from bridge.cli_avatar import cmd_avatar
+
+    return cmd_avatar(args)
+
+
+def _configure_analyze(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli_analyze import configure_analyze
+
+    configure_analyze(parser)
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from bridge.cli_analyze import cmd_analyze
+
+    return cmd_analyze(args)
+
+
+def _configure_view(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli_view import configure_view
+
+    configure_view(parser)
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from bridge.cli_view import cmd_view
+
+    return cmd_view(args)
+
+
+def _configure_batch(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli_batch import configure_batch
+
+    configure_batch(parser)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from bridge.cli_batch import cmd_batch
+
+    return cmd_batch(args)
+
+
 #: Every subcommand, in the order ``bridge --help`` lists them. Add new ones here.
 COMMANDS: list[Command] = [
     Command(
@@ -248,6 +334,15 @@ COMMANDS: list[Command] = [
     ),
     Command("track", "track an input and print what the tracker sees", _configure_track, cmd_track),
     Command("record", "track an input and save the landmarks to a recording file", _configure_record, cmd_record),
+    Command("export", "solve a recording or video, write the motion as BVH/glTF", _configure_export, _cmd_export),
+    Command("avatar", "convert a VRM / glTF avatar into a rig file (avatars/NAME.json)", _configure_avatar,
+            _cmd_avatar),  # fmt: skip
+    Command("analyze", "3-D joint angles, squat repetitions and jumps of videos or recordings, with a report",
+            _configure_analyze, _cmd_analyze),  # fmt: skip
+    Command("view", "Open3D preview: landmarks and solved rig, received VMC, or a rig at rest", _configure_view,
+            _cmd_view),  # fmt: skip
+    Command("batch", "track, solve and write every video of a folder (BVH, analysis), locally or on Ray",
+            _configure_batch, _cmd_batch),  # fmt: skip
 ]
 
 

@@ -6,12 +6,15 @@ import argparse
 import sys
 
 from bridge.errors import BridgeError
+from bridge.face import NAME_SETS, FaceConfig
 from bridge.filtering import OneEuroConfig
 from bridge.flips import FlipRepairConfig
+from bridge.hands import HandConfig
+from bridge.lifter import LIFTER_CHOICES, LifterConfig
 from bridge.osc.vmc import VMC_DEFAULT_PORT, VmcConfig
 from bridge.osc.vrchat import TRACKER_PARTS, VrchatConfig
 from bridge.pipeline import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.rig import load_rig
+from bridge.rig import Rig, load_rig
 from bridge.solve import SolverConfig
 from bridge.transport import parse_osc_target, select_protocol
 
@@ -31,12 +34,26 @@ def _float_in(lo: float, hi: float):  # type: ignore[no-untyped-def]
     return parse
 
 
+class _AvatarAction(argparse.Action):
+    """``--avatar FILE``: stored as ``args.avatar`` and also as ``args.rig`` (``load_rig`` reads avatar files),
+    so code that still calls ``load_rig(args.rig)`` uses the avatar too; :func:`rig_from_args` is the way."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        setattr(namespace, self.dest, values)
+        namespace.rig = values
+
+
 def add_pose_args(parser: argparse.ArgumentParser) -> None:
     """Options of the landmark → pose chain, shared by every command that solves poses."""
     group = parser.add_argument_group("pose")
     group.add_argument(
         "--rig", default="default", help="rig name in avatars/ or a rig .json file (default: default)"
     )
+    group.add_argument(
+        "--avatar", metavar="FILE", default=None, action=_AvatarAction,
+        help="your avatar (.vrm VRM 0.x/1.0, .glb, .gltf): use its skeleton's proportions as the rig "
+        "(takes precedence over --rig)",
+    )  # fmt: skip
     group.add_argument(
         "--mirror", action="store_true", help="the avatar mirrors you (your right hand moves its left)"
     )
@@ -70,6 +87,20 @@ def add_pose_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--no-filter", action="store_true", help="do not smooth the landmarks")
     group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
+    group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
+                       help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
+                       "last 81 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
+
+
+def rig_from_args(args: argparse.Namespace) -> Rig:
+    """The rig chosen with :func:`add_pose_args`: ``--avatar`` (read with :func:`bridge.avatar.read_avatar`)
+    if given, else ``--rig``. Every command that uses ``add_pose_args`` gets its rig here."""
+    avatar = getattr(args, "avatar", None)
+    if avatar:
+        from bridge.avatar import read_avatar
+
+        return read_avatar(avatar)
+    return load_rig(getattr(args, "rig", "default"))
 
 
 def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
@@ -78,6 +109,11 @@ def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
         flips=None if args.no_flip_repair else FlipRepairConfig(),
         filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
         solver=SolverConfig(mirror=args.mirror, hold_s=args.hold, ease_s=args.ease),
+        lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
+        hands=HandConfig(mirror=args.mirror, hold_s=args.hold, ease_s=args.ease),
+        face=FaceConfig(
+            mirror=args.mirror, hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")
+        ),
     )
 
 
@@ -130,12 +166,20 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment"
     )
+    group.add_argument(
+        "--blendshapes", choices=NAME_SETS, default="vrm0",
+        help="VMC with --track face: blend shape names sent: arkit (52 Perfect Sync names), vrm0 (Blink_L, A, "
+        "Joy, ...) or vrm1 (blinkLeft, aa, happy, ...) (default %(default)s)",
+    )  # fmt: skip
     add_pose_args(parser)
     run = parser.add_argument_group("run")
     run.add_argument(
         "--fast", action="store_true", help="files: stream as fast as tracking goes, not at the file's speed"
     )
     run.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    from bridge.cli_export import add_record_bvh_args
+
+    add_record_bvh_args(parser)
 
 
 def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
@@ -160,7 +204,7 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     return StreamConfig(
         input_text=resolve_input(args),
         targets=tuple(targets),
-        rig=load_rig(args.rig),
+        rig=rig_from_args(args),
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
         vmc=VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=args.max_datagram),
@@ -174,6 +218,9 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
 def cmd_stream(args: argparse.Namespace) -> int:
     config = stream_config_from_args(args)
     status = StatusLine(config.status_interval_s)
-    stats = run_stream(config, status)
+    from bridge.cli_export import open_bvh_recorder
+
+    with open_bvh_recorder(args, config.rig) as recorder:
+        stats = run_stream(config, status, on_pose=recorder.on_pose if recorder is not None else None)
     status.message("done: " + stats.summary())
     return 0

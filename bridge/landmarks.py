@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from bridge.vtuber import FaceResult, HandsResult
+
 FloatArray = npt.NDArray[np.float64]
 
 NUM_LANDMARKS = 33
@@ -131,6 +133,8 @@ class LandmarkFrame:
         person: False for an explicit "no person in this frame" value.
         frame_index: index of the frame in its source (0-based), -1 when unknown.
         flags: free-form per-frame annotations added by later stages (e.g. ``{"lr_swapped": True}``).
+        hands: the hands the hand model found (``--track hands``), None when it did not run.
+        face: the face the face model found (``--track face``), None when it did not run or found none.
     """
 
     t_s: float
@@ -142,6 +146,8 @@ class LandmarkFrame:
     person: bool = True
     frame_index: int = -1
     flags: dict[str, object] = field(default_factory=dict)
+    hands: HandsResult | None = None
+    face: FaceResult | None = None
 
     @staticmethod
     def no_person(t_s: float, image_size: tuple[int, int], frame_index: int = -1) -> LandmarkFrame:

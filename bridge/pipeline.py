@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bridge.face import FaceConfig, FaceSolver
 from bridge.filtering import LandmarkFilter, OneEuroConfig
 from bridge.flips import FlipRepair, FlipRepairConfig
+from bridge.hands import HandConfig, HandSolver
 from bridge.landmarks import LandmarkFrame
 from bridge.lifter import CausalLifter, LifterConfig
 from bridge.osc.vmc import VmcConfig, encode_vmc_frame
@@ -39,12 +41,18 @@ class ProcessorConfig:
         lifter: temporal 3-D lifter (``--lifter temporal``); None keeps MediaPipe's world landmarks. It runs
             after the flip repair (so its 2-D window is labelled consistently: one swapped frame would
             disturb every output whose window holds it) and before the filter (which smooths what it made).
+        hands: finger stage (:mod:`bridge.hands`), applied to the solved pose when frames carry hands; None
+            turns it off. Its ``mirror`` is taken from ``solver.mirror``.
+        face: face stage (:mod:`bridge.face`: head, eyes, blend shapes); None turns it off. Its ``mirror`` is
+            taken from ``solver.mirror``.
     """
 
     flips: FlipRepairConfig | None = field(default_factory=FlipRepairConfig)
     filter: OneEuroConfig | None = field(default_factory=OneEuroConfig)
     solver: SolverConfig = field(default_factory=SolverConfig)
     lifter: LifterConfig | None = None
+    hands: HandConfig | None = field(default_factory=HandConfig)
+    face: FaceConfig | None = field(default_factory=FaceConfig)
 
 
 class Processor:
@@ -57,6 +65,11 @@ class Processor:
         self.lifter = CausalLifter(config.lifter) if config.lifter is not None else None
         self.filter = LandmarkFilter(config.filter) if config.filter is not None else None
         self.solver = Solver(rig, config.solver)
+        mirror = config.solver.mirror
+        self.hands = HandSolver(rig, dataclasses.replace(config.hands, mirror=mirror)) if config.hands else None
+        self.face = FaceSolver(dataclasses.replace(config.face, mirror=mirror)) if config.face else None
+        #: blend shape name → weight of the last frame :meth:`pose` solved (None: no face seen yet).
+        self.blendshapes: dict[str, float] | None = None
 
     def landmarks(self, frame: LandmarkFrame) -> LandmarkFrame:
         """The repaired, filtered landmarks of ``frame`` (what the solver sees)."""
@@ -68,14 +81,25 @@ class Processor:
             frame = self.filter(frame)
         return frame
 
+    def pose(self, landmarks: LandmarkFrame) -> BonePose:
+        """Solve already repaired/filtered landmarks: the body, then the hands' fingers and the face's head and
+        eyes where the frame carries them (sets :attr:`blendshapes`)."""
+        pose = self.solver(landmarks)
+        if self.hands is not None and landmarks.hands is not None:
+            pose = self.hands(landmarks, pose)
+        if self.face is not None:
+            out = self.face(landmarks, pose)
+            pose, self.blendshapes = out.pose, out.blendshapes
+        return pose
+
     def __call__(self, frame: LandmarkFrame) -> BonePose:
-        return self.solver(self.landmarks(frame))
+        return self.pose(self.landmarks(frame))
 
     def run(self, frames: Iterable[LandmarkFrame]) -> Iterator[tuple[LandmarkFrame, BonePose]]:
         """Process a sequence: yields (filtered landmarks, pose) per frame."""
         for frame in frames:
             lm = self.landmarks(frame)
-            yield lm, self.solver(lm)
+            yield lm, self.pose(lm)
 
 
 @dataclass(frozen=True)
@@ -190,12 +214,14 @@ class StatusLine:
 
 
 def encode_for_targets(
-    pose: BonePose, t_s: float, config: StreamConfig, protocols: set[str]
+    pose: BonePose, t_s: float, config: StreamConfig, protocols: set[str],
+    blendshapes: dict[str, float] | None = None,
 ) -> dict[str, list[bytes]]:
-    """The datagrams of one frame for each protocol in use (encoders only: no sockets here)."""
+    """The datagrams of one frame for each protocol in use (encoders only: no sockets here); ``blendshapes``
+    (name → weight) travel with the VMC frame as ``/VMC/Ext/Blend/Val`` … ``/VMC/Ext/Blend/Apply``."""
     out: dict[str, list[bytes]] = {}
     if "vmc" in protocols:
-        out["vmc"] = encode_vmc_frame(pose, t_s, config.vmc)
+        out["vmc"] = encode_vmc_frame(pose, t_s, config.vmc, blendshapes=blendshapes)
     if "vrchat" in protocols:
         out["vrchat"] = encode_vrchat_frame(pose, config.vrchat)
     return out
@@ -247,13 +273,15 @@ def run_stream(
                     time.sleep(delay)
             work_s = time.monotonic()
             pose_lm = processor.landmarks(frame)
-            pose = processor.solver(pose_lm)
+            pose = processor.pose(pose_lm)
             stats.frames += 1
             stats.tracked += int(frame.person)
             stats.lr_swaps += int(bool(pose_lm.flags.get("lr_swapped", False)))
             now = time.monotonic()
             if limiter is None or limiter.allow(now):
-                datagrams = encode_for_targets(pose, now - stats.started_s, config, protocols)
+                datagrams = encode_for_targets(
+                    pose, now - stats.started_s, config, protocols, blendshapes=processor.blendshapes
+                )
                 for proto, grams in datagrams.items():
                     sender.send(grams, by_protocol[proto])
                 sent_s = time.monotonic()

@@ -25,7 +25,10 @@ Format ``bridge-landmarks``, version 1 (JSON Lines, UTF-8, one JSON object per l
   normalised image coordinates (x right, y down, 0..1); rows in :class:`~bridge.landmarks.PoseLandmark` order.
   Values are rounded to 6 decimals (1 µm, far below the model's noise). A frame without a person is
   ``{"t_s": ..., "frame_index": ..., "person": false, "image_size": [...]}`` (its arrays read back as zeros).
-  An optional ``"flags"`` object carries the frame's JSON-representable flags.
+  An optional ``"flags"`` object carries the frame's JSON-representable flags. Optional ``"hands"`` (a list
+  of ``{"world_xyz_m": 21×3, "image_xy": 21×2, "label", "score"}``) and ``"face"`` (``{"blendshapes": 52,
+  "transform": 4×4, "image_xy": 2×2}``) carry what ``--track hands,face`` found (see :mod:`bridge.vtuber`);
+  files without them read as before, and older readers ignore them.
 
 Robustness: the writer flushes after every frame, so a recording cut by Ctrl-C or a crash loses at most the line
 being written; the reader ignores an incomplete last line (no trailing newline and not valid JSON). A damaged
@@ -49,6 +52,7 @@ import numpy as np
 
 from bridge.errors import BridgeError
 from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame
+from bridge.vtuber import face_from_json, face_to_json, hands_from_json, hands_to_json
 
 FORMAT_NAME = "bridge-landmarks"
 FORMAT_VERSION = 1
@@ -122,6 +126,10 @@ def frame_to_json(frame: LandmarkFrame) -> dict[str, Any]:
     flags = _json_flags(frame.flags)
     if flags:
         obj["flags"] = flags
+    if frame.hands is not None:
+        obj["hands"] = hands_to_json(frame.hands)
+    if frame.face is not None:
+        obj["face"] = face_to_json(frame.face)
     return obj
 
 
@@ -139,9 +147,14 @@ def frame_from_json(obj: dict[str, Any]) -> LandmarkFrame:
     t_s = float(obj["t_s"])
     index = int(obj.get("frame_index", -1))
     flags = dict(obj.get("flags") or {})
+    extras: dict[str, Any] = {}
+    if "hands" in obj:
+        extras["hands"] = hands_from_json(obj["hands"])
+    if "face" in obj:
+        extras["face"] = face_from_json(obj["face"])
     if not obj["person"]:
         frame = LandmarkFrame.no_person(t_s, image_size, index)
-        return frame.replace(flags=flags) if flags else frame
+        return frame.replace(flags=flags, **extras) if flags or extras else frame
     return LandmarkFrame(
         t_s=t_s,
         world_xyz_m=_array(obj, "world_xyz_m", (NUM_LANDMARKS, 3)),
@@ -152,6 +165,7 @@ def frame_from_json(obj: dict[str, Any]) -> LandmarkFrame:
         person=True,
         frame_index=index,
         flags=flags,
+        **extras,
     )
 
 

@@ -224,13 +224,19 @@ def avatars_dir() -> Path:
 
 
 def load_rig(name_or_path: str | Path = "default") -> Rig:
-    """Load a rig by bundled name (``default``, or ``avatars/NAME``) or from a ``.json`` path, validated."""
+    """Load a rig by bundled name (``default``, or ``avatars/NAME``) or from a ``.json`` path, validated.
+
+    A ``.vrm`` / ``.glb`` / ``.gltf`` path is read as an avatar (:func:`bridge.avatar.read_avatar`)."""
     text = str(name_or_path)
     path = Path(text)
     if not path.suffix and not path.exists():
         path = avatars_dir() / f"{path.name}.json"
     if not path.is_file():
         raise RigError(f"rig file {text} not found; pass a rig .json file or a bundled name such as 'default'")
+    if path.suffix.lower() in (".vrm", ".glb", ".gltf"):  # an avatar file: its humanoid skeleton (bridge.avatar)
+        from bridge.avatar import read_avatar
+
+        return read_avatar(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -1,0 +1,104 @@
+"""Frames per second with hands and face: body only, body+hands, body+hands+face, and the concurrency modes.
+
+Part 1, the product path: ``open_landmarks`` (tracker process decoding the Sports2D demo, all frames received by
+this process) with ``--track body``, ``body,hands`` and ``body,hands,face``, in one run.
+
+Part 2, where the time goes and whether concurrency pays: in this process, over frames decoded beforehand, the
+:class:`bridge.vtuber_track.VtuberDetector` with ``concurrency`` ``sequential`` (pose, then hands, then face),
+``threads`` (pose, then hands ‖ face) and ``pipelined`` (pose ‖ hands ‖ face, crops from the previous frame's
+pose). Also the per-model costs (ms per frame) measured in the sequential run.
+
+Usage: ``python bench/bench_vtuber.py [--frames N]``. Numbers depend on the machine and its load; the ratios
+printed come from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import decode_all, sports2d_demo  # noqa: E402
+from bridge.sources import Frame  # noqa: E402
+from bridge.tracker import TrackerConfig, open_landmarks  # noqa: E402
+from bridge.vtuber_track import CONCURRENCY_MODES, VtuberConfig, VtuberDetector  # noqa: E402
+
+PARTS = (("body",), ("body", "hands"), ("body", "hands", "face"))
+
+
+def product_fps(video: Path, track: tuple[str, ...], max_frames: int) -> tuple[float, int, int, int]:
+    """(fps, frames, frames with a hand, frames with a face) through the tracker process."""
+    n = hands = faces = 0
+    with open_landmarks(str(video), TrackerConfig(track=track)) as (_, frames):
+        t0 = time.perf_counter()
+        for frame in frames:
+            n += 1
+            hands += int(frame.hands is not None and len(frame.hands) > 0)
+            faces += int(frame.face is not None)
+            if n >= max_frames:
+                break
+        dt = time.perf_counter() - t0
+    return n / dt, n, hands, faces
+
+
+def detector_fps(images: list, mode: str) -> float:  # type: ignore[type-arg]
+    frames = [Frame(t_s=k / 30.0, frame_index=k, image_bgr=img) for k, img in enumerate(images)]
+    with VtuberDetector(TrackerConfig(track=PARTS[2]), VtuberConfig(concurrency=mode)) as det:
+        det.detect(frames[0])  # warm-up (first inference allocates)
+        t0 = time.perf_counter()
+        for f in frames[1:]:
+            det.detect(f)
+        return (len(frames) - 1) / (time.perf_counter() - t0)
+
+
+def model_costs_ms(images: list) -> dict[str, float]:  # type: ignore[type-arg]
+    """Median milliseconds per frame of the pose model, the two hand crops and the face crop (one thread)."""
+    import cv2
+    import numpy as np
+
+    frames = [Frame(t_s=k / 30.0, frame_index=k, image_bgr=img) for k, img in enumerate(images)]
+    times: dict[str, list[float]] = {"pose": [], "hands": [], "face": []}
+    with VtuberDetector(TrackerConfig(track=PARTS[2]), VtuberConfig(concurrency="sequential")) as det:
+        for f in frames:
+            t = time.perf_counter()
+            pose = det._pose.detect(f)
+            times["pose"].append(time.perf_counter() - t)
+            rgb = cv2.cvtColor(f.image_bgr, cv2.COLOR_BGR2RGB)
+            t = time.perf_counter()
+            det._extras.detect_hands(rgb, pose)
+            times["hands"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            det._extras.detect_face(rgb, pose)
+            times["face"].append(time.perf_counter() - t)
+    return {k: float(np.median(v) * 1000.0) for k, v in times.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", type=Path, default=None)
+    parser.add_argument("--frames", type=int, default=230, help="frames per measurement (default: the whole demo)")
+    args = parser.parse_args()
+    video = args.video or sports2d_demo()
+    print(f"video: {video} ({args.frames} frames at most)")
+    print("\n1. product path (tracker process, frames received here):")
+    base = None
+    for track in PARTS:
+        fps, n, hands, faces = product_fps(video, track, args.frames)
+        base = base or fps
+        print(f"  --track {','.join(track):<16} {fps:6.1f} fps  ({n} frames; hands in {hands}, face in {faces}) "
+              f"ratio to body only {fps / base:.2f}")  # fmt: skip
+    images = decode_all(video, min(args.frames, 120))
+    print(f"\n2. body+hands+face in this process over {len(images)} pre-decoded frames:")
+    costs = model_costs_ms(images)
+    print("  median ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()))
+    rates = {mode: detector_fps(images, mode) for mode in CONCURRENCY_MODES}
+    for mode, fps in rates.items():
+        print(f"  concurrency {mode:<11} {fps:6.1f} fps  ratio to sequential {fps / rates['sequential']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""Hands and face with the real MediaPipe models on the registry test videos (Sports2D demo, Pose2Sim), through
+the real tracker process; crops; recordings with hands/face; ``bridge stream --track body,hands,face`` over a
+real UDP socket."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osc_receiver import OscReceiver, parse_datagram
+
+from bridge.errors import BridgeError
+from bridge.hands import SIDES, assign_sides, finger_bones
+from bridge.landmarks import LandmarkFrame
+from bridge.landmarks import PoseLandmark as L
+from bridge.osc.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
+from bridge.pipeline import Processor
+from bridge.pose import BoneState
+from bridge.recording import RecordingHeader, RecordingWriter, read_recording
+from bridge.rig import load_rig
+from bridge.tracker import TrackerConfig, open_landmarks
+from bridge.vtuber import ARKIT_BLENDSHAPES, HandLandmark
+from bridge.vtuber_track import Crop, VtuberConfig, VtuberDetector, cut, parse_track
+
+ALL = ("body", "hands", "face")
+DEMO_FRAMES = 90
+POSE2SIM_FRAMES = 40
+
+
+def track(path: Path, n: int) -> list[LandmarkFrame]:
+    frames = []
+    with open_landmarks(str(path), TrackerConfig(track=ALL)) as (_, stream):
+        for frame in stream:
+            frames.append(frame)
+            if len(frames) >= n:
+                break
+    return frames
+
+
+@pytest.fixture(scope="module")
+def demo_frames(sports2d_video: Path) -> list[LandmarkFrame]:
+    """The first 90 frames of the Sports2D demo with body, hands and face, from the real tracker process."""
+    return track(sports2d_video, DEMO_FRAMES)
+
+
+@pytest.fixture(scope="module")
+def cam02_frames(pose2sim_videos: list[Path]) -> list[LandmarkFrame]:
+    """Pose2Sim cam02 (the subject's hands at their sides, both in view), first 40 frames."""
+    return track(pose2sim_videos[1], POSE2SIM_FRAMES)
+
+
+def test_parse_track() -> None:
+    assert parse_track("body,hands,face") == ALL
+    assert parse_track("face, hands") == ALL  # the body always runs
+    assert parse_track("body") == ("body",)
+    with pytest.raises(BridgeError, match="unknown part feet"):
+        parse_track("body,feet")
+
+
+def test_crop_maps_back_to_the_whole_image() -> None:
+    """A white dot at a known pixel, cut out with a crop reaching outside the image, is found where the crop's
+    mapping says it is."""
+    img = np.zeros((300, 400, 3), dtype=np.uint8)
+    img[200:203, 350:353] = 255  # dot centred on pixel (351, 201)
+    crop = Crop(x0_px=300.0, y0_px=150.0, side_px=200.0)  # reaches 100 px past the right edge
+    out = cut(img, crop, 256)
+    ys, xs = np.nonzero(out[:, :, 0] > 100)
+    xy_crop = np.array([[(xs.mean() + 0.5) / 256, (ys.mean() + 0.5) / 256]])
+    xy = crop.to_image(xy_crop, (400, 300)) * (400, 300)
+    assert np.allclose(xy, (351.5, 201.5), atol=1.0)
+    assert out[:, 200:].max() == 0  # outside the image: black
+
+
+def test_demo_faces_give_52_weights_and_hands_sit_on_the_wrists(demo_frames: list[LandmarkFrame]) -> None:
+    faces = [f.face for f in demo_frames if f.face is not None]
+    assert len(faces) >= 20, f"a face on only {len(faces)} of {DEMO_FRAMES} frames"
+    for face in faces:
+        assert face.blendshapes.shape == (52,) and np.all((face.blendshapes >= 0) & (face.blendshapes <= 1))
+        assert face.transform.shape == (4, 4)
+    # The face found is the tracked person's: its irises lie near the pose's eyes.
+    for f in demo_frames:
+        if f.face is not None:
+            eyes = f.image_xy[[L.LEFT_EYE, L.RIGHT_EYE]] * f.image_size
+            assert np.linalg.norm(f.face.image_xy * f.image_size - eyes, axis=1).max() < 40.0
+    with_hands = [f for f in demo_frames if f.hands is not None and len(f.hands) > 0]
+    assert len(with_hands) >= 30, f"hands on only {len(with_hands)} of {DEMO_FRAMES} frames"
+    assigned = 0
+    for f in with_hands:
+        for side, hand in assign_sides(f.hands, f).items():
+            wrist = f.image_xy[L.LEFT_WRIST if side == "Left" else L.RIGHT_WRIST]
+            forearm = np.linalg.norm((f.image_xy[L.LEFT_WRIST] - f.image_xy[L.LEFT_ELBOW]) * f.image_size)
+            assert (
+                np.linalg.norm((hand.image_xy[HandLandmark.WRIST] - wrist) * f.image_size)
+                <= max(0.6 * forearm, 0.03 * max(f.image_size)) + 60.0
+            )
+            assigned += 1
+    assert assigned >= 30
+
+
+def test_pose2sim_shows_both_hands_on_their_own_sides(cam02_frames: list[LandmarkFrame]) -> None:
+    both = 0
+    for f in cam02_frames:
+        sides = assign_sides(f.hands, f)
+        if len(sides) == 2:
+            both += 1
+            assert sides["Left"] is not sides["Right"]
+            d = np.linalg.norm((sides["Left"].image_xy[0] - sides["Right"].image_xy[0]) * f.image_size)
+            assert d > 100.0  # two different hands, apart like the wrists
+    assert both >= POSE2SIM_FRAMES // 4, f"both hands on only {both} of {POSE2SIM_FRAMES} frames"
+
+
+def test_processor_turns_fingers_and_head_from_tracked_frames(demo_frames: list[LandmarkFrame]) -> None:
+    rig = load_rig("default")
+    processor = Processor(rig)
+    tracked_fingers = 0
+    for _, pose in processor.run(demo_frames):
+        rows = [rig.index(b) for s in SIDES for b in finger_bones(s)]
+        tracked_fingers += int(np.any(pose.bone_state[rows] == BoneState.TRACKED))
+        assert np.all(np.isfinite(pose.local_rotations.as_quat()))
+    assert tracked_fingers >= 30
+    assert processor.blendshapes is not None and set(processor.blendshapes) >= {"Blink_L", "Blink_R", "A", "Joy"}
+
+
+def test_concurrency_modes_agree(sports2d_video: Path) -> None:
+    """IMAGE-mode hand and face models are deterministic: threads give what one thread gives."""
+    from bridge.sources import open_source, parse_input
+
+    out = {}
+    for mode in ("sequential", "threads"):
+        with (
+            open_source(parse_input(str(sports2d_video)), 30.0) as source,
+            VtuberDetector(TrackerConfig(track=ALL), VtuberConfig(concurrency=mode)) as det,
+        ):
+            frames = []
+            for frame in source:
+                if frame.frame_index >= 20:
+                    frames.append(det.detect(frame))
+                if len(frames) == 4:
+                    break
+        out[mode] = frames
+    for a, b in zip(out["sequential"], out["threads"], strict=True):
+        assert (a.face is None) == (b.face is None) and len(a.hands or ()) == len(b.hands or ())
+        if a.face is not None and b.face is not None:
+            assert np.allclose(a.face.blendshapes, b.face.blendshapes, atol=1e-6)
+
+
+def test_recording_keeps_hands_and_face(demo_frames: list[LandmarkFrame], tmp_path: Path) -> None:
+    path = tmp_path / "vt.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="demo", fps=30.0, image_size=(1768, 994))) as w:
+        for f in demo_frames[:30]:
+            w.write(f)
+    _, frames = read_recording(path)
+    back = list(frames)
+    assert len(back) == 30
+    for a, b in zip(demo_frames[:30], back, strict=True):
+        assert (a.face is None) == (b.face is None)
+        if a.face is not None and b.face is not None:
+            assert np.allclose(a.face.blendshapes, b.face.blendshapes, atol=1e-6)
+            assert np.allclose(a.face.transform, b.face.transform, atol=1e-5)
+        assert len(a.hands or ()) == len(b.hands or ())
+        for ha, hb in zip((a.hands.hands if a.hands else ()), (b.hands.hands if b.hands else ()), strict=True):
+            assert np.allclose(ha.world_xyz_m, hb.world_xyz_m, atol=1e-6) and ha.label == hb.label
+
+
+def test_stream_track_face_sends_52_arkit_weights_and_fingers(run_bridge, sports2d_video: Path) -> None:  # type: ignore[no-untyped-def]
+    with OscReceiver() as rx:
+        result = run_bridge(
+            "stream", "--input", str(sports2d_video), "--track", "body,hands,face", "--blendshapes", "arkit",
+            "--osc", f"127.0.0.1:{rx.port}", "--protocol", "vmc", "--fast", "--rate", "200", "--max-frames", "60",
+            timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        grams = rx.wait_for(60)
+    frames = [parse_datagram(g) for g in grams]
+    with_blend = [msgs for msgs in frames if any(m.address == ADDRESS_BLEND_APPLY for m in msgs)]
+    assert len(with_blend) >= 20
+    for msgs in with_blend:
+        vals = {m.args[0]: m.args[1] for m in msgs if m.address == ADDRESS_BLEND_VAL}
+        assert set(vals) == set(ARKIT_BLENDSHAPES) and all(0.0 <= v <= 1.0 for v in vals.values())
+    bent = 0
+    for msgs in frames:
+        bones = {m.args[0]: m.args[4:8] for m in msgs if m.address == ADDRESS_BONE}
+        assert "RightIndexProximal" in bones and "LeftEye" in bones
+        bent += int(any(abs(bones[b][3]) < 0.995 for b in finger_bones("Right") + finger_bones("Left")))
+    assert bent >= 10
+
+
+def test_bad_track_value_is_a_one_line_error(run_bridge) -> None:  # type: ignore[no-untyped-def]
+    result = run_bridge("stream", "--input", "demo", "--track", "body,tail", timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "unknown part tail" in result.stderr.strip().splitlines()[-1]
