@@ -29,8 +29,10 @@ Engines (:class:`LocalEngine`, :class:`RayEngine`) run at most ``workers`` video
 progress through a queue (a ``multiprocessing`` queue; a Ray queue actor). Ray is an optional extra
 (``pip install 'bridge-mocap[ray]'``): ``ray.init(address=...)`` joins a cluster whose nodes have bridge
 installed, without an address a local Ray instance is started (quietly: no dashboard, no usage report, logs
-not forwarded). The summary (:class:`BatchSummary`) goes to a table on stdout and to
-``OUT_DIR/batch_summary.json``.
+not forwarded, a small object store), from a thread that lives as long as the batch (Ray ties its processes'
+lives to the starting thread) and within :data:`RAY_START_TIMEOUT_S`; a ``host:port`` address that does not
+answer is a one-line error at once. SIGTERM ends a batch like Ctrl-C (workers and Ray stopped, summary written,
+exit 130). The summary (:class:`BatchSummary`) goes to a table on stdout and to ``OUT_DIR/batch_summary.json``.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ LOCK_NAME = ".bridge-batch.lock"
 TMP_MARK = ".batch-tmp-"
 RECORDING_SUFFIX = ".bridgerec.jsonl"
 MANIFEST_SUFFIX = ".manifest.json"
+#: Seconds ``ray.init`` may take before the batch gives up with an error.
+RAY_START_TIMEOUT_S = 180.0
+#: Object store of a local Ray instance: only jobs, settings and results (a few KB each) travel through it.
+RAY_OBJECT_STORE_BYTES = 128 * 1024 * 1024
 #: Seconds between a worker's frame-progress messages for one video.
 PROGRESS_INTERVAL_S = 0.5
 
@@ -345,12 +351,24 @@ def completed_result(job: BatchJob, out_root: Path) -> FileResult | None:
 ProgressFn = Callable[[str, int], None]
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk, so a rename after it survives a power cut."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary name in the same folder and ``os.replace``."""
+    """Write ``text`` to ``path`` through a temporary name in the same folder, fsync and ``os.replace``."""
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     try:
         tmp.write_text(text, encoding="utf-8")
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -451,6 +469,7 @@ def _commit(
     for path in sorted(tmp_dir.iterdir()):
         target = job.out_dir / path.name
         meta = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        _fsync(path)
         os.replace(path, target)
         outputs[target.relative_to(out_root).as_posix()] = meta
     if old is not None and isinstance(old.get("outputs"), dict):  # outputs of older settings not made now
@@ -480,6 +499,8 @@ def _commit(
 
 
 class ProgressSink(Protocol):
+    """Where workers send (video, frames done) progress: a ``multiprocessing`` queue or a Ray queue actor."""
+
     def put_nowait(self, item: Any) -> None: ...
 
 
@@ -636,20 +657,27 @@ class RayEngine:
 
         self._ray = ray
         local_cpus = workers or os.cpu_count() or 1
-        self._owns_ray = not ray.is_initialized()  # a program that already runs Ray keeps its instance
-        try:
-            with _quiet_fd2():
-                if not self._owns_ray:
-                    pass
-                elif address:
-                    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                             logging_level=logging.ERROR)  # fmt: skip
-                else:
-                    ray.init(num_cpus=local_cpus, include_dashboard=False, log_to_driver=False,
-                             logging_level=logging.ERROR)  # fmt: skip
-        except Exception as exc:
-            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-            raise BridgeError(f"cannot start {where}: {' '.join(str(exc).split())[:200]}") from None
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        if not ray.is_initialized():  # a program that already runs Ray keeps its instance
+            if address:
+                _check_reachable(address)
+            # A cluster takes only what a driver may ask; "local" starts a new instance even where RAY_ADDRESS
+            # or a `ray start` cluster exists (ray.init() without an address would join those).
+            kwargs: dict[str, Any] = {"address": address} if address else {
+                "address": "local",
+                "num_cpus": local_cpus,
+                "object_store_memory": RAY_OBJECT_STORE_BYTES,
+                "include_dashboard": False,
+            }
+            self._owner: _RayOwner | None = _RayOwner(
+                lambda: ray.init(log_to_driver=False, logging_level=logging.ERROR, **kwargs), ray.shutdown
+            )
+            error = self._owner.start(RAY_START_TIMEOUT_S)
+            if error is not None:
+                hint = " (check the address, the Ray version, RAY_AUTH_TOKEN if it uses tokens)" if address else ""
+                raise BridgeError(f"cannot start {where}: {error}{hint}")
+        else:
+            self._owner = None
         cluster_cpus = int(ray.cluster_resources().get("CPU", local_cpus))
         self.workers = max(1, workers or cluster_cpus)
         from ray.util.queue import Queue
@@ -686,9 +714,72 @@ class RayEngine:
             for handle in list(self._submitted):
                 with contextlib.suppress(Exception):
                     self._ray.cancel(handle, force=True)
-        if self._owns_ray:
-            with contextlib.suppress(Exception), _quiet_fd2():
-                self._ray.shutdown()
+        if self._owner is not None:
+            self._owner.stop()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (one-line BridgeError) when a ``host:port`` / ``ray://host:port`` address does not answer: Ray
+    itself would keep retrying for minutes. ``auto`` and other forms are left to Ray."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise BridgeError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); check the address, or drop "
+            "--ray-address to start a local Ray instance"
+        ) from None
+
+
+class _RayOwner:
+    """A thread that starts Ray (``init``), stays alive while Ray is used, and shuts it down (``stop``).
+
+    Why a thread that stays: Ray's own processes (GCS, raylet) are started with ``PR_SET_PDEATHSIG``, which
+    fires when the *thread* that started them ends, so the starting thread must outlive the batch. Starting
+    there also bounds the start-up: the batch waits ``timeout_s`` and then gives up with an error (the thread
+    is left behind; the processes it started end with this process)."""
+
+    def __init__(self, init: Callable[[], object], shutdown: Callable[[], object]) -> None:
+        self._init = init
+        self._shutdown = shutdown
+        self._started = threading.Event()
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="ray-owner", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._init()
+        except Exception as exc:
+            self.error = " ".join(str(exc).split())[:200] or type(exc).__name__
+            self._started.set()
+            self._stopped.set()
+            return
+        self._started.set()
+        self._stop.wait()
+        with contextlib.suppress(Exception):
+            self._shutdown()
+        self._stopped.set()
+
+    def start(self, timeout_s: float) -> str | None:
+        """Start Ray; None when it started in time, else the one-line reason."""
+        with _quiet_fd2():  # Ray's processes inherit a silent stderr; its start-up chatter goes nowhere
+            self._thread.start()
+            ready = self._started.wait(timeout_s)
+        if not ready:
+            return f"it did not start within {timeout_s:.0f} s"
+        return self.error
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        with _quiet_fd2():
+            self._stop.set()
+            self._stopped.wait(timeout_s)
 
 
 @contextlib.contextmanager
@@ -931,6 +1022,8 @@ def run_batch(
         raise BridgeError(f"unknown engine {engine!r}: use local or ray")
     if engine == "ray" and not ray_available():
         raise BridgeError("the Ray engine needs the optional ray package: pip install 'bridge-mocap[ray]'")
+    if engine == "ray" and ray_address:
+        _check_reachable(ray_address)  # before hashing a whole library
     started = time.monotonic()
     with _out_dir_lock(out_dir):
         remove_stale_temporaries(out_dir)
@@ -958,6 +1051,7 @@ def run_batch(
         try:
             if pending:
                 _run_jobs(pending, config, out_dir, engine, workers, ray_address, bar, results, summary)
+                remove_stale_temporaries(out_dir)  # of workers that died; every worker has stopped now
             else:
                 summary.workers = 0
         except KeyboardInterrupt:
@@ -984,6 +1078,7 @@ def _run_jobs(
     else:
         runner = LocalEngine(config, out_dir, min(workers or default_workers(), len(pending)))
     summary.workers = runner.workers
+    previous_term = _terminate_as_interrupt()
     in_flight: dict[Any, BatchJob] = {}
     frames_now: dict[str, int] = {}
     queue = list(reversed(pending))
@@ -997,6 +1092,7 @@ def _run_jobs(
             for rel, frames in runner.progress():
                 if rel not in results:
                     frames_now[rel] = max(frames_now.get(rel, 0), frames)
+            lines = []
             for handle in finished:
                 job = in_flight.pop(handle)
                 result = runner.result(handle, job)
@@ -1007,16 +1103,32 @@ def _run_jobs(
                 bar.frames_finished += result.frames
                 if result.status == "failed":
                     bar.failed += 1
-                    bar.message(f"FAILED {job.rel}: {result.error}")
+                    lines.append(f"FAILED {job.rel}: {result.error}")
                 else:
-                    bar.message(f"done {job.rel}: {result.frames} frames, person in "
-                                f"{100.0 * result.tracked_frames / max(result.frames, 1):.0f}%, "
-                                f"{result.fps:.1f} fps")  # fmt: skip
+                    lines.append(f"done {job.rel}: {result.frames} frames, person in "
+                                 f"{100.0 * result.tracked_frames / max(result.frames, 1):.0f}%, "
+                                 f"{result.fps:.1f} fps")  # fmt: skip
             bar.frames_done = bar.frames_finished + sum(frames_now.values())
+            for line in lines:
+                bar.message(line)
             bar.update()
         cancel = False
     finally:
         runner.close(cancel=cancel)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _terminate_as_interrupt() -> Any:
+    """Make SIGTERM (``kill``, a job scheduler's stop) end the batch like Ctrl-C: videos in flight abandoned,
+    workers and Ray stopped, summary written. Returns the previous handler (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def settings_summary(config: BatchConfig) -> str:

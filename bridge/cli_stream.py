@@ -89,7 +89,7 @@ def add_pose_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
     group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
                        help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
-                       "last 81 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
+                       "last 27 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
 
 
 def rig_from_args(args: argparse.Namespace) -> Rig:

@@ -2,11 +2,13 @@
 
 Pure geometry on numpy arrays plus a small stateful stage (:class:`HandSolver`): no mediapipe, no sockets.
 
-Which hand is which. MediaPipe's handedness label names a hand as it would look in a mirrored (selfie) image,
-so on a plain camera image its "Left" is the person's right hand — and it is often unsure. When the pose has
-found a person, :func:`assign_sides` ignores the label and gives each hand to the pose wrist its own wrist lies
-next to in the image (the pair of matches with the smallest total distance; a hand far from both wrists —
-someone else's — is dropped). Only without a person does the label decide.
+Which hand is which. MediaPipe's handedness label is often unsure on small or turned hands, and its
+documentation says it names hands as in a mirrored (selfie) image, which mediapipe 1.2.2 does not do on plain
+video (see :func:`_side_without_pose`). When the pose has found a person, :func:`assign_sides` ignores the label
+and gives each hand to the pose wrist its own wrist lies next to in the image (the pair of matches with the
+smallest total distance; a hand far from both wrists — someone else's — is dropped). Without a person, the
+hand's 3-D shape decides (:func:`hand_chirality`), then the label. A hand whose 3-D shape is the other side's
+(depth guessed wrong) is reflected in depth before solving (:meth:`HandSolver.observe`).
 
 Mirror. The mirror option (:mod:`bridge.frames`) exchanges the person's sides and reflects x for the body; the
 hands do the same, so each hand's fingers always drive the avatar hand at the end of the arm that the same real
@@ -85,8 +87,8 @@ class HandConfig:
         hand_max_deg: largest hand rotation relative to the forearm.
         filter: smooth finger rotations with One-Euro.
         min_cutoff_hz, beta: One-Euro settings on quaternion components (unit-less, so beta is per 1/s).
-        max_wrist_distance: a hand belongs to a pose wrist only if its wrist lies within this many forearm
-            lengths of it in the image.
+        min_chirality_m: how clearly (metres, see :func:`hand_chirality`) a hand's 3-D shape must be the other
+            side's before it is reflected in depth (see :meth:`HandSolver.observe`).
     """
 
     mirror: bool = False
@@ -97,15 +99,40 @@ class HandConfig:
     filter: bool = True
     min_cutoff_hz: float = 2.0
     beta: float = 0.5
-    max_wrist_distance: float = 0.6
+    min_chirality_m: float = 0.008
 
 
 # ----------------------------------------------------------------------------------------- sides
 
 
-def _person_side_from_label(label: str) -> str:
-    """MediaPipe's handedness is for a mirrored image: on a plain camera image "Left" is the person's right."""
-    return "Right" if label == "Left" else "Left"
+def hand_chirality(world_xyz_m: FloatArray) -> float:
+    """Which hand the 3-D landmarks are shaped like, metres: < 0 a left hand, > 0 a right hand, ≈ 0 a flat hand
+    (undecided).
+
+    The palm normal ``(index knuckle − wrist) × (little knuckle − wrist)`` points to the back of a left hand and
+    to the palm of a right one; fingers and thumb curl toward the palm. The value is the mean of (tip − knuckle)
+    over the five fingers along that normal. Any frame without reflection gives the same sign (MediaPipe's and
+    the rig's alike).
+    """
+    p = np.asarray(world_xyz_m, dtype=np.float64)
+    n = np.cross(p[H.INDEX_MCP] - p[H.WRIST], p[H.PINKY_MCP] - p[H.WRIST])
+    n = n / max(float(np.linalg.norm(n)), 1e-12)
+    tips = p[[H.THUMB_TIP, H.INDEX_TIP, H.MIDDLE_TIP, H.RING_TIP, H.PINKY_TIP]]
+    knuckles = p[[H.THUMB_MCP, H.INDEX_MCP, H.MIDDLE_MCP, H.RING_MCP, H.PINKY_MCP]]
+    return float(np.mean((tips - knuckles) @ n))
+
+
+def _side_without_pose(hand: HandObservation, min_chirality_m: float = 0.005) -> str:
+    """The person's side of a hand found without a pose: its 3-D shape, else MediaPipe's label.
+
+    Measured with mediapipe 1.2.2 on plain (unmirrored) video, Pose2Sim cam04 (the subject facing the camera):
+    the label, the pose's wrist and the landmarks' 3-D shape named the same hand on 50 of 50 frames — the label
+    names the person's own hand, not the mirrored one MediaPipe's documentation describes.
+    """
+    c = hand_chirality(hand.world_xyz_m)
+    if abs(c) >= min_chirality_m:
+        return "Left" if c < 0 else "Right"
+    return "Right" if hand.label == "Right" else "Left"
 
 
 def assign_sides(hands: HandsResult | None, pose: LandmarkFrame) -> dict[str, HandObservation]:
@@ -120,7 +147,7 @@ def assign_sides(hands: HandsResult | None, pose: LandmarkFrame) -> dict[str, Ha
     if not pose.person:
         out: dict[str, HandObservation] = {}
         for h in sorted(hands.hands, key=lambda h: -h.score):
-            out.setdefault(_person_side_from_label(h.label), h)
+            out.setdefault(_side_without_pose(h), h)
         return out
     size = np.asarray(pose.image_size, dtype=np.float64)
     px = pose.image_xy * size
@@ -278,12 +305,23 @@ class HandSolver:
         self.geometry = {s: HandGeometry(rig, s) for s in SIDES if rig_has_fingers(rig, s)}
         self._state = {s: _SideState(config) for s in self.geometry}
 
-    def observe(self, frame: LandmarkFrame) -> dict[str, HandObservation]:
-        """The hands of ``frame`` by **avatar** side (after the mirror option)."""
-        by_person = assign_sides(frame.hands, frame)
-        if not self.config.mirror:
-            return by_person
-        return {("Right" if s == "Left" else "Left"): h for s, h in by_person.items()}
+    def observe(self, frame: LandmarkFrame) -> dict[str, FloatArray]:
+        """The hands of ``frame`` as (21, 3) rig-frame points by **avatar** side (after the mirror option).
+
+        Depth check: a single camera cannot always tell a palm facing it from a back facing it; a wrong guess
+        reflects the hand in depth and turns a left hand's shape into a right hand's, so its fingers would bend
+        backwards. A hand whose 3-D shape (:func:`hand_chirality`, beyond ``min_chirality_m``) is not the shape
+        of the person's side it was given is reflected in depth (MediaPipe z) about its wrist.
+        """
+        out: dict[str, FloatArray] = {}
+        for side, h in assign_sides(frame.hands, frame).items():
+            xyz = np.array(h.world_xyz_m, dtype=np.float64)
+            c = hand_chirality(xyz)
+            if abs(c) >= self.config.min_chirality_m and (c < 0) != (side == "Left"):
+                xyz[:, 2] = 2.0 * xyz[H.WRIST, 2] - xyz[:, 2]
+            avatar_side = side if not self.config.mirror else ("Right" if side == "Left" else "Left")
+            out[avatar_side] = hand_points_to_rig(xyz, self.config.mirror)
+        return out
 
     def __call__(self, frame: LandmarkFrame, pose: BonePose) -> BonePose:
         """``pose`` with the hands of ``frame`` applied (a new BonePose; ``pose`` itself is not changed)."""
@@ -299,7 +337,7 @@ class HandSolver:
             rows = [geom.hand, *geom.bones]
             obs = hands.get(side)
             if obs is not None:
-                palm, fingers = solve_hand(geom, hand_points_to_rig(obs.world_xyz_m, cfg.mirror))
+                palm, fingers = solve_hand(geom, obs)
                 q = np.empty((16, 4))
                 if cfg.drive_wrist and state[geom.lower_arm] != BoneState.REST:
                     hand_local = _clamp(Rotation.from_matrix(world[geom.lower_arm].T @ palm),
@@ -326,10 +364,13 @@ class HandSolver:
                 w = float(np.clip((frame.t_s - st.lost_since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0))
                 held = Rotation.from_quat(st.last_q)
                 eased = Rotation.from_rotvec(held.as_rotvec() * (1.0 - w))
-                # The hand bone eases back to what the body solver gives it; the fingers to rest.
-                finger_q = eased.as_quat()[1:]
-                quats[rows[1:]] = finger_q
+                # The fingers ease to rest; the hand bone from its held rotation to what the body solver gives it.
+                quats[rows[1:]] = eased.as_quat()[1:]
                 state[rows[1:]] = BoneState.HELD if w == 0.0 else BoneState.REST
+                if cfg.drive_wrist:
+                    body = Rotation.from_quat(quats[geom.hand])
+                    back = (body.inv() * held[0]).as_rotvec() * (1.0 - w)
+                    quats[geom.hand] = (body * Rotation.from_rotvec(back)).as_quat()
                 if w >= 1.0:
                     st.last_q = None
         return BonePose(

@@ -70,8 +70,9 @@ NUM_INPUTS = NUM_LANDMARKS * 2
 NUM_OUTPUTS = NUM_LANDMARKS * 3
 
 #: Packaged weights (``bridge/data/lifter_<name>.npz``): the live default, the batch default, the baseline.
-DEFAULT_CAUSAL_MODEL = "rf81_causal"
-DEFAULT_SYMMETRIC_MODEL = "rf81"
+#: RF 27 generalises best to unseen clips with the little mocap there is to train on (README, Temporal lifter).
+DEFAULT_CAUSAL_MODEL = "rf27_causal"
+DEFAULT_SYMMETRIC_MODEL = "rf27"
 BASELINE_MODEL = "rf1"
 
 
@@ -106,7 +107,7 @@ class LifterModel:
     """A trained temporal lifting network (batch norm folded in), ready for numpy inference.
 
     Attributes:
-        name: the weight file's name (``rf81_causal``…).
+        name: the weight file's name (``rf27_causal``…).
         filter_widths: kernel width of the expanding convolution, then of each residual block.
         causal: True when the output frame is the newest of the window (live), False for the centre.
         weights: per layer ``(W, b)``: ``W`` (k·C_in, C_out) float32 stacks the kernel taps oldest first,
@@ -238,7 +239,7 @@ def load_lifter_file(path: str | Path) -> LifterModel:
 
 @lru_cache(maxsize=8)
 def load_lifter(name: str = DEFAULT_CAUSAL_MODEL) -> LifterModel:
-    """Packaged lifter weights by name (``rf81_causal``, ``rf81``, ``rf1``…; see :func:`available_lifters`)."""
+    """Packaged lifter weights by name (``rf27_causal``, ``rf27``, ``rf1``; see :func:`available_lifters`)."""
     path = lifter_weights_path(name)
     if not path.is_file():
         raise BridgeError(

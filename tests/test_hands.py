@@ -17,6 +17,7 @@ from bridge.hands import (
     assign_sides,
     finger_bones,
     finger_flexion_deg,
+    hand_chirality,
     hand_landmarks_from_pose,
     hand_points_to_rig,
     solve_hand,
@@ -133,10 +134,44 @@ def test_sides_come_from_the_pose_wrists_not_the_label() -> None:
     assert assign_sides(HandsResult((stranger, b)), frame) == {"Left": b}
 
 
-def test_without_a_person_the_label_decides_for_an_unmirrored_image() -> None:
-    left_label = hand_at((0.3, 0.5), "Left")  # MediaPipe's "Left" is for a mirrored image: the person's right
-    sides = assign_sides(HandsResult((left_label,)), pose_frame((0, 0), (0, 0), person=False))
-    assert sides == {"Right": left_label}
+def test_without_a_person_the_hand_shape_then_the_label_decides(rig) -> None:  # type: ignore[no-untyped-def]
+    nobody = pose_frame((0, 0), (0, 0), person=False)
+    flat = hand_at((0.3, 0.5), "Left")  # all points equal: no shape; the label names the person's own hand
+    assert assign_sides(HandsResult((flat,)), nobody) == {"Left": flat}
+    right_shape = hand_landmarks_from_pose(posed(rig, curl("Right", 40.0, fingers=FINGERS)), "Right")
+    labelled_left = HandObservation(right_shape, np.tile((0.3, 0.5), (21, 1)), "Left", 0.6)
+    assert assign_sides(HandsResult((labelled_left,)), nobody) == {"Right": labelled_left}
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_chirality_tells_left_from_right_and_flips_with_depth(rig, side: str) -> None:  # type: ignore[no-untyped-def]
+    lm = hand_landmarks_from_pose(posed(rig, curl(side, 40.0, fingers=FINGERS)), side)
+    c = hand_chirality(lm)
+    assert (c < -0.008) if side == "Left" else (c > 0.008), c
+    turned = Rotation.from_rotvec([0.4, 2.0, -0.3]).apply(lm)  # any turn keeps it
+    assert np.sign(hand_chirality(turned)) == np.sign(c)
+    depth_flipped = lm * [1.0, 1.0, -1.0]  # the palm/back ambiguity of one camera
+    assert np.sign(hand_chirality(depth_flipped)) == -np.sign(c)
+
+
+def test_a_hand_reconstructed_with_the_wrong_depth_still_bends_toward_its_palm(rig) -> None:  # type: ignore[no-untyped-def]
+    """A right fist reflected in depth (shaped like a left hand) at the right wrist is reflected back: the
+    avatar's right fingers bend as the fist does, not backwards."""
+    lm = hand_landmarks_from_pose(posed(rig, curl("Right", 60.0)), "Right")
+    lm = Rotation.from_rotvec([0.0, 0.6, 0.0]).apply(lm)  # turned a little, so the reflection is not trivial
+    flipped = lm * [1.0, 1.0, -1.0]
+    base = pose_frame((0.7, 0.5), (0.3, 0.5))
+    solver = HandSolver(rig, HandConfig(filter=False))
+    rows = [rig.index(b) for b in finger_bones("Right")]
+    results = []
+    for points in (lm, flipped):
+        frame = base.replace(
+            hands=HandsResult((HandObservation(points, np.tile((0.3, 0.5), (21, 1)), "Right", 0.9),))
+        )
+        results.append(solver(frame, BonePose.rest(rig)).local_rotations[rows].as_matrix())
+    assert np.allclose(results[0], results[1], atol=1e-9)
+    expect = solve(rig, posed(rig, curl("Right", 60.0)), "Right")[1]
+    assert np.allclose(results[1], expect, atol=1e-9)
 
 
 def frame_with_right_hand(rig, t_s: float, deg: float) -> LandmarkFrame:  # type: ignore[no-untyped-def]

@@ -160,23 +160,22 @@ def test_bad_osc_values_fail_before_anything_starts(run_bridge, bad: str) -> Non
 
 
 def test_bridge_stream_command_line(run_bridge, recording: Path) -> None:  # type: ignore[no-untyped-def]
-    """Paced at the recording's 30 fps, under the default 60 Hz cap: every frame is sent."""
+    """Paced at the recording's 30 fps under the default 60 Hz cap: every frame the stream reports as sent
+    arrives (on a heavily loaded machine bunched frames may be skipped by the cap, and are reported as such)."""
+    import re
+
     with OscReceiver() as rx:
         result = run_bridge(
-            "stream",
-            "--input",
-            str(recording),
-            "--osc",
-            f"127.0.0.1:{rx.port}",
-            "--protocol",
-            "vmc",
-            "--max-frames",
-            "20",
-        )
+            "stream", "--input", str(recording), "--osc", f"127.0.0.1:{rx.port}", "--protocol", "vmc",
+            "--max-frames", "20",
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr
-        rx.wait_for(20)
-        assert len(rx.datagrams) == 20
-    assert "done: 20 frames" in result.stderr
+        match = re.search(r"done: 20 frames at [\d.]+ fps, (\d+) sent, (\d+) skipped", result.stderr)
+        assert match, result.stderr
+        sent, skipped = int(match.group(1)), int(match.group(2))
+        assert sent + skipped == 20 and sent >= 10
+        rx.wait_for(sent)
+        assert len(rx.datagrams) == sent
 
 
 def test_target_string_round_trip() -> None:

@@ -190,3 +190,56 @@ def test_bad_track_value_is_a_one_line_error(run_bridge) -> None:  # type: ignor
     result = run_bridge("stream", "--input", "demo", "--track", "body,tail", timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "unknown part tail" in result.stderr.strip().splitlines()[-1]
+
+
+def test_face_head_and_hand_direction_agree_with_the_body_model(demo_frames: list[LandmarkFrame]) -> None:
+    """Frame conventions checked on real output: the head from the face transform and the body solver's head
+    (ears, nose) differ by a median of under 35°; the hand model's wrist → middle knuckle and the pose's wrist →
+    index/pinky mid-point point the same way (median under 35°, MediaPipe world frame)."""
+    from scipy.spatial.transform import Rotation
+
+    from bridge.face import head_rotation
+
+    rig = load_rig("default")
+    body = Processor(rig)
+    head_gap, hand_gap = [], []
+    for frame in demo_frames:
+        lm = body.landmarks(frame)
+        pose = body.solver(lm)
+        _, world = pose.world()
+        if lm.face is not None and pose.bone_state[rig.index("Head")] == BoneState.TRACKED:
+            gap = Rotation.from_matrix(world[rig.index("Head")].T @ head_rotation(lm.face.transform)).magnitude()
+            head_gap.append(np.degrees(gap))
+        for side, hand in assign_sides(lm.hands, lm).items():
+            s = side.upper()
+            pose_dir = (lm.world_xyz_m[L[f"{s}_INDEX"]] + lm.world_xyz_m[L[f"{s}_PINKY"]]) / 2 - lm.world_xyz_m[
+                L[f"{s}_WRIST"]
+            ]
+            hand_dir = hand.world_xyz_m[HandLandmark.MIDDLE_MCP] - hand.world_xyz_m[HandLandmark.WRIST]
+            cos = pose_dir @ hand_dir / (np.linalg.norm(pose_dir) * np.linalg.norm(hand_dir))
+            hand_gap.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+    assert len(head_gap) >= 15 and np.median(head_gap) < 35.0, np.median(head_gap)
+    assert len(hand_gap) >= 30 and np.median(hand_gap) < 35.0, np.median(hand_gap)
+
+
+def test_real_fingers_bend_toward_the_palm(
+    cam02_frames: list[LandmarkFrame], demo_frames: list[LandmarkFrame]
+) -> None:
+    """After side assignment and the depth check, the index..little bones of real hands flex toward the palm
+    (about -Z for the avatar's left hand, +Z for its right, in the T-pose frames), not backwards."""
+    from scipy.spatial.transform import Rotation
+
+    from bridge.hands import HandGeometry, HandSolver, solve_hand
+
+    rig = load_rig("default")
+    solver = HandSolver(rig)
+    geometry = {s: HandGeometry(rig, s) for s in SIDES}
+    for frames, least in ((cam02_frames, 0.8), (demo_frames, 0.6)):
+        good = total = 0
+        for f in frames:
+            for side, points in solver.observe(f).items():
+                _, local = solve_hand(geometry[side], points)
+                z = Rotation.from_matrix(local[3:]).as_rotvec()[:, 2] * (-1.0 if side == "Left" else 1.0)
+                good += int(np.sum(z > 0))
+                total += z.size
+        assert total >= 200 and good / total >= least, (good, total)

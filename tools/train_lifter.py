@@ -52,7 +52,7 @@ MODELS: dict[str, tuple[tuple[int, ...], bool]] = {
     "rf243": ((3, 3, 3, 3, 3), False),
     "rf243_causal": ((3, 3, 3, 3, 3), True),
 }
-SHIP = ("rf1", "rf81", "rf81_causal")
+SHIP = ("rf1", "rf27", "rf27_causal")
 
 
 def build_dataset(views_per_clip: int, seed: int) -> dict[str, np.ndarray]:

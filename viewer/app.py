@@ -359,7 +359,8 @@ def make_feed(config: ViewConfig) -> Feed:
     if config.input_text is not None:
         return PipelineFeed(
             config.input_text, config.rig, config.tracker, config.processor,
-            lossless=config.headless, realtime=config.realtime and not config.headless, max_frames=config.frames,
+            lossless=config.headless, realtime=config.realtime and not config.headless,
+            max_frames=config.frames if config.headless else None,
         )  # fmt: skip
     return RestFeed(config.rig)
 
@@ -380,10 +381,15 @@ def run_view(config: ViewConfig, feed: Feed | None = None) -> ViewResult:
     """Run ``bridge view`` with ``config`` on the calling thread (window or headless); returns what was drawn."""
     feed = feed or make_feed(config)
     try:
-        feed.start()
         if config.headless:
+            feed.start()
             return _run_headless(config, feed)
-        return _run_window(config, feed)
+        if not display_available():
+            raise BridgeError(
+                "no display to open a window on (DISPLAY is not set); render headless with --snapshot FILE.png "
+                "or --frames N --out-dir DIR"
+            )
+        return _run_window(config, feed)  # starts the feed once the window is up
     finally:
         feed.close()
         error = getattr(feed, "error", None)
@@ -409,17 +415,17 @@ def _run_headless(config: ViewConfig, feed: Feed) -> ViewResult:
                 feed.raise_error()
             item = feed.next(0.05)
             if item is None:
-                if feed.done:
-                    break
                 if (
                     isinstance(feed, ReceiverFeed) and result.frames == 0
-                    and time.monotonic() - started > config.timeout_s
+                    and (feed.done or time.monotonic() - started > config.timeout_s)
                 ):  # fmt: skip
                     r = feed.receiver
                     raise BridgeError(
                         f"nothing received on {r.host}:{r.port} in {config.timeout_s:g} s; start the sender "
                         f"(e.g. bridge stream --osc {r.host}:{r.port} --protocol vmc) or raise --timeout"
                     )
+                if feed.done:
+                    break
                 continue
             now = time.monotonic()
             if min_interval and now - last_render < min_interval:
@@ -454,12 +460,11 @@ def display_available() -> bool:
 
 
 def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
-    """The interactive window: Open3D's GUI on this thread, polling the feed between event ticks."""
-    if not display_available():
-        raise BridgeError(
-            "no display to open a window on (DISPLAY is not set); render headless with --snapshot FILE.png "
-            "or --frames N --out-dir DIR"
-        )
+    """The interactive window: Open3D's GUI on this thread, polling the feed between event ticks.
+
+    The window stays open on the last frame after the input ends, until it is closed; with ``frames`` it
+    closes itself after that many frames or when the input ends.
+    """
     import open3d.visualization.gui as gui
     import open3d.visualization.rendering as rendering
 
@@ -491,16 +496,23 @@ def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
     cam = _camera(config, feed)
     import open3d as o3d
 
-    bounds = o3d.geometry.AxisAlignedBoundingBox([-2.5, 0.0, -2.5], [2.5, 2.2, 2.5])  # the floor grid's extent
+    bounds = o3d.geometry.AxisAlignedBoundingBox([-2.0, 0.0, -2.0], [2.0, 2.2, 2.0])  # the floor grid's extent
     widget.setup_camera(cam.fov_deg, bounds, list(cam.centre_m))
     widget.look_at(list(cam.centre_m), list(cam.eye_m), list(cam.up))
     result = ViewResult()
     min_interval = 1.0 / config.max_fps if config.max_fps > 0 else 0.0
     last_draw = 0.0
+    ended = False
     try:
+        feed.start()
         while not closed.is_set() and app.run_one_tick():
             if isinstance(feed, PipelineFeed) and feed.error is not None:
                 break
+            if feed.done and not ended:
+                ended = True
+                if config.frames is not None:
+                    break
+                label.text = label.text + " | input ended: close the window to quit"
             now = time.monotonic()
             if now - last_draw < min_interval:
                 time.sleep(0.002)

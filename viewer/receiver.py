@@ -233,6 +233,8 @@ class ReceiverState:
         """Apply one UDP datagram; never raises for anything a sender can put in it."""
         try:
             messages = [m.message for m in OscPacket(bytes(data)).messages]
+            if not messages:  # a bundle whose contents python-osc could not read (it skips them silently)
+                raise ValueError("no readable message")
         except Exception:  # python-osc raises ParseError, but also IndexError/struct errors on odd input
             with self._lock:
                 self._counts.datagrams += 1

@@ -14,9 +14,12 @@ Falling back to headless mode", then Filament picks its Vulkan backend on Mesa's
 * shadow maps are what makes software rendering slow: with them a 640x480 frame of two skeletons took 2.4 s
   of CPU, without them 0.07 s; :func:`configure_view` turns shadows, ambient occlusion and anti-aliasing off;
 * post-processing stays on (colours go through Filament's tone mapping: a little washed out, hues kept);
+* all lines share one width (:data:`LINE_WIDTH_PX`): mixing widths with meshes in one scene cost seconds per
+  frame;
 * the first frame of a renderer differs slightly from the next renders of the same scene, so the first one is
   rendered twice (deterministic images for golden-file tests);
-* several renderers one after another in one process work.
+* several renderers one after another in one process work, but two alive at once abort the process when one
+  is released: :class:`OffscreenView` refuses to open a second one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ import numpy.typing as npt
 from viewer.scene import BACKGROUND, CameraSpec, LineLayer, SceneContent, SphereLayer
 
 UInt8Image = npt.NDArray[np.uint8]
+
+#: One line width (pixels) for every line layer: layers of different widths together with meshes made each
+#: software-rendered frame cost 1 to 3 s of CPU instead of 0.06 s (measured, Open3D 0.20 on lavapipe).
+LINE_WIDTH_PX = 3.0
 
 _SPHERE_CACHE: dict[tuple[float, int], tuple[np.ndarray, np.ndarray]] = {}
 
@@ -124,7 +131,7 @@ class SceneUpdater:
             if line.name in self._names:
                 self.scene.remove_geometry(line.name)
             if len(line.lines):
-                self.scene.add_geometry(line.name, line_geometry(line), _line_material(line.width_px))
+                self.scene.add_geometry(line.name, line_geometry(line), _line_material(LINE_WIDTH_PX))
                 self._names.add(line.name)
                 if static:
                     self._static.add(line.name)
@@ -170,12 +177,18 @@ def draw_status(image: UInt8Image, text: str) -> UInt8Image:
 class OffscreenView:
     """Headless renderer of :class:`SceneContent` to (H, W, 3) uint8 RGB images (CPU, see module notes).
 
-    Create, use and close it on one thread.
+    Create, use and close it on one thread; one at a time per process.
     """
+
+    _open = False
 
     def __init__(self, width: int = 640, height: int = 480, camera: CameraSpec | None = None) -> None:
         from open3d.visualization import rendering
 
+        if OffscreenView._open:
+            raise RuntimeError("an OffscreenView is already open in this process; close it first (Open3D aborts "
+                               "the process when two offscreen renderers exist)")  # fmt: skip
+        OffscreenView._open = True
         self.width, self.height = int(width), int(height)
         self.camera = camera or CameraSpec()
         self._renderer = rendering.OffscreenRenderer(self.width, self.height)
@@ -198,8 +211,10 @@ class OffscreenView:
 
     def close(self) -> None:
         # Dropping the last reference releases Filament's resources (there is no explicit close in 0.20).
-        self._updater = None  # type: ignore[assignment]
-        self._renderer = None
+        if self._renderer is not None:
+            self._updater = None  # type: ignore[assignment]
+            self._renderer = None
+            OffscreenView._open = False
 
     def __enter__(self) -> OffscreenView:
         return self

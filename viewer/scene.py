@@ -61,14 +61,15 @@ class LineLayer:
         points_m: (N, 3) float, rig frame, metres.
         lines: (M, 2) int, indices into ``points_m``.
         colors: (M, 3) float RGB 0..1, one per segment.
-        width_px: line width in pixels.
+
+    Every layer is drawn with the same line width (:data:`viewer.render.LINE_WIDTH_PX`): mixing widths made
+    software rendering cost seconds per frame.
     """
 
     name: str
     points_m: FloatArray
     lines: IntArray
     colors: FloatArray
-    width_px: float = 3.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,7 +172,7 @@ def project(points_m: FloatArray, camera: CameraSpec, width: int, height: int) -
     return np.stack([(ndc_x + 1) * 0.5 * width, (1 - ndc_y) * 0.5 * height], axis=1)
 
 
-def floor_grid(half_size_m: float = 2.5, step_m: float = 0.25) -> LineLayer:
+def floor_grid(half_size_m: float = 2.0, step_m: float = 0.5) -> LineLayer:
     """Lines on the floor (y = 0) from -half_size to +half_size in x and z, every ``step_m``."""
     ticks = np.arange(-half_size_m, half_size_m + 1e-9, step_m)
     pts: list[tuple[float, float, float]] = []
@@ -179,7 +180,7 @@ def floor_grid(half_size_m: float = 2.5, step_m: float = 0.25) -> LineLayer:
         pts += [(v, 0.0, -half_size_m), (v, 0.0, half_size_m), (-half_size_m, 0.0, v), (half_size_m, 0.0, v)]
     points = np.asarray(pts, dtype=np.float64)
     lines = np.arange(len(points), dtype=np.intp).reshape(-1, 2)
-    return LineLayer("grid", points, lines, np.tile(GRID, (len(lines), 1)), width_px=1.0)
+    return LineLayer("grid", points, lines, np.tile(GRID, (len(lines), 1)))
 
 
 def skeleton_from_world(
@@ -222,7 +223,7 @@ def skeleton_from_world(
     all_points = np.concatenate(points)
     line_layer = LineLayer(
         f"{name}-bones", all_points, np.asarray(lines, dtype=np.intp).reshape(-1, 2),
-        np.asarray(colors, dtype=np.float64).reshape(-1, 3), width_px=4.0,
+        np.asarray(colors, dtype=np.float64).reshape(-1, 3),
     )  # fmt: skip
     joint_colors = np.asarray(
         [_colour(side_of_bone(b), RIG_LEFT, RIG_RIGHT, RIG_CENTRE) for b in bones], dtype=np.float64
@@ -236,7 +237,7 @@ def skeleton_from_world(
         idx = np.arange(n)
         axis_lines = np.concatenate([np.stack([idx, n + 3 * idx + k], axis=1) for k in range(3)])
         axis_colors = np.concatenate([np.tile(c, (n, 1)) for c in (AXIS_X, AXIS_Y, AXIS_Z)])
-        axes = LineLayer(f"{name}-axes", pts, axis_lines.astype(np.intp), axis_colors, width_px=2.0)
+        axes = LineLayer(f"{name}-axes", pts, axis_lines.astype(np.intp), axis_colors)
     return line_layer, spheres, axes
 
 
@@ -289,7 +290,7 @@ def landmark_layers(
         _colour(side_of_landmark(PoseLandmark(i)), LANDMARK_LEFT, LANDMARK_RIGHT, LANDMARK_CENTRE) for i in used
     ]
     return [
-        LineLayer("landmarks-bones", pts, lines, np.asarray(colors, dtype=np.float64), width_px=2.0),
+        LineLayer("landmarks-bones", pts, lines, np.asarray(colors, dtype=np.float64)),
         SphereLayer("landmarks-joints", pts[used], np.asarray(joint_colors, dtype=np.float64), radius_m=0.022),
     ]
 
