@@ -15,6 +15,8 @@ if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
 debs=(libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1 libgomp1)
 # Real CMU motion capture for the solver tests.
 [[ $want_test -eq 1 ]] && debs+=(assimp-testmodels)
+# A virtual X display for the viewer's window test (skipped without it).
+[[ $want_test -eq 1 ]] && debs+=(xvfb)
 # Blender imports the exported BVH in a test, headless (skipped without it).
 [[ $want_test -eq 1 ]] && debs+=(blender python3-numpy)  # numpy: Blender's glTF importer needs it
 # Headless Chromium opens the HTML movement-analysis report in a test (skipped without it).

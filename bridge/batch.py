@@ -12,7 +12,8 @@ suffix, or with the suffix as ``_mp4`` when two videos of one folder share a ste
   input is accepted;
 * ``<stem>.bvh`` with ``--bvh`` — the solved motion (:func:`bridge.export.export_bvh`, at the video's rate);
 * ``<stem>_report.html``, ``<stem>_angles.csv`` and ``<stem>_*.png`` with ``--analyze`` — the movement
-  analysis (:func:`bridge.analysis.analyse`, :func:`bridge.report.write_report`);
+  analysis (:func:`bridge.analysis.analyse` on the flip-repaired landmarks, before the live One-Euro filter,
+  as ``bridge analyze`` does; :func:`bridge.report.write_report`);
 * ``<stem>.manifest.json`` — written **last**: the input's SHA-256, the settings' SHA-256, every output's size
   and SHA-256, frames and timing. A video whose manifest matches (same input content, same settings, outputs
   present with their recorded sizes) is skipped; ``--force`` redoes it.
@@ -20,8 +21,9 @@ suffix, or with the suffix as ``_mp4`` when two videos of one folder share a ste
 Crash safety: a worker writes everything into a hidden temporary folder beside the outputs
 (``.<stem>.batch-tmp-<pid>``), deletes the old manifest, moves each finished file into place with
 ``os.replace`` and writes the new manifest last; so a Ctrl-C, a kill or a power cut loses at most the videos in
-flight, and a half-written output never looks complete (no manifest). Left-over temporary folders are removed
-at the next start, under a lock file (``OUT_DIR/.bridge-batch.lock``) that also keeps two batches from writing
+flight, and a half-written output never looks complete (no manifest). Files are fsynced before their rename.
+Temporary folders left by a killed batch or a crashed worker are removed at the next start and at the end of
+a run, under a lock file (``OUT_DIR/.bridge-batch.lock``) that also keeps two batches from writing
 to one folder at once. A video that fails (not decodable, no person for the analysis, ...) is reported with
 its one-line error and the batch goes on; failed videos are tried again by the next run.
 
@@ -277,12 +279,18 @@ def _frame_count(path: Path) -> int | None:
     return count if count > 0 else None
 
 
-def plan_jobs(input_dir: Path, out_dir: Path, settings_hash: str) -> list[BatchJob]:
-    """A job per video under ``input_dir`` (content hashed now), outputs under ``out_dir``."""
+def plan_jobs(
+    input_dir: Path, out_dir: Path, settings_hash: str, note: Callable[[str], None] | None = None
+) -> list[BatchJob]:
+    """A job per video under ``input_dir`` (content hashed now), outputs under ``out_dir``; ``note`` gets a
+    status line when there is much to hash."""
     from bridge.sources import quiet_opencv
 
     quiet_opencv()
     videos = find_videos(input_dir)
+    size_bytes = sum(v.stat().st_size for v in videos)
+    if note is not None and size_bytes > 2**30:  # hashing reads everything once: say why it takes a moment
+        note(f"checking {len(videos)} videos ({size_bytes / 2**30:.1f} GiB) for what is already done")
     jobs = []
     for video, stem in zip(videos, output_stems(videos), strict=True):
         rel = video.relative_to(input_dir)
@@ -378,7 +386,7 @@ def _track_and_solve(
 ) -> tuple[int, int, float | None, list[Any], list[Any]]:
     """Track every frame in this process, write the recording into ``tmp_dir`` and solve each frame.
 
-    Returns (frames, tracked frames, video fps, poses (if --bvh), filtered landmarks (if --analyze))."""
+    Returns (frames, tracked frames, video fps, poses (if --bvh), flip-repaired landmarks (if --analyze))."""
     from bridge.pipeline import Processor
     from bridge.sources import SourceSpec, open_source
     from bridge.tracker import PoseDetector
@@ -404,14 +412,19 @@ def _track_and_solve(
             for frame in source:
                 raw = detector.detect(frame)
                 writer.write(raw)
-                filtered = processor.landmarks(raw)
+                # Processor.landmarks step by step: the analysis takes the frames before the live One-Euro
+                # filter (it low-passes them itself, zero-phase, as `bridge analyze` does); the solver after it.
+                repaired = processor.flips(raw) if processor.flips is not None else raw
+                if processor.lifter is not None:
+                    repaired = processor.lifter(repaired)
+                filtered = processor.filter(repaired) if processor.filter is not None else repaired
                 pose = processor.solver(filtered)
                 frames += 1
                 tracked += int(raw.person)
                 if config.bvh:
                     poses.append(pose)
                 if config.analyze:
-                    landmarks.append(filtered)
+                    landmarks.append(repaired)
                 now = time.monotonic()
                 if progress is not None and now - last_report >= PROGRESS_INTERVAL_S:
                     last_report = now
@@ -463,7 +476,7 @@ def _commit(
     seconds: float,
 ) -> tuple[str, ...]:  # fmt: skip
     """Move the finished files from ``tmp_dir`` into place and write the manifest last. Returns the outputs."""
-    old = read_manifest(job.manifest_path)
+    # Outputs of earlier settings that are not made now (a report from an --analyze run) are left alone.
     job.manifest_path.unlink(missing_ok=True)  # from here until the new manifest, the video is "not done"
     outputs: dict[str, dict[str, Any]] = {}
     for path in sorted(tmp_dir.iterdir()):
@@ -472,11 +485,7 @@ def _commit(
         _fsync(path)
         os.replace(path, target)
         outputs[target.relative_to(out_root).as_posix()] = meta
-    if old is not None and isinstance(old.get("outputs"), dict):  # outputs of older settings not made now
-        for name in old["outputs"]:
-            stale = (out_root / str(name)).resolve()
-            if name not in outputs and stale.parent == job.out_dir.resolve():
-                stale.unlink(missing_ok=True)
+    shutil.rmtree(tmp_dir, ignore_errors=True)  # gone before the manifest: a temporary folder means "not done"
     manifest = {
         "format": MANIFEST_FORMAT,
         "version": MANIFEST_VERSION,
@@ -656,7 +665,7 @@ class RayEngine:
         import ray
 
         self._ray = ray
-        local_cpus = workers or os.cpu_count() or 1
+        local_cpus = workers or default_workers()
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         if not ray.is_initialized():  # a program that already runs Ray keeps its instance
             if address:
@@ -1028,7 +1037,9 @@ def run_batch(
     with _out_dir_lock(out_dir):
         remove_stale_temporaries(out_dir)
         settings_hash = settings_sha256(config.settings())
-        jobs = plan_jobs(input_dir, out_dir, settings_hash)
+        out_stream = stream if stream is not None else sys.stderr
+        jobs = plan_jobs(input_dir, out_dir, settings_hash,
+                         note=lambda text: print(f"bridge: {text}", file=out_stream, flush=True))  # fmt: skip
         if not jobs:
             raise BridgeError(
                 f"no videos in {input_dir} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}, sub-folders included)"

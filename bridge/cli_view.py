@@ -51,7 +51,8 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(rig=None)  # None = not given: with no --input, show this rig at rest
     group = parser.add_argument_group("view")
     group.add_argument("--listen", metavar="HOST:PORT", default=None,
-                       help=f"receiver mode: draw the rig from VMC arriving here (e.g. 127.0.0.1:{VMC_DEFAULT_PORT}); "
+                       help="receiver mode: draw the rig from VMC arriving here "
+                       f"(e.g. 127.0.0.1:{VMC_DEFAULT_PORT}); "
                        "binds to the host given, use 0.0.0.0 to accept other machines")  # fmt: skip
     group.add_argument("--layout", choices=("side", "overlay"), default="side",
                        help="landmarks beside the rig (default) or on top of it")  # fmt: skip
@@ -61,34 +62,39 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
                        help="window or image size (default 960x720 window, 640x480 images)")  # fmt: skip
     group.add_argument("--max-fps", type=_positive_float, default=30.0, metavar="FPS",
                        help="draw at most this many frames per second (default 30)")  # fmt: skip
+    group.add_argument("--cpu-share", type=float, default=0.1, metavar="F",
+                       help="receiver mode: draw with at most this share of one CPU core (default 0.1; 0 = no "
+                       "limit); software rendering competes with the tracker")  # fmt: skip
     group.add_argument("--fast", action="store_true", help="files: play as fast as tracking goes (window mode)")
     group.add_argument("--no-hud", action="store_true", help="no status text on rendered images")
     headless = parser.add_argument_group("headless (no window; renders on the CPU)")
     headless.add_argument("--snapshot", type=Path, default=None, metavar="FILE.png",
-                          help="write one image of the last frame (receiver mode: the first frame received)")  # fmt: skip
+                          help="write one image of the last frame (receiver: the first one)")  # fmt: skip
     headless.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                           help="write frame_00000.png, ... one image per frame")  # fmt: skip
     headless.add_argument("--frames", type=_positive_int, default=None, metavar="N",
                           help="stop after N frames")  # fmt: skip
     headless.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
-                          help="receiver mode, headless: stop when nothing arrives for S seconds (default 10)")  # fmt: skip
+                          help="receiver, headless: stop when nothing arrives for S s (default 10)")  # fmt: skip
 
 
 def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Validate the options and build the :class:`viewer.app.ViewConfig` (bad values → one-line BridgeError)."""
     from bridge.cli import resolve_input, tracker_config_from_args
-    from bridge.cli_stream import processor_config_from_args
+    from bridge.cli_stream import processor_config_from_args, rig_from_args
     from bridge.rig import load_rig
     from bridge.transport import parse_osc_target
     from viewer.app import ViewConfig
     from viewer.scene import ViewOptions
 
-    rig_given = args.rig is not None
-    rig = load_rig(args.rig if rig_given else "default")
+    rig_given = args.rig is not None or bool(getattr(args, "avatar", None))  # --avatar FILE also sets args.rig
+    rig = rig_from_args(args) if rig_given else load_rig("default")
     listen: tuple[str, int] | None = None
     if args.listen is not None:
         if args.input is not None:
-            raise BridgeError("--listen and --input exclude each other: draw either received VMC or a tracked input")
+            raise BridgeError(
+                "--listen and --input exclude each other: draw either received VMC or a tracked input"
+            )
         try:
             target = parse_osc_target(args.listen)
         except BridgeError as exc:
@@ -98,6 +104,8 @@ def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-
         raise BridgeError(f"--out-dir {args.out_dir} is a file; give a folder for the frame images")
     if args.snapshot is not None and args.snapshot.suffix.lower() != ".png":
         raise BridgeError(f"--snapshot {args.snapshot}: the image must be a .png file")
+    if not 0 <= args.cpu_share <= 64:
+        raise BridgeError(f"--cpu-share {args.cpu_share:g}: give a share of one core from 0 (no limit) to 64")
     headless = args.snapshot is not None or args.out_dir is not None
     if args.input is not None or (listen is None and not rig_given):
         input_text: str | None = None if listen is not None else resolve_input(args)
@@ -123,6 +131,7 @@ def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-
         realtime=not args.fast,
         timeout_s=args.timeout,
         hud=not args.no_hud,
+        cpu_share=args.cpu_share,
     )
 
 

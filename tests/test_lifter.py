@@ -315,3 +315,18 @@ def test_stream_in_process_uses_the_lifter_on_the_real_tracker() -> None:
     np.testing.assert_allclose(0.5 * (xyz[:, L.LEFT_HIP] + xyz[:, L.RIGHT_HIP]), 0.0, atol=1e-6)
     thigh = np.linalg.norm(xyz[:, L.LEFT_HIP] - xyz[:, L.LEFT_KNEE], axis=-1)
     assert 0.25 < np.median(thigh) < 0.6  # a plausible human thigh in metres, from a real video
+
+
+def test_lifter_option_in_the_shared_pose_arguments() -> None:
+    import argparse
+
+    from bridge.cli_stream import add_pose_args, processor_config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_pose_args(parser)
+    assert processor_config_from_args(parser.parse_args([])).lifter is None  # MediaPipe's world landmarks
+    assert processor_config_from_args(parser.parse_args(["--lifter", "mediapipe"])).lifter is None
+    assert processor_config_from_args(parser.parse_args(["--lifter", "temporal"])).lifter == LifterConfig()
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["--lifter", "videopose"])
+    assert exc.value.code == 2

@@ -65,10 +65,7 @@ def _dominant(image: np.ndarray, channel: int) -> np.ndarray:
     """
     img = image.astype(np.int64)
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
-    if channel == 0:
-        dom = (r - b > 60) & (r - g > 40)
-    else:
-        dom = (b - r > 60) & (b - g > 15)
+    dom = ((r - b > 60) & (r - g > 40)) if channel == 0 else ((b - r > 60) & (b - g > 15))
     return dom & foreground_mask(image)
 
 
@@ -216,6 +213,34 @@ def test_receiver_state_equals_what_the_stream_sent(mocap_recording: Path, view:
     assert a.sum() > 100 and (a ^ b).sum() < 0.05 * (a | b).sum()
 
 
+@pytest.mark.parametrize("vmc", [{"bundle": False}, {"bundle": True, "max_datagram_bytes": 600}])
+def test_receiver_state_unbundled_and_split_frames(vmc: dict[str, object]) -> None:
+    """Senders that do not bundle, or split a frame over several bundles, still give the sent transforms."""
+    from osc_receiver import random_pose
+
+    from bridge.osc.vmc import VmcConfig, encode_vmc_frame
+    from viewer.receiver import ReceiverState
+
+    state = ReceiverState(history=100)
+    poses = [random_pose(seed, tracking=seed % 2 == 0) for seed in (1, 2, 3)]
+    for k, pose in enumerate(poses):
+        grams = encode_vmc_frame(pose, 0.1 * k, VmcConfig(**vmc))  # type: ignore[arg-type]
+        assert len(grams) > 1
+        for gram in grams:
+            state.handle_datagram(gram)
+    if not vmc["bundle"]:
+        state.handle_datagram(encode_vmc_frame(poses[0], 1.0, VmcConfig(bundle=False))[0])  # next frame's OK
+    got = state.snapshot() if vmc["bundle"] else state.history[-1]
+    pos_err, rot_err = pose_world_error(got, poses[-1])
+    assert pos_err < 1e-4 and rot_err < 1e-4
+    assert got.tracking == poses[-1].tracking
+    assert state.counts.malformed_datagrams == state.counts.unknown_messages == 0
+    if not vmc["bundle"]:
+        assert state.counts.frames == len(poses)
+        for frame, pose in zip(state.history, poses, strict=True):
+            assert max(pose_world_error(frame, pose)) < 1e-4
+
+
 def _osc(address: str, tags: str, *args: object) -> bytes:
     from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -228,10 +253,11 @@ def _osc(address: str, tags: str, *args: object) -> bytes:
 def test_receiver_survives_garbage() -> None:
     rng = np.random.default_rng(7)
     good_bone = _osc("/VMC/Ext/Bone/Pos", "sfffffff", "Hips", 0.1, 0.9, 0.0, 0.0, 0.0, 0.0, 1.0)
-    garbage = [
-        bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in (1, 7, 64, 1500)
-    ] + [
-        b"", b"/VMC", b"#bundle\x00" + b"\x00" * 4, b"#bundle\x00" + bytes(8) + b"\x00\x00\x01\x00garbage",
+    garbage = [bytes(rng.integers(0, 256, n, dtype=np.uint8)) for n in (1, 7, 64, 1500)] + [
+        b"",
+        b"/VMC",
+        b"#bundle\x00" + b"\x00" * 4,
+        b"#bundle\x00" + bytes(8) + b"\x00\x00\x01\x00garbage",
         good_bone[:-5],  # truncated
         _osc("/VMC/Ext/Bone/Pos", "sfff", "Hips", 1.0, 2.0, 3.0),  # too few arguments
         _osc("/VMC/Ext/Bone/Pos", "ssssssss", *"abcdefgh"),  # wrong types
@@ -269,11 +295,8 @@ def test_receiver_survives_garbage() -> None:
 # The command
 
 
-def _bridge(*args: str, env: dict[str, str] | None = None, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=timeout, env=full_env
-    )
+def _bridge(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def _read(path: Path) -> np.ndarray:
@@ -347,7 +370,8 @@ def test_receiver_headless_times_out_cleanly(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    done = _bridge("view", "--listen", f"127.0.0.1:{port}", "--snapshot", str(tmp_path / "x.png"), "--timeout", "0.5")
+    snap = tmp_path / "x.png"
+    done = _bridge("view", "--listen", f"127.0.0.1:{port}", "--snapshot", str(snap), "--timeout", "0.5")
     assert done.returncode == 2 and "nothing received" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
 
@@ -356,8 +380,8 @@ def test_receiver_headless_times_out_cleanly(tmp_path: Path) -> None:
 def test_window_mode_under_xvfb(mocap_recording: Path) -> None:
     """The interactive window opens, draws frames from a worker-thread pipeline and closes cleanly."""
     done = subprocess.run(
-        ["xvfb-run", "-a", sys.executable, "-m", "bridge", "view", "--input", str(mocap_recording), "--frames", "8",
-         "--fast", "--size", "320x240"],
+        ["xvfb-run", "-a", sys.executable, "-m", "bridge", "view", "--input", str(mocap_recording),
+         "--frames", "8", "--fast", "--size", "320x240"],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]

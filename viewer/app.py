@@ -19,6 +19,7 @@ dropped, so a slow window never slows the pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import sys
@@ -68,6 +69,8 @@ class ViewConfig:
         realtime: with a window, play files at their own speed.
         timeout_s: receiver mode, headless: give up when nothing arrives for this long.
         hud: write the status line (tracking state, fps) on rendered images.
+        cpu_share: receiver mode: draw with at most this share of one CPU core (:class:`CpuBudget`); 0: no
+            limit. Software rendering competes with the tracker for the same cores.
     """
 
     input_text: str | None = None
@@ -85,6 +88,7 @@ class ViewConfig:
     realtime: bool = True
     timeout_s: float = 10.0
     hud: bool = True
+    cpu_share: float = 0.1
 
     @property
     def headless(self) -> bool:
@@ -147,7 +151,8 @@ class RestFeed:
         if self._given:
             return None
         self._given = True
-        return ViewItem(0, pose=BonePose.rest(self.rig), status=f"rest pose | rig {self.rig.name} ({len(self.rig)} bones)")
+        status = f"rest pose | rig {self.rig.name} ({len(self.rig)} bones)"
+        return ViewItem(0, pose=BonePose.rest(self.rig), status=status)
 
     @property
     def done(self) -> bool:
@@ -218,10 +223,8 @@ class PipelineFeed:
                 except queue.Full:
                     continue
             return False
-        try:
+        with contextlib.suppress(queue.Empty):
             self._queue.get_nowait()  # drop the stale one: the newest pose wins
-        except queue.Empty:
-            pass
         self._queue.put_nowait(item)
         return not self._stop.is_set()
 
@@ -314,8 +317,8 @@ class ReceiverFeed:
         tracking = {True: "tracking", False: "tracking lost", None: "no OK message"}[snap.tracking]
         status = (
             f"VMC on {self.receiver.host}:{self.receiver.port} | {tracking} | {self._meter.fps:4.1f} fps | "
-            f"frame {snap.frame} | {len(snap.bones)} bones | ignored: {c.malformed_datagrams + c.malformed_messages} "
-            f"malformed, {c.unknown_messages} unknown"
+            f"frame {snap.frame} | {len(snap.bones)} bones | ignored: "
+            f"{c.malformed_datagrams + c.malformed_messages} malformed, {c.unknown_messages} unknown"
         )
         return ViewItem(snap.frame, received=snap, status=status)
 
@@ -333,7 +336,8 @@ def received_layers(frame: ReceivedFrame, options: ViewOptions) -> list[LineLaye
     if not names:
         return []
     lines, spheres, axes = skeleton_from_world("rig", names, parents, joints, rots, None, options.axes_m)
-    return [lines, spheres] + ([axes] if axes is not None else [])
+    out: list[LineLayer | SphereLayer] = [lines, spheres]
+    return out + ([axes] if axes is not None else [])
 
 
 def compose_item(item: ViewItem, options: ViewOptions) -> SceneContent:
@@ -401,18 +405,53 @@ def _camera(config: ViewConfig, feed: Feed):  # type: ignore[no-untyped-def]
     return camera_for(config.options.layout, feed.with_landmarks, config.rig.height_m)
 
 
+class CpuBudget:
+    """Keeps drawing under ``share`` of one CPU core and under ``1 / min_interval_s`` frames per second.
+
+    After each frame, the process CPU time it took (compose, render, PNG, the receiver thread) decides when the
+    next one may start: a frame that cost 50 ms of CPU with ``share`` 0.1 is followed by 0.5 s without drawing.
+    On a machine without a GPU, rendering runs on the same cores as the tracker; this is what keeps a
+    receiver-mode viewer from slowing the stream it watches. ``share`` 0 means no CPU limit.
+    """
+
+    def __init__(self, share: float, min_interval_s: float = 0.0) -> None:
+        self.share = share
+        self.min_interval_s = min_interval_s
+        self._next_s = 0.0
+        self._t0 = 0.0
+        self._cpu0 = 0.0
+
+    def wait(self) -> None:
+        delay = self._next_s - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self._next_s
+
+    def start(self) -> None:
+        self._t0, self._cpu0 = time.monotonic(), time.process_time()
+
+    def spent(self) -> None:
+        cost = time.process_time() - self._cpu0
+        gap = cost / self.share if self.share > 0 else 0.0
+        self._next_s = self._t0 + max(self.min_interval_s, gap)
+
+
 def _run_headless(config: ViewConfig, feed: Feed) -> ViewResult:
     from viewer.render import OffscreenView, write_png
 
     result = ViewResult()
     last: SceneContent | None = None
-    min_interval = 1.0 / config.max_fps if isinstance(feed, ReceiverFeed) and config.max_fps > 0 else 0.0
+    receiving = isinstance(feed, ReceiverFeed)
+    min_interval = 1.0 / config.max_fps if receiving and config.max_fps > 0 else 0.0
     started = time.monotonic()
-    last_render = 0.0
+    budget = CpuBudget(config.cpu_share if receiving else 0.0, min_interval)
     with OffscreenView(config.width, config.height, _camera(config, feed)) as view:
         while True:
             if isinstance(feed, PipelineFeed):
                 feed.raise_error()
+            budget.wait()  # receiver mode: then take the newest frame
             item = feed.next(0.05)
             if item is None:
                 if (
@@ -427,20 +466,19 @@ def _run_headless(config: ViewConfig, feed: Feed) -> ViewResult:
                 if feed.done:
                     break
                 continue
-            now = time.monotonic()
-            if min_interval and now - last_render < min_interval:
-                time.sleep(min_interval - (now - last_render))
-            last_render = time.monotonic()
+            budget.start()
             last = compose_item(item, config.options)
-            if config.out_dir is not None:
+            if config.out_dir is not None or receiving:  # receiver mode draws what arrives, as a window would
                 image = view.render(last, hud=config.hud)
-                path = config.out_dir / f"frame_{result.frames:05d}.png"
-                write_png(path, image)
-                result.images.append(path)
+                if config.out_dir is not None:
+                    path = config.out_dir / f"frame_{result.frames:05d}.png"
+                    write_png(path, image)
+                    result.images.append(path)
+            budget.spent()
             result.frames += 1
             if config.frames is not None and result.frames >= config.frames:
                 break
-            if config.out_dir is None and isinstance(feed, ReceiverFeed):
+            if config.out_dir is None and config.frames is None and isinstance(feed, ReceiverFeed):
                 break  # a snapshot of what is being received: the first complete frame will do
         if isinstance(feed, PipelineFeed):
             feed.raise_error()
@@ -503,6 +541,9 @@ def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
     min_interval = 1.0 / config.max_fps if config.max_fps > 0 else 0.0
     last_draw = 0.0
     ended = False
+    # Receiver mode: CPU budget over whole loop iterations (the window renders inside run_one_tick).
+    budget = CpuBudget(config.cpu_share if isinstance(feed, ReceiverFeed) else 0.0, min_interval)
+    budget.start()
     try:
         feed.start()
         while not closed.is_set() and app.run_one_tick():
@@ -514,7 +555,7 @@ def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
                     break
                 label.text = label.text + " | input ended: close the window to quit"
             now = time.monotonic()
-            if now - last_draw < min_interval:
+            if now - last_draw < min_interval or not budget.ready():
                 time.sleep(0.002)
                 continue
             item = feed.next(0.0 if not isinstance(feed, ReceiverFeed) else 0.001)
@@ -522,6 +563,8 @@ def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
                 time.sleep(0.005)
                 continue
             last_draw = now
+            budget.spent()  # CPU since the previous draw (its render happened in the ticks since)
+            budget.start()
             content = compose_item(item, config.options)
             updater.update(content)
             label.text = content.status

@@ -38,7 +38,14 @@ from scipy.spatial.transform import Rotation
 from bridge.errors import BridgeError
 from bridge.frames import rig_to_unity_position, unity_to_rig_quaternion
 from bridge.humanoid import HUMAN_BODY_BONES
-from bridge.osc.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE, ADDRESS_OK, ADDRESS_ROOT, ADDRESS_TIME
+from bridge.osc.vmc import (
+    ADDRESS_BLEND_APPLY,
+    ADDRESS_BLEND_VAL,
+    ADDRESS_BONE,
+    ADDRESS_OK,
+    ADDRESS_ROOT,
+    ADDRESS_TIME,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -143,13 +150,13 @@ class ReceivedFrame:
         for i, b in enumerate(order):
             local = self.bones[b]
             m = local.rotation.as_matrix()
-            p = parents[i]
-            if p < 0:
+            k = parents[i]
+            if k < 0:
                 joints[i] = self.root.position_m + root_r @ local.position_m
                 rots[i] = root_r @ m
             else:
-                joints[i] = joints[p] + rots[p] @ local.position_m
-                rots[i] = rots[p] @ m
+                joints[i] = joints[k] + rots[k] @ local.position_m
+                rots[i] = rots[k] @ m
         return order, parents, joints, rots
 
 
@@ -168,28 +175,46 @@ class ReceiverCounts:
     frames: int = 0
 
 
-def _floats(args: Iterable[object]) -> FloatArray | None:
+#: One received transform as sent: (px, py, pz, qx, qy, qz, qw), Unity frame, quaternion normalised.
+RawTransform = tuple[float, float, float, float, float, float, float]
+
+
+def _floats(args: Iterable[object]) -> list[float] | None:
+    """The arguments as finite floats, or None if one is not a finite number (plain Python: this runs per
+    message on the receiver thread and must stay cheap)."""
     vals = []
     for a in args:
-        if isinstance(a, bool) or not isinstance(a, (int, float)):
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a):
             return None
         vals.append(float(a))
-    arr = np.asarray(vals, dtype=np.float64)
-    return arr if np.all(np.isfinite(arr)) else None
+    return vals
 
 
-def _transform(args: tuple[object, ...]) -> tuple[str, ReceivedBone] | None:
-    """(name, bone) from ``(s name, 3 position floats, 4 quaternion floats)`` in Unity's frame, else None."""
+def _transform(args: tuple[object, ...]) -> tuple[str, RawTransform] | None:
+    """(name, raw transform) from ``(s name, 3 position floats, 4 quaternion floats)``, else None."""
     if len(args) < 8 or not isinstance(args[0], str):
         return None
     nums = _floats(args[1:8])
     if nums is None:
         return None
-    quat = nums[3:7]
-    norm = float(np.linalg.norm(quat))
+    norm = math.sqrt(nums[3] ** 2 + nums[4] ** 2 + nums[5] ** 2 + nums[6] ** 2)
     if not math.isfinite(norm) or norm < 1e-6:
         return None
-    return args[0], ReceivedBone(rig_to_unity_position(nums[:3]) + 0.0, unity_to_rig_quaternion(quat / norm))
+    px, py, pz = nums[:3]
+    return args[0], (px, py, pz, nums[3] / norm, nums[4] / norm, nums[5] / norm, nums[6] / norm)
+
+
+def _to_rig(raw: list[RawTransform]) -> list[ReceivedBone]:
+    """Unity-frame transforms → rig frame, through :mod:`bridge.frames` (done when a snapshot is taken)."""
+    if not raw:
+        return []
+    arr = np.asarray(raw, dtype=np.float64)  # (N, 7)
+    positions = rig_to_unity_position(arr[:, :3]) + 0.0  # the reflection x → -x is its own inverse
+    rotations = unity_to_rig_quaternion(arr[:, 3:])
+    return [ReceivedBone(positions[i], rotations[i]) for i in range(len(raw))]
+
+
+_IDENTITY: RawTransform = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
 
 
 class ReceiverState:
@@ -201,8 +226,8 @@ class ReceiverState:
 
     def __init__(self, history: int = 0) -> None:
         self._lock = threading.Lock()
-        self._bones: dict[str, ReceivedBone] = {}
-        self._root = ReceivedBone(np.zeros(3), Rotation.identity())
+        self._bones: dict[str, RawTransform] = {}  # as received (Unity frame); converted in snapshots
+        self._root: RawTransform = _IDENTITY
         self._tracking: bool | None = None
         self._t_s: float | None = None
         self._dirty = False
@@ -222,7 +247,12 @@ class ReceiverState:
             return self._snapshot_locked()
 
     def _snapshot_locked(self) -> ReceivedFrame:
-        return ReceivedFrame(dict(self._bones), self._root, self._tracking, self._t_s, self._counts.frames)
+        names = list(self._bones)
+        converted = _to_rig([self._bones[n] for n in names] + [self._root])
+        return ReceivedFrame(
+            dict(zip(names, converted[:-1], strict=True)), converted[-1], self._tracking, self._t_s,
+            self._counts.frames,
+        )  # fmt: skip
 
     def wait_frames(self, n: int, timeout_s: float) -> bool:
         """Block until at least ``n`` frames are complete (True) or ``timeout_s`` passes (False)."""

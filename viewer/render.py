@@ -25,6 +25,7 @@ Falling back to headless mode", then Filament picks its Vulkan backend on Mesa's
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -191,7 +192,7 @@ class OffscreenView:
         OffscreenView._open = True
         self.width, self.height = int(width), int(height)
         self.camera = camera or CameraSpec()
-        self._renderer = rendering.OffscreenRenderer(self.width, self.height)
+        self._renderer: Any = rendering.OffscreenRenderer(self.width, self.height)
         self._updater = SceneUpdater(self._renderer.scene)
         self._warm = False
         apply_camera(self._renderer.scene.camera, self.camera, self.width, self.height)
@@ -249,4 +250,3 @@ def foreground_mask(image: UInt8Image, threshold: int = 40) -> npt.NDArray[np.bo
     """(H, W) bool: pixels differing from the background colour by more than ``threshold`` (sum of |dRGB|)."""
     bg = background_rgb(image)
     return np.asarray(np.abs(image.astype(np.int64) - bg).sum(axis=2) > threshold)
-

@@ -249,7 +249,8 @@ def rig_layers(
     lines, spheres, axes = skeleton_from_world(
         name, pose.rig.bones, pose.rig.parents, joints, rotations, pose.rig.tails_m, axes_m, offset_m
     )
-    return [lines, spheres] + ([axes] if axes is not None else [])
+    out: list[LineLayer | SphereLayer] = [lines, spheres]
+    return out + ([axes] if axes is not None else [])
 
 
 def rest_layers(rig: Rig, axes_m: float = 0.0) -> list[LineLayer | SphereLayer]:
