@@ -323,6 +323,23 @@ def test_cli_rig_rest_snapshot_and_animated_recording(tmp_path: Path, mocap_reco
     assert (np.abs(first.astype(int) - last.astype(int)).sum(axis=2) > 60).sum() > 50  # it moves
 
 
+def test_cli_video_through_the_real_tracker(tmp_path: Path, sports2d_video: Path) -> None:
+    """A real video through the real model in the tracker process: landmarks on the left, the rig on the right."""
+    out = tmp_path / "video"
+    done = _bridge("view", "--input", str(sports2d_video), "--frames", "30", "--out-dir", str(out),
+                   "--size", "320x240", "--no-grid")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    images = sorted(out.glob("frame_*.png"))
+    assert len(images) == 30
+    both = 0
+    for path in images[::3]:
+        fg = foreground_mask(_read(path))
+        fg[:20] = False  # the status line
+        assert fg[:, W // 2 :].sum() > 100  # the rig is always drawn (at rest before anyone is seen)
+        both += int(fg[:, : W // 2].sum() > 100)  # the landmarks once the man is tracked
+    assert both >= 3
+
+
 def test_cli_listen_draws_what_bridge_stream_sends(tmp_path: Path, mocap_recording: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -282,12 +282,16 @@ class PipelineFeed:
 
 
 class ReceiverFeed:
-    """VMC received on UDP: the newest complete frame whenever one arrived since the last call."""
+    """VMC received on UDP: the newest complete frame whenever one arrived since the last call.
+
+    The socket is bound by :meth:`start`, once the viewer can draw (senders see "nobody listening" until then).
+    """
 
     with_landmarks = False
 
     def __init__(self, host: str, port: int, idle_timeout_s: float | None = None, history: int = 0) -> None:
-        self.receiver = VmcReceiver(host, port, history=history)
+        self.host, self.port, self.history = host, port, history
+        self._receiver: VmcReceiver | None = None
         self.idle_timeout_s = idle_timeout_s
         self._last_frame = 0
         self._last_change = time.monotonic()
@@ -295,10 +299,18 @@ class ReceiverFeed:
         self._idle = False
 
     @property
+    def receiver(self) -> VmcReceiver:
+        if self._receiver is None:
+            raise RuntimeError("ReceiverFeed.start() was not called")
+        return self._receiver
+
+    @property
     def state(self):  # type: ignore[no-untyped-def]
         return self.receiver.state
 
     def start(self) -> None:
+        if self._receiver is None:
+            self._receiver = VmcReceiver(self.host, self.port, history=self.history)
         self._last_change = time.monotonic()
 
     def next(self, timeout_s: float) -> ViewItem | None:
@@ -327,7 +339,8 @@ class ReceiverFeed:
         return self._idle
 
     def close(self) -> None:
-        self.receiver.close()
+        if self._receiver is not None:
+            self._receiver.close()
 
 
 def received_layers(frame: ReceivedFrame, options: ViewOptions) -> list[LineLayer | SphereLayer]:
@@ -386,8 +399,7 @@ def run_view(config: ViewConfig, feed: Feed | None = None) -> ViewResult:
     feed = feed or make_feed(config)
     try:
         if config.headless:
-            feed.start()
-            return _run_headless(config, feed)
+            return _run_headless(config, feed)  # starts the feed once the renderer is warm
         if not display_available():
             raise BridgeError(
                 "no display to open a window on (DISPLAY is not set); render headless with --snapshot FILE.png "
@@ -448,6 +460,11 @@ def _run_headless(config: ViewConfig, feed: Feed) -> ViewResult:
     started = time.monotonic()
     budget = CpuBudget(config.cpu_share if receiving else 0.0, min_interval)
     with OffscreenView(config.width, config.height, _camera(config, feed)) as view:
+        # Warm up first (shader compilation on a software renderer costs about a second of CPU), so the first
+        # received frame does not, and a receiver starts listening only once it can draw.
+        view.render(compose_item(ViewItem(0, pose=BonePose.rest(config.rig)), config.options), hud=False)
+        feed.start()
+        started = time.monotonic()
         while True:
             if isinstance(feed, PipelineFeed):
                 feed.raise_error()
