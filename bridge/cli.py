@@ -22,34 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge import __version__
+from bridge.cli_args import note as _note
+from bridge.cli_args import positive_float as _positive_float
+from bridge.cli_args import positive_int as _positive_int
 from bridge.errors import BridgeError
 from bridge.landmarks import LandmarkFrame
 from bridge.tracker import TrackerConfig, open_landmarks
-
-
-def _note(message: str) -> None:
-    """A ``bridge: ...`` status line on stderr (stdout stays for data)."""
-    print(f"bridge: {message}", file=sys.stderr, flush=True)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def add_input_args(parser: argparse.ArgumentParser) -> None:
@@ -227,8 +205,13 @@ def _print_track_summary(
     fps = count / elapsed if elapsed > 0 and count else 0.0
     share = 100.0 * found / count if count else 0.0
     if args.json:
-        final = {"input": description, "frames": count, "person_found_percent": round(share, 1),
-                 "fps": round(fps, 1), "dropped_frames": dropped}
+        final = {
+            "input": description,
+            "frames": count,
+            "person_found_percent": round(share, 1),
+            "fps": round(fps, 1),
+            "dropped_frames": dropped,
+        }
         print(json.dumps({"summary": final}), flush=True)
     else:
         print(
@@ -335,14 +318,27 @@ COMMANDS: list[Command] = [
     Command("track", "track an input and print what the tracker sees", _configure_track, cmd_track),
     Command("record", "track an input and save the landmarks to a recording file", _configure_record, cmd_record),
     Command("export", "solve a recording or video, write the motion as BVH/glTF", _configure_export, _cmd_export),
-    Command("avatar", "convert a VRM / glTF avatar into a rig file (avatars/NAME.json)", _configure_avatar,
-            _cmd_avatar),  # fmt: skip
-    Command("analyze", "3-D joint angles, squat repetitions and jumps of videos or recordings, with a report",
-            _configure_analyze, _cmd_analyze),  # fmt: skip
-    Command("view", "Open3D preview: landmarks and solved rig, received VMC, or a rig at rest", _configure_view,
-            _cmd_view),  # fmt: skip
-    Command("batch", "track, solve and write every video of a folder (BVH, analysis), locally or on Ray",
-            _configure_batch, _cmd_batch),  # fmt: skip
+    Command(
+        "avatar", "convert a VRM / glTF avatar into a rig file (avatars/NAME.json)", _configure_avatar, _cmd_avatar
+    ),  # fmt: skip
+    Command(
+        "analyze",
+        "3-D joint angles, squat repetitions and jumps of videos or recordings, with a report",
+        _configure_analyze,
+        _cmd_analyze,
+    ),  # fmt: skip
+    Command(
+        "view",
+        "Open3D preview: landmarks and solved rig, received VMC, or a rig at rest",
+        _configure_view,
+        _cmd_view,
+    ),  # fmt: skip
+    Command(
+        "batch",
+        "track, solve and write every video of a folder (BVH, analysis), locally or on Ray",
+        _configure_batch,
+        _cmd_batch,
+    ),  # fmt: skip
 ]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bridge.analysis import AnalysisConfig, analyse
+from bridge.cli_args import float_in as _float_in
 from bridge.errors import BridgeError
 from bridge.flips import FlipRepairConfig
 from bridge.landmarks import LandmarkFrame
@@ -65,19 +66,6 @@ class Progress:
         if self.drawn:
             self.stream.write("\r\033[K")
             self.stream.flush()
-
-
-def _float_in(lo: float, hi: float):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"expected a number from {lo:g} to {hi:g}, got {text!r}")
-        return value
-
-    return parse
 
 
 def configure_analyze(parser: argparse.ArgumentParser) -> None:

@@ -11,17 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from bridge.cli_args import int_in
 from bridge.errors import BridgeError
 
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number of workers, got {text!r}") from None
-    if not 1 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"expected 1 to 1024 workers, got {text!r}")
-    return value
+_workers = int_in(1, 1024, "number of workers")
 
 
 def configure_batch(parser: argparse.ArgumentParser) -> None:

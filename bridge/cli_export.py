@@ -10,11 +10,12 @@ live receiver got. The poses are resampled to ``--fps`` (default: the input's ow
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bridge.cli_args import float_in, positive_int
+from bridge.cli_args import note as _note
 from bridge.errors import BridgeError
 from bridge.export import BVH_UNITS, BvhExportConfig, BvhRecorder, export_bvh
 from bridge.pipeline import Processor
@@ -25,28 +26,8 @@ from bridge.rig import Rig, load_rig
 DEFAULT_EXPORT_FPS = 30.0
 
 
-def _note(message: str) -> None:
-    print(f"bridge: {message}", file=sys.stderr, flush=True)
-
-
-def _fps(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a frame rate in frames per second, got {text!r}") from None
-    if not 1.0 <= value <= 1000.0:
-        raise argparse.ArgumentTypeError(f"expected a frame rate from 1 to 1000 frames per second, got {text!r}")
-    return value
-
-
-def _frames(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
+_fps = float_in(1.0, 1000.0, "frame rate in frames per second")
+_frames = positive_int
 
 
 def configure_export(parser: argparse.ArgumentParser) -> None:

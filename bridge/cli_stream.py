@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bridge.cli_args import float_in as _float_in
 from bridge.errors import BridgeError
 from bridge.face import NAME_SETS, FaceConfig
 from bridge.filtering import OneEuroConfig
@@ -19,19 +20,6 @@ from bridge.solve import SolverConfig
 from bridge.transport import parse_osc_target, select_protocol
 
 DEFAULT_TARGET = f"127.0.0.1:{VMC_DEFAULT_PORT}"
-
-
-def _float_in(lo: float, hi: float):  # type: ignore[no-untyped-def]
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"expected a number from {lo:g} to {hi:g}, got {text!r}")
-        return value
-
-    return parse
 
 
 class _AvatarAction(argparse.Action):

@@ -11,28 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from bridge.cli_args import positive_float as _positive_float
+from bridge.cli_args import positive_int as _positive_int
 from bridge.errors import BridgeError
 from bridge.osc.vmc import VMC_DEFAULT_PORT
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def _size(text: str) -> tuple[int, int]:
