@@ -196,7 +196,8 @@ class PoseDetector:
         landmarker = getattr(self, "_landmarker", None)
         if landmarker is not None:
             self._landmarker = None
-            landmarker.close()
+            with _quiet_stderr():  # mediapipe ≥ 1.2.3 logs INFO lines (DestroyAccelerator) as it tears down
+                landmarker.close()
 
     def __enter__(self) -> PoseDetector:
         return self

@@ -325,13 +325,16 @@ class HandFaceDetector:
 
     def close(self) -> None:
         """Release the MediaPipe graphs (idempotent)."""
-        for name in ("_hand", "_face"):
-            model = getattr(self, name, None)
-            if model is not None:
-                setattr(self, name, None)
-                model.close()
-        for side in list(getattr(self, "_side_hand", {})):
-            self._side_hand.pop(side).close()
+        from bridge.tracker import _quiet_stderr
+
+        with _quiet_stderr():  # mediapipe ≥ 1.2.3 logs INFO lines as graphs tear down
+            for name in ("_hand", "_face"):
+                model = getattr(self, name, None)
+                if model is not None:
+                    setattr(self, name, None)
+                    model.close()
+            for side in list(getattr(self, "_side_hand", {})):
+                self._side_hand.pop(side).close()
 
 
 class VtuberDetector:
