@@ -58,7 +58,7 @@ from bridge.frames import mediapipe_to_rig, mirror_per_landmark
 from bridge.landmarks import LandmarkFrame
 from bridge.landmarks import PoseLandmark as L
 from bridge.pose import BonePose, BoneState
-from bridge.rig import Rig, forward_kinematics
+from bridge.rig import Rig
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -756,11 +756,20 @@ class Solver:
         base = np.tile(self.rig.offsets_m[0], (n_t, 1))
         if not self.config.ground:
             return base
-        pos, rot = forward_kinematics(self.rig, Rotation.from_quat(quats.reshape(-1, 4)), base)
-        pos = pos.reshape(n_t, -1, 3)
-        rot = rot.reshape(n_t, -1, 3, 3)
+        # Forward kinematics of the legs only (Hips down to the toes), not of every bone of the rig.
+        chain = self._geometry.ground_chain
+        mats = Rotation.from_quat(quats[:, chain].reshape(-1, 4)).as_matrix().reshape(n_t, len(chain), 3, 3)
+        pos: dict[int, FloatArray] = {}
+        rot: dict[int, FloatArray] = {}
+        for k, b in enumerate(chain):
+            p = int(self.rig.parents[b])
+            if p < 0:
+                rot[b], pos[b] = mats[:, k], base
+            else:
+                rot[b] = rot[p] @ mats[:, k]
+                pos[b] = pos[p] + rot[p] @ self.rig.offsets_m[b]
         lowest = np.min(
-            np.stack([pos[:, b, 1] + (rot[:, b] @ off)[:, 1] for b, off in self._geometry.ground_points]), axis=0
+            np.stack([pos[b][:, 1] + (rot[b] @ off)[:, 1] for b, off in self._geometry.ground_points]), axis=0
         )
         base[:, 1] += self._rest_lowest - lowest
         return base
