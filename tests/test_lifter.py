@@ -285,7 +285,7 @@ def test_real_deepmimic_clips_have_rigid_bones_and_stand_on_the_floor() -> None:
 
 
 def test_bridge_stream_with_the_temporal_lifter(run_bridge) -> None:  # type: ignore[no-untyped-def]
-    """``bridge stream --input demo --lifter temporal`` tracks the embedded demo clip and sends VMC frames."""
+    """``bridge stream --input demo --lifter temporal`` tracks the demo clip and sends VMC frames."""
     with OscReceiver() as rx:
         result = run_bridge("stream", "--input", "demo", "--lifter", "temporal", "--osc", f"127.0.0.1:{rx.port}",
                             "--protocol", "vmc", "--fast", "--max-frames", "30", timeout=300)  # fmt: skip

