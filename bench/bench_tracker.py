@@ -31,27 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import decode_all, sports2d_demo  # noqa: E402
+
 from bridge.models import pose_model_path  # noqa: E402
 from bridge.tracker import open_landmarks  # noqa: E402
-
-
-def sports2d_demo() -> Path:
-    import Sports2D
-
-    return Path(os.path.dirname(Sports2D.__file__)) / "Demo" / "demo.mp4"
-
-
-def decode_all(path: Path) -> list[np.ndarray]:
-    """Every frame of ``path`` as BGR uint8 arrays."""
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def make_landmarker(mode: str):  # type: ignore[no-untyped-def]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -14,10 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def sports2d_demo() -> Path:
-    """The Sports2D demo video (pip install --no-deps sports2d==0.8.34)."""
-    import Sports2D
+    """The Sports2D demo video (pip install --no-deps sports2d==0.8.34), the same file as ``--input demo``."""
+    from bridge.sources import demo_video_path
 
-    return Path(os.path.dirname(Sports2D.__file__)) / "Demo" / "demo.mp4"
+    return demo_video_path()
 
 
 def decode_all(path: Path, max_frames: int | None = None) -> list[np.ndarray]:

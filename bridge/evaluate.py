@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy.spatial.transform import Rotation
 
 from bridge.frames import mediapipe_to_rig
 from bridge.landmarks import PoseLandmark as L
@@ -49,8 +50,6 @@ def solved_world(poses: Sequence[BonePose]) -> tuple[FloatArray, FloatArray]:
     """(T, B, 3) joint positions and (T, B, 3, 3) world rotations of solved poses (rig frame)."""
     rig = poses[0].rig
     quats = np.concatenate([p.local_rotations.as_quat() for p in poses])
-    from scipy.spatial.transform import Rotation
-
     hips = np.stack([p.hips_position_m for p in poses])
     pos, rot = forward_kinematics(rig, Rotation.from_quat(quats), hips)
     return pos.reshape(len(poses), len(rig.bones), 3), rot.reshape(len(poses), len(rig.bones), 3, 3)

@@ -184,24 +184,15 @@ def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArra
     return np.eye(3) + s * k + (1.0 - c) * (k @ k)
 
 
-def _min_rotation(a_unit: FloatArray, b: FloatArray) -> FloatArray:
-    """(..., 3, 3) shortest rotation taking the unit vector ``a_unit`` (3,) onto the direction of ``b``."""
-    bu = _unit(b)
-    axis = _cross(np.broadcast_to(a_unit, bu.shape), bu)
-    s = _norm(axis)
-    c = np.einsum("...i,...i->...", bu, a_unit)
-    fallback = _unit(_perp(np.where(np.abs(a_unit[..., :1]) < 0.9, _X, _Y), a_unit))
-    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], fallback)
-    return axis_angle_matrix(axis_u, np.arctan2(s, c))
-
-
-def _min_rotation_between(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(..., 3, 3) shortest rotations taking the directions of (..., 3) ``a`` onto those of ``b``."""
-    au, bu = _unit(a), _unit(b)
+def _min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
+    """(..., 3, 3) shortest rotations taking the directions of ``a`` onto those of ``b`` (both (..., 3), broadcast;
+    for opposite directions, a half turn about an axis perpendicular to ``a``)."""
+    au, bu = np.broadcast_arrays(_unit(np.asarray(a, dtype=np.float64)), _unit(b))
     axis = _cross(au, bu)
     s = _norm(axis)
     c = np.einsum("...i,...i->...", au, bu)
-    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], _X)
+    fallback = _unit(_perp(np.where(np.abs(au[..., :1]) < 0.9, _X, _Y), au))
+    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], fallback)
     return axis_angle_matrix(axis_u, np.arctan2(s, c))
 
 
@@ -528,7 +519,7 @@ def solve_arrays(
         # A bent chain's chord (hip joints mid → shoulder joints mid) leans less than its top segment: turn the
         # top's target once so the chord, where the arms hang from, lands on the observed trunk.
         chord = _chain_chord(g, w_hips, step)
-        w_top = _min_rotation_between(chord, trunk_up) @ w_top
+        w_top = _min_rotation(chord, trunk_up) @ w_top
         step = _fraction(_mT(w_hips) @ w_top, 1.0 / n)
         for i in g.chain:
             set_bone(i, step, sh_ok)
