@@ -23,9 +23,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bridge.bvh import read_bvh
-from bridge.cli import main
+from bridge.cli import build_parser, main
 from bridge.cli_stream import processor_config_from_args
-from bridge.cli import build_parser
 from bridge.hands import SEGMENTS, hand_landmarks_from_pose
 from bridge.landmarks import LandmarkFrame
 from bridge.landmarks import PoseLandmark as L
@@ -63,7 +62,8 @@ def _face(k: int, rng: np.random.Generator) -> FaceResult:
     weights = np.clip(0.5 + 0.4 * np.sin(0.07 * k + np.arange(len(ARKIT_BLENDSHAPES))), 0.0, 1.0)
     weights = np.clip(weights + rng.normal(0.0, 0.02, weights.shape), 0.0, 1.0)
     m = np.eye(4)
-    m[:3, :3] = Rotation.from_euler("YX", [25.0 * np.sin(0.05 * k), 8.0 * np.cos(0.09 * k)], degrees=True).as_matrix()
+    angles = [25.0 * np.sin(0.05 * k), 8.0 * np.cos(0.09 * k)]
+    m[:3, :3] = Rotation.from_euler("YX", angles, degrees=True).as_matrix()
     m[:3, 3] = [1.0, -2.0, -60.0]
     return FaceResult(weights, m, np.array([[0.52, 0.3], [0.48, 0.3]]))
 
