@@ -3,7 +3,7 @@
 Input: a folder of cuts of the Sports2D demo video (``--videos`` cuts of ``--frames`` frames, scaled to
 ``--width`` pixels, made here with cv2.VideoWriter). Each configuration processes the whole folder from scratch
 (``force``: nothing skipped) with the default outputs (the landmark recording; ``--bvh``/``--analyze`` add
-those), through :func:`bridge.batch.run_batch` exactly as the command runs it.
+those), through :func:`bridge.app.batch.run_batch` exactly as the command runs it.
 
 Printed per configuration: wall time (engine start and stop included), frames per second of wall time, and for
 Ray the time its local instance takes to start and stop (``ray.init``, ``ray.shutdown``). Then the ratios:
@@ -48,9 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import sports2d_demo  # noqa: E402
 
-from bridge import batch  # noqa: E402
-from bridge.batch import BatchConfig, ray_available, run_batch  # noqa: E402
-from bridge.rig import load_rig  # noqa: E402
+from bridge.app import batch  # noqa: E402
+from bridge.app.batch import BatchConfig, ray_available, run_batch  # noqa: E402
+from bridge.core.rig import load_rig  # noqa: E402
 
 
 def make_videos(folder: Path, count: int, frames: int, width: int) -> int:
@@ -80,7 +80,7 @@ def make_videos(folder: Path, count: int, frames: int, width: int) -> int:
 
 
 class _RayStartStopTimer:
-    """Measures how long :class:`bridge.batch.RayEngine` takes to start (``ray.init``, its queue actor) and to
+    """Measures how long :class:`bridge.app.batch.RayEngine` takes to start (``ray.init``, its queue actor) and to
     stop (``ray.shutdown``): fixed costs of a Ray run that the local pool does not have."""
 
     def __init__(self) -> None:

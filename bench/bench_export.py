@@ -1,7 +1,7 @@
 """Cost of BVH / glTF export and of ``--record-bvh`` next to the landmark → pose chain, on real tracked motion.
 
 Tracks the Sports2D demo once with the real model (in-process, cached in ``--cache``), solves it with the
-stream's :class:`~bridge.pipeline.Processor`, then measures in this run:
+stream's :class:`~bridge.app.stream.Processor`, then measures in this run:
 
 1. per frame: the processor (flip repair + filter + solver) vs :meth:`BvhRecorder.add` (resample + Euler +
    format, flushing every 0.5 s) — the recorder's share of the live loop;
@@ -26,17 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import sports2d_demo  # noqa: E402
 
-from bridge.export import BvhRecorder, export_bvh  # noqa: E402
-from bridge.export_gltf import export_glb  # noqa: E402
-from bridge.pipeline import Processor  # noqa: E402
-from bridge.rig import load_rig  # noqa: E402
+from bridge.export.bvh import BvhRecorder, export_bvh  # noqa: E402
+from bridge.export.gltf import export_glb  # noqa: E402
+from bridge.app.stream import Processor  # noqa: E402
+from bridge.core.rig import load_rig  # noqa: E402
 
 
 def tracked_frames(cache: Path) -> list:  # type: ignore[type-arg]
     path = cache / "sports2d_frames.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
-    from bridge.tracker import track_video_inprocess
+    from bridge.tracking.process import track_video_inprocess
 
     _, frames = track_video_inprocess(sports2d_demo())
     cache.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ Tracks the Sports2D demo (30 fps) and Pose2Sim Demo_SinglePerson cam01..04 (60 f
    *jitter* = RMS of the output above 6 Hz (output minus its own zero-phase low-pass) / the same for the raw
    input; *motion err* = RMS distance to the reference where the reference moves faster than 0.5 m/s (image:
    0.2 image heights/s), with the raw value; *lag* = mean over runs of the shift (0..7 frames) that best aligns
-   output and reference, ms. The defaults of :class:`bridge.filtering.OneEuroConfig` come from this table.
+   output and reference, ms. The defaults of :class:`bridge.stages.filter.OneEuroConfig` come from this table.
 2. **Flip repair**: frames flagged ``lr_swapped`` per video.
 3. **Cost**: microseconds per frame of each stage, measured in this run.
 
@@ -29,9 +29,9 @@ from scipy.signal import butter, filtfilt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.filtering import LandmarkFilter, OneEuroConfig, OneEuroFilter  # noqa: E402
-from bridge.flips import SWAPPED_FLAG, FlipRepair  # noqa: E402
-from bridge.landmarks import LandmarkFrame  # noqa: E402
+from bridge.stages.filter import LandmarkFilter, OneEuroConfig, OneEuroFilter  # noqa: E402
+from bridge.stages.flips import SWAPPED_FLAG, FlipRepair  # noqa: E402
+from bridge.core.landmarks import LandmarkFrame  # noqa: E402
 
 
 def videos() -> dict[str, Path]:
@@ -48,7 +48,7 @@ def tracked(name: str, path: Path, cache: Path) -> list[LandmarkFrame]:
     """LandmarkFrames of a video, from the cache or by running the tracker in this process."""
     file = cache / f"{name}.npz"
     if not file.exists():
-        from bridge.tracker import track_video_inprocess
+        from bridge.tracking.process import track_video_inprocess
 
         _, frames = track_video_inprocess(path)
         cache.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Temporal lifter cost: live per-frame cost (causal model, ring buffer) and batch throughput, against MediaPipe
 pose-model inference measured in the same run.
 
-* live: :class:`bridge.lifter.CausalLifter` called frame by frame on LandmarkFrames (normalisation, ring buffer,
+* live: :class:`bridge.stages.lifter.CausalLifter` called frame by frame on LandmarkFrames (normalisation, ring buffer,
   one strided window evaluation, hip re-centring, frame copy) — goal ≤ 1 ms per frame;
 * batch: :meth:`LifterModel.lift` (dilated convolutions over a whole sequence) with the symmetric and causal
   models, frames per second;
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import bare_inference, decode_all, sports2d_demo  # noqa: E402
 
-from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame  # noqa: E402
-from bridge.lifter import (  # noqa: E402
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame  # noqa: E402
+from bridge.stages.lifter import (  # noqa: E402
     DEFAULT_CAUSAL_MODEL,
     DEFAULT_SYMMETRIC_MODEL,
     CausalLifter,

@@ -17,13 +17,13 @@ import time
 import numpy as np
 from common import bare_inference, decode_all, sports2d_demo
 
-from bridge.evaluate import direction_errors, flexion_errors, summarise
-from bridge.filtering import filter_frames
-from bridge.flips import repair_flips
-from bridge.pipeline import Processor
-from bridge.rig import load_rig
-from bridge.solve import Solver
-from bridge.tracker import track_video_inprocess
+from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
+from bridge.stages.filter import filter_frames
+from bridge.stages.flips import repair_flips
+from bridge.app.stream import Processor
+from bridge.core.rig import load_rig
+from bridge.solve.body import Solver
+from bridge.tracking.process import track_video_inprocess
 
 
 def main() -> None:
@@ -69,8 +69,8 @@ def main() -> None:
 
     from pathlib import Path
 
-    from bridge.bvh import read_bvh
-    from bridge.mocap import mocap_landmarks, to_landmark_frames
+    from bridge.export.bvh_file import read_bvh
+    from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
 
     for clip in ("01_01", "01_03"):
         path = Path("/usr/share/assimp/models/BVH") / f"{clip}.bvh"

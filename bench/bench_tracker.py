@@ -1,6 +1,6 @@
 """Tracker throughput: the product pipeline vs a bare MediaPipe loop, measured in the same run.
 
-* pipeline: ``bridge.tracker.open_landmarks`` on the Sports2D demo video (tracker process decodes the video,
+* pipeline: ``bridge.tracking.process.open_landmarks`` on the Sports2D demo video (tracker process decodes the video,
   runs PoseLandmarker in VIDEO mode, sends LandmarkFrames over the queue; this process drains them);
 * bare: the same video decoded into memory first, then a plain loop of BGR→RGB + ``detect_for_video`` in this
   process (no decoding, no queue, no conversion to LandmarkFrame) — the best the model can do here;
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import decode_all, sports2d_demo  # noqa: E402
 
-from bridge.models import pose_model_path  # noqa: E402
-from bridge.tracker import open_landmarks  # noqa: E402
+from bridge.tracking.models import pose_model_path  # noqa: E402
+from bridge.tracking.process import open_landmarks  # noqa: E402
 
 
 def make_landmarker(mode: str):  # type: ignore[no-untyped-def]

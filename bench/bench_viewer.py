@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from common import sports2d_demo
 
-from bridge.pipeline import StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.transport import parse_osc_target
+from bridge.app.stream import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.output.transport import parse_osc_target
 
 
 def _free_port() -> int:

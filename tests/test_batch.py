@@ -22,7 +22,7 @@ import cv2
 import pytest
 from conftest import REPO, process_exists, spawned_children
 
-from bridge.batch import (
+from bridge.app.batch import (
     MANIFEST_SUFFIX,
     RECORDING_SUFFIX,
     SUMMARY_NAME,
@@ -33,8 +33,8 @@ from bridge.batch import (
     find_videos,
     output_stems,
 )
-from bridge.bvh import read_bvh
-from bridge.recording import read_recording
+from bridge.export.bvh_file import read_bvh
+from bridge.tracking.recording import read_recording
 
 FRAMES = 20
 GOOD = ("cams/cam01.mp4", "cams/cam02.mp4", "jump_a.mp4", "jump_b.mp4")

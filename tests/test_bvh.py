@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.bvh import (
+from bridge.export.bvh_file import (
     BvhError,
     BvhMotion,
     BvhSkeleton,
@@ -22,7 +22,7 @@ from bridge.bvh import (
     read_bvh,
     write_bvh,
 )
-from bridge.errors import BridgeError
+from bridge.core.errors import BridgeError
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 needs_assimp = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian assimp-testmodels not installed")

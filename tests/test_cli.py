@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bridge import cli
-from bridge.models import bundled_model_path
-from bridge.recording import read_recording
-from bridge.sources import camera_available
+from bridge.cli import main as cli
+from bridge.tracking.models import bundled_model_path
+from bridge.tracking.recording import read_recording
+from bridge.tracking.sources import camera_available
 
 
 def assert_one_line_error(result, fragment: str) -> None:  # type: ignore[no-untyped-def]

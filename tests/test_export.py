@@ -2,7 +2,7 @@
 
 Checked three independent ways: our own BVH forward kinematics, an independent BVH reader from PyPI (``bvhio``,
 its own Euler → quaternion code) for the local rotations, and Blender itself importing the file headless
-(world joint positions against :func:`bridge.rig.forward_kinematics`).
+(world joint positions against :func:`bridge.core.rig.forward_kinematics`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import pytest
 from conftest import REPO
 from scipy.spatial.transform import Rotation
 
-from bridge.bvh import bvh_forward_kinematics, bvh_rest_positions, format_bvh, parse_bvh, read_bvh
-from bridge.errors import BridgeError
-from bridge.export import (
+from bridge.export.bvh_file import bvh_forward_kinematics, bvh_rest_positions, format_bvh, parse_bvh, read_bvh
+from bridge.core.errors import BridgeError
+from bridge.export.bvh import (
     FRAME_COUNT_WIDTH,
     BvhExportConfig,
     BvhRecorder,
@@ -38,11 +38,11 @@ from bridge.export import (
     resample_poses,
     unwrap_degrees,
 )
-from bridge.landmarks import LandmarkFrame
-from bridge.pipeline import Processor
-from bridge.pose import BonePose
-from bridge.recording import RecordingHeader, RecordingWriter, read_recording
-from bridge.rig import Rig, forward_kinematics, load_rig
+from bridge.core.landmarks import LandmarkFrame
+from bridge.app.stream import Processor
+from bridge.core.pose import BonePose
+from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
+from bridge.core.rig import Rig, forward_kinematics, load_rig
 
 FPS = 30.0
 
@@ -334,7 +334,7 @@ def read_glb_with_pygltflib(
 
 
 def test_glb_round_trip_through_pygltflib(tmp_path: Path, rig: Rig, solved: list[BonePose]) -> None:
-    from bridge.export_gltf import export_glb
+    from bridge.export.gltf import export_glb
 
     poses = on_grid(solved)
     path = tmp_path / "take.glb"
@@ -371,7 +371,7 @@ with open(out, "w") as fh:
 
 
 def test_blender_imports_the_glb(tmp_path: Path, rig: Rig, solved: list[BonePose]) -> None:
-    from bridge.export_gltf import export_glb
+    from bridge.export.gltf import export_glb
 
     blender = shutil.which("blender")
     if blender is None:

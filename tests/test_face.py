@@ -9,7 +9,7 @@ import pytest
 from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
-from bridge.face import (
+from bridge.solve.face import (
     PRESET_SOURCES,
     VRM0_NAMES,
     FaceConfig,
@@ -19,11 +19,11 @@ from bridge.face import (
     map_blendshapes,
     mirror_weights,
 )
-from bridge.landmarks import LandmarkFrame
-from bridge.osc.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, encode_vmc_frame
-from bridge.pose import BonePose, BoneState
-from bridge.rig import load_rig
-from bridge.vtuber import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES, FaceResult
+from bridge.core.landmarks import LandmarkFrame
+from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, encode_vmc_frame
+from bridge.core.pose import BonePose, BoneState
+from bridge.core.rig import load_rig
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES, FaceResult
 
 
 def weights(**named: float) -> np.ndarray:
@@ -168,7 +168,7 @@ def test_face_weights_are_filtered() -> None:
 @pytest.fixture(scope="module")
 def astronaut_face() -> FaceResult:
     data = pytest.importorskip("skimage.data")
-    from bridge.vtuber_track import HandFaceDetector, VtuberConfig
+    from bridge.tracking.hand_face_detector import HandFaceDetector, VtuberConfig
 
     rgb = np.ascontiguousarray(data.astronaut())  # (512, 512, 3) uint8 RGB, shipped with scikit-image
     detector = HandFaceDetector(VtuberConfig(hands=False, face=True))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, filtfilt
 
-from bridge.errors import BridgeError
-from bridge.filtering import (
+from bridge.core.errors import BridgeError
+from bridge.stages.filter import (
     HELD_FLAG,
     LandmarkFilter,
     OneEuroConfig,
@@ -18,7 +18,7 @@ from bridge.filtering import (
     held_landmarks,
     smoothing_factor,
 )
-from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 
 
 def _still_frame(t_s: float, frame_index: int = -1) -> LandmarkFrame:

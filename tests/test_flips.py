@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.bvh import read_bvh
-from bridge.errors import BridgeError
-from bridge.flips import SWAPPED_FLAG, FlipRepair, FlipRepairConfig, repair_flips, swap_left_right
-from bridge.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
-from bridge.mocap import MocapLandmarks, mocap_landmarks, to_landmark_frames
+from bridge.export.bvh_file import read_bvh
+from bridge.core.errors import BridgeError
+from bridge.stages.flips import SWAPPED_FLAG, FlipRepair, FlipRepairConfig, repair_flips, swap_left_right
+from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
+from bridge.testing.mocap import MocapLandmarks, mocap_landmarks, to_landmark_frames
 
 L = PoseLandmark
 
@@ -209,7 +209,7 @@ def test_low_visibility_does_not_decide(walk_turn: MocapLandmarks) -> None:
 @pytest.fixture(scope="module")
 def cam02_tracked(pose2sim_videos: list[Path]) -> list[LandmarkFrame]:
     """MediaPipe on Pose2Sim cam02 (100 frames, 60 fps): the man faces the camera and MediaPipe flips often."""
-    from bridge.tracker import track_video_inprocess
+    from bridge.tracking.process import track_video_inprocess
 
     video = next(v for v in pose2sim_videos if v.name == "cam02.mp4")
     _, frames = track_video_inprocess(video)

@@ -22,20 +22,20 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.bvh import read_bvh
-from bridge.cli import build_parser, main
-from bridge.cli_stream import processor_config_from_args
-from bridge.hands import SEGMENTS, hand_landmarks_from_pose
-from bridge.landmarks import LandmarkFrame
-from bridge.landmarks import PoseLandmark as L
-from bridge.mocap import VirtualCamera, mocap_landmarks, to_landmark_frames
-from bridge.osc.vmc import VmcConfig, encode_vmc_frame
-from bridge.osc.vrchat import VrchatConfig, encode_vrchat_frame
-from bridge.pipeline import Processor
-from bridge.pose import BonePose
-from bridge.recording import RecordingHeader, RecordingWriter
-from bridge.rig import load_rig
-from bridge.vtuber import ARKIT_BLENDSHAPES, FaceResult, HandObservation, HandsResult
+from bridge.export.bvh_file import read_bvh
+from bridge.cli.main import build_parser, main
+from bridge.cli.stream import processor_config_from_args
+from bridge.solve.hands import SEGMENTS, hand_landmarks_from_pose
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.testing.mocap import VirtualCamera, mocap_landmarks, to_landmark_frames
+from bridge.output.vmc import VmcConfig, encode_vmc_frame
+from bridge.output.vrchat import VrchatConfig, encode_vrchat_frame
+from bridge.app.stream import Processor
+from bridge.core.pose import BonePose
+from bridge.tracking.recording import RecordingHeader, RecordingWriter
+from bridge.core.rig import load_rig
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, FaceResult, HandObservation, HandsResult
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"
 FRAMES = slice(0, 360, 2)  # 180 frames at 60 fps of the 120 fps clip: 3 s of jumping
@@ -107,7 +107,7 @@ def _sha(data: bytes) -> str:
 def _stream_datagrams(recording: Path, argv: list[str]) -> dict[str, str]:
     """SHA-256 of the VMC and VRChat datagrams of every frame, as ``bridge stream ARGV`` would send them
     (the frame's own timestamp as VMC time, so the bytes do not depend on the clock)."""
-    from bridge.recording import read_recording
+    from bridge.tracking.recording import read_recording
 
     args = build_parser().parse_args(["stream", "--input", str(recording), *argv])
     processor = Processor(load_rig("default"), processor_config_from_args(args))

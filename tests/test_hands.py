@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.hands import (
+from bridge.solve.hands import (
     FINGERS,
     SEGMENTS,
     SIDES,
@@ -22,12 +22,12 @@ from bridge.hands import (
     hand_points_to_rig,
     solve_hand,
 )
-from bridge.landmarks import LandmarkFrame
-from bridge.landmarks import PoseLandmark as L
-from bridge.pose import BonePose, BoneState
-from bridge.rig import load_rig
-from bridge.vtuber import HandLandmark as H
-from bridge.vtuber import HandObservation, HandsResult
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.pose import BonePose, BoneState
+from bridge.core.rig import load_rig
+from bridge.core.hand_face import HandLandmark as H
+from bridge.core.hand_face import HandObservation, HandsResult
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
-from bridge.bvh import bvh_forward_kinematics
-from bridge.deepmimic import URDF_SCALE, deepmimic_motion, deepmimic_skeleton
-from bridge.errors import BridgeError
-from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
-from bridge.lifter import (
+from bridge.export.bvh_file import bvh_forward_kinematics
+from bridge.testing.deepmimic import URDF_SCALE, deepmimic_motion, deepmimic_skeleton
+from bridge.core.errors import BridgeError
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
+from bridge.stages.lifter import (
     BASELINE_MODEL,
     DEFAULT_CAUSAL_MODEL,
     DEFAULT_SYMMETRIC_MODEL,
@@ -27,7 +27,7 @@ from bridge.lifter import (
     load_lifter,
     normalise_image_points,
 )
-from bridge.lifter_data import (
+from bridge.testing.lifter_data import (
     View,
     accel_error_mm,
     clip,
@@ -39,10 +39,10 @@ from bridge.lifter_data import (
     procrustes_align,
     render_view,
 )
-from bridge.mocap import VirtualCamera
-from bridge.pipeline import Processor, ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.rig import load_rig
-from bridge.transport import parse_osc_target
+from bridge.testing.mocap import VirtualCamera
+from bridge.app.stream import Processor, ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.core.rig import load_rig
+from bridge.output.transport import parse_osc_target
 
 L = PoseLandmark
 REPO = Path(__file__).resolve().parents[1]
@@ -266,7 +266,7 @@ def test_deepmimic_loader_known_geometry(tmp_path: Path) -> None:
 
 def test_real_deepmimic_clips_have_rigid_bones_and_stand_on_the_floor() -> None:
     pytest.importorskip("pybullet_data", reason="DeepMimic clips come with the train extra (pybullet)")
-    from bridge.deepmimic import deepmimic_clips
+    from bridge.testing.deepmimic import deepmimic_clips
 
     clips = deepmimic_clips()
     assert len(clips) == 15
@@ -320,7 +320,7 @@ def test_stream_in_process_uses_the_lifter_on_the_real_tracker() -> None:
 def test_lifter_option_in_the_shared_pose_arguments() -> None:
     import argparse
 
-    from bridge.cli_stream import add_pose_args, processor_config_from_args
+    from bridge.cli.stream import add_pose_args, processor_config_from_args
 
     parser = argparse.ArgumentParser()
     add_pose_args(parser)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.errors import BridgeError
-from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame
-from bridge.recording import FORMAT_VERSION, RecordingHeader, RecordingWriter, read_header, read_recording
-from bridge.tracker import open_landmarks
+from bridge.core.errors import BridgeError
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
+from bridge.tracking.recording import FORMAT_VERSION, RecordingHeader, RecordingWriter, read_header, read_recording
+from bridge.tracking.process import open_landmarks
 from tests.conftest import REPO
 
 
@@ -183,7 +183,7 @@ def test_sigint_during_bridge_record_leaves_a_valid_recording(
 
 def test_clock_readings_of_a_run_are_not_recorded(tmp_path: Path) -> None:
     """Tracker clock flags (``*_mono_s``) mean nothing in a later replay; other flags are kept."""
-    from bridge.recording import RecordingHeader, RecordingWriter, read_recording
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
 
     frame = LandmarkFrame.no_person(0.0, (64, 48), 0)
     frame.flags.update({"read_mono_s": 12.5, "detected_mono_s": 12.6, "lr_swapped": True})

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.landmarks import PoseLandmark as L
-from bridge.pose import BonePose, BoneState
-from bridge.rig import Rig, load_rig
-from bridge.solve import Solver, SolverConfig, align_two, solve_frames
-from bridge.synth import frame_from_pose
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.pose import BonePose, BoneState
+from bridge.core.rig import Rig, load_rig
+from bridge.solve.body import Solver, SolverConfig, align_two, solve_frames
+from bridge.testing.synth import frame_from_pose
 
 LIMB_BONES = [
     f"{s}{b}" for s in ("Left", "Right") for b in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot")

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-import bridge.sources as sources
-from bridge.errors import BridgeError
-from bridge.sources import (
+import bridge.tracking.sources as sources
+from bridge.core.errors import BridgeError
+from bridge.tracking.sources import (
     CameraSource,
     ImageFolderSource,
     VideoFileSource,

@@ -19,12 +19,12 @@ import cv2
 import numpy as np
 import pytest
 
-from bridge.errors import BridgeError
-from bridge.landmarks import NUM_LANDMARKS, LandmarkFrame
-from bridge.landmarks import PoseLandmark as L
-from bridge.models import bundled_model_path, check_model, face_model_path, hand_model_path, pose_model_path
-from bridge.sources import demo_video_path
-from bridge.tracker import (
+from bridge.core.errors import BridgeError
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.tracking.models import bundled_model_path, check_model, face_model_path, hand_model_path, pose_model_path
+from bridge.tracking.sources import demo_video_path
+from bridge.tracking.process import (
     PoseDetector,
     StreamInfo,
     TrackerConfig,
@@ -271,7 +271,7 @@ def test_tracker_process_ends_when_its_parent_is_killed(sports2d_video: Path, tm
     """SIGKILL gives the parent no chance to clean up: the tracker process notices and exits by itself."""
     script = (
         "import sys, time\n"
-        "from bridge.tracker import open_landmarks\n"
+        "from bridge.tracking.process import open_landmarks\n"
         "with open_landmarks(sys.argv[1]) as (info, frames):\n"
         "    next(frames)\n"
         "    print(frames.pid, flush=True)\n"

@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.pipeline import StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.pose import BonePose
-from bridge.rig import load_rig
-from bridge.transport import parse_osc_target
-from viewer.app import pose_world_error, received_layers
-from viewer.receiver import VmcReceiver
-from viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
-from viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
+from bridge.app.stream import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
+from bridge.output.transport import parse_osc_target
+from bridge.viewer.app import pose_world_error, received_layers
+from bridge.viewer.receiver import VmcReceiver
+from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
+from bridge.viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "view_rest_default.png"
 W, H = 320, 240
@@ -138,7 +138,7 @@ def test_rest_render_matches_golden(view: OffscreenView) -> None:
 
 def test_landmarks_side_by_side_and_overlay(view: OffscreenView) -> None:
     """The landmark skeleton (cyan/amber) sits left of the rig side by side, and on it when overlaid."""
-    from bridge.synth import frame_from_pose
+    from bridge.testing.synth import frame_from_pose
 
     pose = BonePose.rest(load_rig())
     lm = frame_from_pose(pose)
@@ -166,9 +166,9 @@ def test_landmarks_side_by_side_and_overlay(view: OffscreenView) -> None:
 @pytest.fixture(scope="module")
 def mocap_recording(tmp_path_factory: pytest.TempPathFactory, cmu_bvh_dir: Path) -> Path:
     """A bridge recording of real CMU motion capture (01_01, every 4th frame: 60 frames at 30 fps)."""
-    from bridge.bvh import read_bvh
-    from bridge.mocap import mocap_landmarks, to_landmark_frames
-    from bridge.recording import RecordingHeader, RecordingWriter
+    from bridge.export.bvh_file import read_bvh
+    from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
     motion = read_bvh(cmu_bvh_dir / "01_01.bvh")
     frames = to_landmark_frames(mocap_landmarks(motion, frames=slice(0, 240, 4)))
@@ -218,8 +218,8 @@ def test_receiver_state_unbundled_and_split_frames(vmc: dict[str, object]) -> No
     """Senders that do not bundle, or split a frame over several bundles, still give the sent transforms."""
     from osc_receiver import random_pose
 
-    from bridge.osc.vmc import VmcConfig, encode_vmc_frame
-    from viewer.receiver import ReceiverState
+    from bridge.output.vmc import VmcConfig, encode_vmc_frame
+    from bridge.viewer.receiver import ReceiverState
 
     state = ReceiverState(history=100)
     poses = [random_pose(seed, tracking=seed % 2 == 0) for seed in (1, 2, 3)]

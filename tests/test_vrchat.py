@@ -8,11 +8,11 @@ from osc_receiver import Msg, OscReceiver, parse_datagram, random_pose
 from pythonosc.osc_bundle import OscBundle
 from scipy.spatial.transform import Rotation
 
-from bridge.errors import BridgeError
-from bridge.osc.vrchat import TRACKER_PARTS, VrchatConfig, encode_vrchat_frame
-from bridge.pose import BonePose
-from bridge.rig import load_rig
-from bridge.transport import UdpSender, parse_osc_target
+from bridge.core.errors import BridgeError
+from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig, encode_vrchat_frame
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
+from bridge.output.transport import UdpSender, parse_osc_target
 
 #: Rig frame → Unity frame, written out here independently of bridge.frames: x → -x.
 REFLECT = np.diag([-1.0, 1.0, 1.0])
@@ -158,7 +158,7 @@ def test_unbundled_and_subset_order() -> None:
 
 
 def test_chest_falls_back_to_chest_when_the_rig_has_no_upper_chest() -> None:
-    from bridge.rig import rig_from_json
+    from bridge.core.rig import rig_from_json
 
     doc = load_rig().to_json()
     doc["bones"] = [b for b in doc["bones"] if b["name"] != "UpperChest"]

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
-from bridge.errors import BridgeError
-from bridge.hands import SIDES, assign_sides, finger_bones
-from bridge.landmarks import LandmarkFrame
-from bridge.landmarks import PoseLandmark as L
-from bridge.osc.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
-from bridge.pipeline import Processor
-from bridge.pose import BoneState
-from bridge.recording import RecordingHeader, RecordingWriter, read_recording
-from bridge.rig import load_rig
-from bridge.tracker import TrackerConfig, open_landmarks
-from bridge.vtuber import ARKIT_BLENDSHAPES, HandLandmark
-from bridge.vtuber_track import Crop, VtuberConfig, VtuberDetector, cut, parse_track
+from bridge.core.errors import BridgeError
+from bridge.solve.hands import SIDES, assign_sides, finger_bones
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
+from bridge.app.stream import Processor
+from bridge.core.pose import BoneState
+from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
+from bridge.core.rig import load_rig
+from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, HandLandmark
+from bridge.tracking.hand_face_detector import Crop, VtuberConfig, VtuberDetector, cut, parse_track
 
 ALL = ("body", "hands", "face")
 DEMO_FRAMES = 90
@@ -124,7 +124,7 @@ def test_processor_turns_fingers_and_head_from_tracked_frames(demo_frames: list[
 
 def test_concurrency_modes_agree(sports2d_video: Path) -> None:
     """IMAGE-mode hand and face models are deterministic: threads give what one thread gives."""
-    from bridge.sources import open_source, parse_input
+    from bridge.tracking.sources import open_source, parse_input
 
     out = {}
     for mode in ("sequential", "threads"):
@@ -198,7 +198,7 @@ def test_face_head_and_hand_direction_agree_with_the_body_model(demo_frames: lis
     index/pinky mid-point point the same way (median under 35°, MediaPipe world frame)."""
     from scipy.spatial.transform import Rotation
 
-    from bridge.face import head_rotation
+    from bridge.solve.face import head_rotation
 
     rig = load_rig("default")
     body = Processor(rig)
@@ -229,7 +229,7 @@ def test_real_fingers_bend_toward_the_palm(
     (about -Z for the avatar's left hand, +Z for its right, in the T-pose frames), not backwards."""
     from scipy.spatial.transform import Rotation
 
-    from bridge.hands import HandGeometry, HandSolver, solve_hand
+    from bridge.solve.hands import HandGeometry, HandSolver, solve_hand
 
     rig = load_rig("default")
     solver = HandSolver(rig)

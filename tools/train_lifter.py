@@ -30,9 +30,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bridge.landmarks import SWAP_LEFT_RIGHT  # noqa: E402
-from bridge.lifter import NUM_INPUTS, NUM_OUTPUTS, LifterModel, normalise_image_points, save_lifter  # noqa: E402
-from bridge.lifter_data import (  # noqa: E402
+from bridge.core.landmarks import SWAP_LEFT_RIGHT  # noqa: E402
+from bridge.stages.lifter import NUM_INPUTS, NUM_OUTPUTS, LifterModel, normalise_image_points, save_lifter  # noqa: E402
+from bridge.testing.lifter_data import (  # noqa: E402
     HELD_OUT,
     clip,
     evaluate_model,

@@ -1,0 +1,354 @@
+"""Movement-analysis output: the angle CSV, PNG plots and one self-contained HTML report page per input.
+
+The I/O edge of :mod:`bridge.analysis.analyse`: nothing here computes an angle. Plots use matplotlib's Agg backend
+(no display needed); the HTML page embeds every plot as a base64 PNG, so the single file can be mailed or
+opened anywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bridge.analysis.analyse import ANGLE_NAMES, Analysis
+from bridge.core.errors import BridgeError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Joints plotted left and right together, in report order.
+TWO_SIDED = (
+    "knee_flexion",
+    "hip_flexion",
+    "ankle_dorsiflexion",
+    "elbow_flexion",
+    "shoulder_flexion",
+    "shoulder_abduction",
+)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """What :func:`write_report` wrote: the CSV, the PNG plots (title, path) and the HTML page."""
+
+    csv_path: Path
+    plots: tuple[tuple[str, Path], ...]
+    html_path: Path
+
+
+def write_csv(analysis: Analysis, path: Path) -> None:
+    """One row per frame: ``t_s, frame_index, person``, every angle in degrees (2 decimals; empty = NaN), and the
+    squat signal ``knee_signal_deg`` and ``foot_height_m`` used for repetitions and jumps."""
+    a = analysis.angles
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["t_s", "frame_index", "person", *(f"{n}_deg" for n in a.names), "knee_signal_deg", "foot_height_m"]
+        )
+        for k in range(a.values_deg.shape[0]):
+            values = [_fmt(v, 2) for v in a.values_deg[k]]
+            w.writerow(
+                [
+                    f"{a.t_s[k]:.4f}",
+                    int(a.frame_index[k]),
+                    int(analysis.track.person[k]),
+                    *values,
+                    _fmt(analysis.knee_deg[k], 2),
+                    _fmt(analysis.feet.foot_height_m[k], 4),
+                ]
+            )
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}" if math.isfinite(float(value)) else ""
+
+
+def _title(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def _figure(height: float = 3.0) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(9.0, height), dpi=90, layout="constrained")
+
+
+def _save(fig: Figure, path: Path) -> None:
+    fig.savefig(path, format="png")
+
+
+def plot_joint(analysis: Analysis, joint: str, path: Path) -> None:
+    """Left and right ``joint`` over time, each with its range of motion (2nd–98th percentile) shaded."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    summary = {s.name: s for s in analysis.summary}
+    names = [f"left_{joint}", f"right_{joint}"] if f"left_{joint}" in summary else [joint]
+    colours = {"left": "tab:blue", "right": "tab:red"}
+    t = analysis.angles.t_s
+    for name in names:
+        side = name.split("_", 1)[0]
+        colour = colours.get(side, "tab:green")
+        s = summary[name]
+        label = (
+            f"{_title(name)}: ROM {s.rom_deg:.0f}° ({s.min_deg:.0f}° to {s.max_deg:.0f}°)"
+            if s.seen
+            else (f"{_title(name)}: not seen")
+        )
+        ax.plot(t, analysis.angles[name], color=colour, lw=1.4, label=label)
+        if s.seen:
+            ax.axhspan(s.min_deg, s.max_deg, color=colour, alpha=0.08)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("degrees")
+    ax.set_title(_title(joint))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _save(fig, path)
+
+
+def plot_symmetry(analysis: Analysis, path: Path) -> None:
+    """Range of motion left vs right per joint, with the symmetry index (100·(L−R)/mean)."""
+    fig = _figure(3.4)
+    ax = fig.add_subplot()
+    sym = analysis.symmetry
+    x = np.arange(len(sym))
+    ax.bar(x - 0.2, [s.rom_left_deg for s in sym], 0.4, color="tab:blue", label="left")
+    ax.bar(x + 0.2, [s.rom_right_deg for s in sym], 0.4, color="tab:red", label="right")
+    for i, s in enumerate(sym):
+        top = np.nanmax([s.rom_left_deg, s.rom_right_deg, 0.0])
+        if math.isfinite(s.rom_index_percent):
+            ax.text(i, top + 3, f"{s.rom_index_percent:+.0f}%", ha="center", fontsize=8)
+    ax.set_xticks(x, [_title(s.joint) for s in sym], fontsize=8)
+    ax.set_ylabel("range of motion (°)")
+    ax.set_title("Left/right symmetry (range of motion; label: symmetry index)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    _save(fig, path)
+
+
+def plot_squats(analysis: Analysis, path: Path) -> None:
+    """The squat signal with its two thresholds and each counted repetition shaded, depth marked."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    c = analysis.config
+    ax.plot(analysis.angles.t_s, analysis.knee_deg, color="black", lw=1.4, label="knee flexion (less bent knee)")
+    ax.axhline(c.squat_down_deg, color="tab:orange", ls="--", lw=1, label=f"down ≥ {c.squat_down_deg:g}°")
+    ax.axhline(c.squat_up_deg, color="tab:green", ls="--", lw=1, label=f"up ≤ {c.squat_up_deg:g}°")
+    for n, rep in enumerate(analysis.squats, 1):
+        ax.axvspan(rep.start_s, rep.end_s, color="tab:purple", alpha=0.12)
+        ax.plot([rep.bottom_s], [rep.depth_flexion_deg], "v", color="tab:purple")
+        ax.text(rep.bottom_s, rep.depth_flexion_deg + 3, str(n), ha="center", fontsize=8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("degrees")
+    ax.set_title(f"Squat repetitions: {len(analysis.squats)}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _save(fig, path)
+
+
+def plot_jumps(analysis: Analysis, path: Path) -> None:
+    """Height of the lowest foot point above the floor estimate, with each flight shaded."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    c = analysis.config
+    ax.plot(
+        analysis.feet.t_s,
+        analysis.feet.foot_height_m * 100.0,
+        color="black",
+        lw=1.2,
+        label="lowest foot point above floor",
+    )
+    ax.axhline(
+        c.jump_on_m * 100.0, color="tab:orange", ls="--", lw=1, label=f"take-off ≥ {c.jump_on_m * 100:g} cm"
+    )
+    ax.axhline(c.jump_off_m * 100.0, color="tab:green", ls="--", lw=1, label=f"floor ≤ {c.jump_off_m * 100:g} cm")
+    for j in analysis.jumps:
+        ax.axvspan(j.takeoff_s, j.landing_s, color="tab:cyan", alpha=0.25)
+    finite = analysis.feet.foot_height_m[np.isfinite(analysis.feet.foot_height_m)] * 100.0
+    if finite.size:  # a track's first frames (MediaPipe still locking on) must not squash the plot
+        ax.set_ylim(max(float(finite.min()), -20.0) - 2.0, max(float(finite.max()), 10.0) + 2.0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("cm")
+    ax.set_title(f"Jumps: {len(analysis.jumps)} (shaded: flight)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _save(fig, path)
+
+
+def write_plots(analysis: Analysis, out_dir: Path, stem: str) -> tuple[tuple[str, Path], ...]:
+    """Every plot as ``<stem>_<name>.png`` in ``out_dir``; returns (title, path) pairs in report order."""
+    plots: list[tuple[str, Path]] = []
+    for joint in (*TWO_SIDED, "trunk_forward_lean", "trunk_lateral_lean"):
+        path = out_dir / f"{stem}_{joint}.png"
+        plot_joint(analysis, joint, path)
+        plots.append((_title(joint), path))
+    for title, name, fn in (
+        ("Symmetry", "symmetry", plot_symmetry),
+        ("Squats", "squats", plot_squats),
+        ("Jumps", "jumps", plot_jumps),
+    ):
+        path = out_dir / f"{stem}_{name}.png"
+        fn(analysis, path)
+        plots.append((title, path))
+    return tuple(plots)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+img{max-width:100%;display:block;margin:6px 0 18px}
+.note{color:#555;font-size:90%}
+"""
+
+
+def _table(header: list[str], rows: list[list[str]], table_id: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
+
+
+def _deg(v: float) -> str:
+    return f"{v:.1f}" if math.isfinite(v) else "–"
+
+
+def report_html(analysis: Analysis, plots: tuple[tuple[str, Path], ...], title: str) -> str:
+    """The self-contained report page: summary, symmetry, repetitions and jumps tables, and every plot inline."""
+    t = analysis.track
+    seen = 100.0 * float(t.person.mean())
+    duration = float(t.t_s[-1] - t.t_s[0]) if len(t) > 1 else 0.0
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Movement analysis: {html.escape(title)}</h1>",
+        f"<p>{len(t)} frames, {duration:.2f} s, person tracked in {seen:.0f}% of frames. Angles are 3-D, from the "
+        "filtered world landmarks in body-fixed frames (see the README, section “Movement analysis”, for the "
+        "definitions and signs). Range of motion (ROM) = 98th − 2nd percentile.</p>",
+        "<h2>Joint angles (degrees)</h2>",
+        _table(
+            ["angle", "min", "max", "ROM", "mean", "frames seen"],
+            [
+                [
+                    _title(s.name),
+                    _deg(s.min_deg),
+                    _deg(s.max_deg),
+                    _deg(s.rom_deg),
+                    _deg(s.mean_deg),
+                    f"{100 * s.seen:.0f}%",
+                ]
+                for s in analysis.summary
+            ],
+            "summary",
+        ),
+        "<h2>Left/right symmetry</h2>",
+        _table(
+            ["joint", "ROM left", "ROM right", "symmetry index", "mean |L − R|"],
+            [
+                [
+                    _title(s.joint),
+                    _deg(s.rom_left_deg),
+                    _deg(s.rom_right_deg),
+                    f"{s.rom_index_percent:+.0f}%" if math.isfinite(s.rom_index_percent) else "–",
+                    _deg(s.mean_abs_diff_deg),
+                ]
+                for s in analysis.symmetry
+            ],
+            "symmetry",
+        ),
+        f"<h2>Squat repetitions: {len(analysis.squats)}</h2>",
+        _table(
+            [
+                "#",
+                "start (s)",
+                "bottom (s)",
+                "end (s)",
+                "depth: min knee angle",
+                "max knee flexion",
+                "down (s)",
+                "up (s)",
+            ],
+            [
+                [
+                    str(n),
+                    f"{r.start_s:.2f}",
+                    f"{r.bottom_s:.2f}",
+                    f"{r.end_s:.2f}",
+                    _deg(r.min_knee_angle_deg),
+                    _deg(r.depth_flexion_deg),
+                    f"{r.descent_s:.2f}",
+                    f"{r.ascent_s:.2f}",
+                ]
+                for n, r in enumerate(analysis.squats, 1)
+            ],
+            "squats",
+        ),
+        f"<h2>Jumps: {len(analysis.jumps)}</h2>",
+        _table(
+            [
+                "#",
+                "take-off (s)",
+                "landing (s)",
+                "flight (s)",
+                "height from flight (cm)",
+                "foot peak (cm)",
+                "hip rise (cm)",
+                "drop (cm)",
+            ],
+            [
+                [
+                    str(n),
+                    f"{j.takeoff_s:.2f}",
+                    f"{j.landing_s:.2f}",
+                    f"{j.flight_s:.3f}",
+                    f"{100 * j.height_from_flight_m:.1f}",
+                    f"{100 * j.peak_height_m:.1f}",
+                    f"{100 * j.hip_rise_m:.1f}",
+                    f"{100 * j.drop_m:.1f}",
+                ]
+                for n, j in enumerate(analysis.jumps, 1)
+            ],
+            "jumps",
+        ),
+        "<p class='note'>Jumps are timed from the image track (feet and hips), scaled to metres by the person's "
+        "apparent size; they need a still camera. Height from flight = g·t²/8, valid for a landing at the "
+        "take-off level.</p>",
+        "<h2>Plots</h2>",
+    ]
+    for name, path in plots:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts.append(
+            f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
+        )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(analysis: Analysis, out_dir: Path, stem: str, title: str | None = None) -> ReportFiles:
+    """Write ``<stem>_angles.csv``, the PNG plots and ``<stem>_report.html`` into ``out_dir`` (created)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BridgeError(
+            f"cannot create the output folder {out_dir}: {exc.strerror}; pick another --out"
+        ) from None
+    csv_path = out_dir / f"{stem}_angles.csv"
+    try:
+        write_csv(analysis, csv_path)
+        plots = write_plots(analysis, out_dir, stem)
+        html_path = out_dir / f"{stem}_report.html"
+        html_path.write_text(report_html(analysis, plots, title or stem), encoding="utf-8")
+    except OSError as exc:
+        raise BridgeError(f"cannot write the report into {out_dir}: {exc.strerror}; check the folder") from None
+    return ReportFiles(csv_path, plots, html_path)
+
+
+__all__ = ["ANGLE_NAMES", "ReportFiles", "report_html", "write_csv", "write_plots", "write_report"]

@@ -1,0 +1,1 @@
+"""The pipeline assembled: the processor, the one run loop, streaming, batch processing."""

@@ -1,0 +1,1 @@
+"""The user's VRM / glTF avatar: its humanoid skeleton as a rig."""

@@ -1,0 +1,217 @@
+"""``bridge analyze``: movement analysis of videos or recordings for trainers and physiotherapists.
+
+For each input: track it (or replay a recording), repair left/right swaps like ``bridge stream`` does, low-pass
+the landmarks without lag (offline: zero-phase Butterworth), then write into ``--out``: ``<name>_angles.csv``
+(per-frame 3-D joint angles), PNG plots and a self-contained ``<name>_report.html`` (see
+:mod:`bridge.analysis.analyse` and :mod:`bridge.analysis.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from bridge.analysis.analyse import AnalysisConfig, analyse
+from bridge.cli.options import float_in as _float_in
+from bridge.core.errors import BridgeError
+from bridge.stages.flips import FlipRepairConfig
+from bridge.core.landmarks import LandmarkFrame
+from bridge.app.stream import Processor, ProcessorConfig
+from bridge.core.rig import load_rig
+from bridge.tracking.sources import parse_input
+from bridge.tracking.process import TrackerConfig, open_landmarks
+
+
+class Progress:
+    """A one-line progress bar on a terminal's stderr (nothing when stderr is not a terminal).
+
+    Drawn only once the input has run for ``delay_s`` (short inputs stay quiet) and at most 10 times a second.
+    """
+
+    def __init__(self, label: str, total: int | None, stream: TextIO | None = None, delay_s: float = 1.0) -> None:
+        self.label = label
+        self.total = total if total and total > 0 else None
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+        self.delay_s = delay_s
+        self.last = 0.0
+        self.drawn = False
+
+    def update(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.start < self.delay_s or now - self.last < 0.1:
+            return
+        self.last = now
+        self.stream.write("\r" + self.line(done))
+        self.stream.flush()
+        self.drawn = True
+
+    def line(self, done: int, width: int = 30) -> str:
+        """The bar's text, e.g. ``demo.mp4 [#######.......] 45% 103/230 frames``."""
+        if self.total is None:
+            return f"{self.label}: {done} frames"
+        share = min(done / self.total, 1.0)
+        filled = int(round(share * width))
+        return (
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {100 * share:3.0f}% {done}/{self.total} frames"
+        )
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def configure_analyze(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="VIDEO|RECORDING",
+        help="video files, image folders or bridge recordings (.jsonl); 'demo' for the demo clip",
+    )
+    parser.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder for the CSV, PNG plots and HTML report of each input (created)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="MediaPipe pose landmarker .task file; default: the bundled full model",
+    )
+    parser.add_argument(
+        "--image-fps",
+        type=_float_in(0.1, 1000),
+        default=30.0,
+        metavar="FPS",
+        help="frame rate of an image folder (default 30)",
+    )
+    g = parser.add_argument_group("smoothing")
+    g.add_argument(
+        "--cutoff",
+        type=_float_in(0, 100),
+        default=AnalysisConfig().cutoff_hz,
+        metavar="HZ",
+        help="zero-phase low-pass cutoff for the landmarks, 0 = none (default %(default)s Hz)",
+    )
+    g.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
+    a = parser.add_argument_group("analysis")
+    d = AnalysisConfig()
+    a.add_argument(
+        "--min-visibility",
+        type=_float_in(0, 1),
+        default=d.min_visibility,
+        metavar="V",
+        help="angles using a landmark less visible than this are left empty (default %(default)s)",
+    )
+    a.add_argument(
+        "--squat-down",
+        type=_float_in(1, 179),
+        default=d.squat_down_deg,
+        metavar="DEG",
+        help="knee flexion a squat must reach to count (default %(default)s)",
+    )
+    a.add_argument(
+        "--squat-up",
+        type=_float_in(0, 178),
+        default=d.squat_up_deg,
+        metavar="DEG",
+        help="knee flexion to come back under to finish a repetition (default %(default)s)",
+    )
+    a.add_argument(
+        "--jump-height",
+        type=_float_in(0.01, 2),
+        default=d.jump_on_m,
+        metavar="M",
+        help="the feet must rise this far above the floor to start a jump (default %(default)s m)",
+    )
+
+
+def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]:
+    # Flip repair as in `bridge stream`; the live One-Euro filter is replaced by the zero-phase low-pass of
+    # bridge.analysis.lowpass_track (offline, no lag).
+    processor = ProcessorConfig(flips=None if args.no_flip_repair else FlipRepairConfig(), filter=None)
+    if not args.squat_up < args.squat_down:
+        raise BridgeError(f"--squat-up ({args.squat_up:g}) must be below --squat-down ({args.squat_down:g})")
+    analysis = AnalysisConfig(
+        min_visibility=args.min_visibility,
+        cutoff_hz=args.cutoff or None,
+        squat_down_deg=args.squat_down,
+        squat_up_deg=args.squat_up,
+        jump_on_m=args.jump_height,
+        jump_off_m=min(AnalysisConfig().jump_off_m, 0.4 * args.jump_height),
+    )
+    return processor, analysis
+
+
+def track_input(
+    input_text: str, tracker: TrackerConfig, processor: ProcessorConfig, label: str
+) -> list[LandmarkFrame]:
+    """Every frame of a file input through ``processor`` (here: flip repair, no live filter)."""
+    stage = Processor(load_rig(), processor)
+    out: list[LandmarkFrame] = []
+    with open_landmarks(input_text, tracker) as (info, frames):
+        progress = Progress(label, info.frame_count)
+        try:
+            for frame in frames:
+                out.append(stage.landmarks(frame))
+                progress.update(len(out))
+        finally:
+            progress.close()
+    return out
+
+
+def _stems(inputs: list[str]) -> list[str]:
+    """Output names: the input's file name without suffix, made unique (``clip``, ``clip-2``)."""
+    out: list[str] = []
+    for text in inputs:
+        stem = Path(text.rstrip("/")).stem or "input"
+        name, n = stem, 2
+        while name in out:
+            name, n = f"{stem}-{n}", n + 1
+        out.append(name)
+    return out
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse every input; one report each. Stops at the first input that cannot be read (one-line error)."""
+    from bridge.analysis.report import write_report
+
+    processor, config = _configs(args)
+    tracker = TrackerConfig(model_path=args.model, image_fps=args.image_fps)
+    if args.out.exists() and not args.out.is_dir():
+        raise BridgeError(f"--out {args.out} is a file; give a folder (it is created if missing)")
+    for text in args.inputs:  # check every input before the slow part starts
+        if parse_input(text).live:  # also: a missing file is a one-line error here
+            raise BridgeError(f"cannot analyse a camera ({text}); record it first with `bridge record`")
+    for text, stem in zip(args.inputs, _stems(args.inputs), strict=True):
+        frames = track_input(text, tracker, processor, Path(text).name)
+        if not frames:
+            raise BridgeError(f"{text} has no frames; check that the video or recording is not empty")
+        try:
+            result = analyse(frames, config)
+        except BridgeError as exc:
+            raise BridgeError(f"{text}: {exc}") from None
+        files = write_report(result, args.out, stem, title=Path(text).name)
+        reps = ", ".join(f"{r.min_knee_angle_deg:.0f}°" for r in result.squats)
+        jumps = ", ".join(f"{j.flight_s:.2f} s" for j in result.jumps)
+        print(
+            f"{text}: {len(frames)} frames, {len(result.squats)} squats"
+            + (f" (min knee angle {reps})" if reps else "")
+            + f", {len(result.jumps)} jumps"
+            + (f" (flight {jumps})" if jumps else "")
+            + f"; report {files.html_path}",
+            flush=True,
+        )
+    return 0

@@ -1,0 +1,133 @@
+"""``bridge view``: an Open3D preview of what the engine will get (the code lives in the ``viewer`` package).
+
+Modes: track and solve an input (camera, video, recording) and show the filtered landmarks beside (or over)
+the solved rig; ``--listen HOST:PORT``: draw the rig from incoming VMC, exactly what an engine receives;
+``--rig NAME`` without ``--input``: the rig at rest. ``--snapshot`` / ``--out-dir`` render headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bridge.cli.options import positive_float as _positive_float
+from bridge.cli.options import positive_int as _positive_int
+from bridge.core.errors import BridgeError
+from bridge.output.vmc import VMC_DEFAULT_PORT
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not all(16 <= int(p) <= 8192 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
+    return int(parts[0]), int(parts[1])
+
+
+def configure_view(parser: argparse.ArgumentParser) -> None:
+    from bridge.cli.main import add_input_args
+    from bridge.cli.stream import add_pose_args
+
+    add_input_args(parser)
+    add_pose_args(parser)
+    parser.set_defaults(rig=None)  # None = not given: with no --input, show this rig at rest
+    group = parser.add_argument_group("view")
+    group.add_argument("--listen", metavar="HOST:PORT", default=None,
+                       help="receiver mode: draw the rig from VMC arriving here "
+                       f"(e.g. 127.0.0.1:{VMC_DEFAULT_PORT}); "
+                       "binds to the host given, use 0.0.0.0 to accept other machines")  # fmt: skip
+    group.add_argument("--layout", choices=("side", "overlay"), default="side",
+                       help="landmarks beside the rig (default) or on top of it")  # fmt: skip
+    group.add_argument("--axes", action="store_true", help="draw each bone's local x/y/z axes (red/green/blue)")
+    group.add_argument("--no-grid", action="store_true", help="no floor grid")
+    group.add_argument("--size", type=_size, default=None, metavar="WxH",
+                       help="window or image size (default 960x720 window, 640x480 images)")  # fmt: skip
+    group.add_argument("--max-fps", type=_positive_float, default=30.0, metavar="FPS",
+                       help="draw at most this many frames per second (default 30)")  # fmt: skip
+    group.add_argument("--cpu-share", type=float, default=0.1, metavar="F",
+                       help="receiver mode: draw with at most this share of one CPU core (default 0.1; 0 = no "
+                       "limit); software rendering competes with the tracker")  # fmt: skip
+    group.add_argument("--fast", action="store_true", help="files: play as fast as tracking goes (window mode)")
+    group.add_argument("--no-hud", action="store_true", help="no status text on rendered images")
+    headless = parser.add_argument_group("headless (no window; renders on the CPU)")
+    headless.add_argument("--snapshot", type=Path, default=None, metavar="FILE.png",
+                          help="write one image of the last frame (receiver: the first one)")  # fmt: skip
+    headless.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
+                          help="write frame_00000.png, ... one image per frame")  # fmt: skip
+    headless.add_argument("--frames", type=_positive_int, default=None, metavar="N",
+                          help="stop after N frames")  # fmt: skip
+    headless.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
+                          help="receiver, headless: stop when nothing arrives for S s (default 10)")  # fmt: skip
+
+
+def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Validate the options and build the :class:`bridge.viewer.app.ViewConfig` (bad values → one-line BridgeError)."""
+    from bridge.cli.main import resolve_input, tracker_config_from_args
+    from bridge.cli.stream import processor_config_from_args, rig_from_args
+    from bridge.core.rig import load_rig
+    from bridge.output.transport import parse_osc_target
+    from bridge.viewer.app import ViewConfig
+    from bridge.viewer.scene import ViewOptions
+
+    rig_given = args.rig is not None or bool(getattr(args, "avatar", None))  # --avatar FILE also sets args.rig
+    rig = rig_from_args(args) if rig_given else load_rig("default")
+    listen: tuple[str, int] | None = None
+    if args.listen is not None:
+        if args.input is not None:
+            raise BridgeError(
+                "--listen and --input exclude each other: draw either received VMC or a tracked input"
+            )
+        try:
+            target = parse_osc_target(args.listen)
+        except BridgeError as exc:
+            raise BridgeError(str(exc).replace("--osc", "--listen", 1)) from None
+        listen = (target.ip or target.host, target.port)
+    if args.out_dir is not None and args.out_dir.exists() and not args.out_dir.is_dir():
+        raise BridgeError(f"--out-dir {args.out_dir} is a file; give a folder for the frame images")
+    if args.snapshot is not None and args.snapshot.suffix.lower() != ".png":
+        raise BridgeError(f"--snapshot {args.snapshot}: the image must be a .png file")
+    if not 0 <= args.cpu_share <= 64:
+        raise BridgeError(f"--cpu-share {args.cpu_share:g}: give a share of one core from 0 (no limit) to 64")
+    headless = args.snapshot is not None or args.out_dir is not None
+    if args.input is not None or (listen is None and not rig_given):
+        input_text: str | None = None if listen is not None else resolve_input(args)
+    else:
+        input_text = None
+    default_size = (640, 480) if headless else (960, 720)
+    width, height = args.size or default_size
+    return ViewConfig(
+        input_text=input_text,
+        listen=listen,
+        rig=rig,
+        tracker=tracker_config_from_args(args),
+        processor=processor_config_from_args(args),
+        options=ViewOptions(
+            layout=args.layout, axes_m=0.08 if args.axes else 0.0, mirror=args.mirror, grid=not args.no_grid
+        ),
+        width=width,
+        height=height,
+        snapshot=args.snapshot,
+        out_dir=args.out_dir,
+        frames=args.frames,
+        max_fps=args.max_fps,
+        realtime=not args.fast,
+        timeout_s=args.timeout,
+        hud=not args.no_hud,
+        cpu_share=args.cpu_share,
+    )
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """Run the viewer; headless runs say what they wrote on stderr."""
+    from bridge.viewer.app import run_view
+
+    config = view_config_from_args(args)
+    if config.listen is not None:
+        print(f"bridge: listening for VMC on {config.listen[0]}:{config.listen[1]}", file=sys.stderr, flush=True)
+    result = run_view(config)
+    if config.headless:
+        shown = list(dict.fromkeys(result.images[:1] + result.images[-1:]))
+        where = " ... ".join(str(p) for p in shown) if shown else "nothing"
+        print(f"bridge: drew {result.frames} frame(s); wrote {len(result.images)} image(s): {where}",
+              file=sys.stderr, flush=True)  # fmt: skip
+    return 0

@@ -1,0 +1,1 @@
+"""The core values every stage shares: landmarks, bone names, frames and units, rigs and FK, poses, rotations."""

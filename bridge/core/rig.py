@@ -1,0 +1,297 @@
+"""Humanoid rigs as data, their validation, and forward kinematics.
+
+A rig lists bones named as Unity HumanBodyBones, each with its parent and its **rest local offset**: the
+position of the bone's joint relative to its parent's joint, in metres, in the rig frame, with every local
+rotation identity (the VRM T-pose).
+
+Rig frame (used by the rig, the solver and every ``BonePose``): right-handed, Y up, the avatar faces +Z and
++X is the avatar's left: the glTF / VRM 1.0 frame. Metres. The root bone (Hips) has as offset its rest
+position above the floor origin.
+
+Rig files (``avatars/NAME.json``) look like::
+
+    {"format": "bridge-rig", "version": 1, "name": "default", "unit": "m",
+     "bones": [{"name": "Hips", "parent": null, "offset": [0, 0.95, 0]},
+               {"name": "Spine", "parent": "Hips", "offset": [0, 0.1, 0]}, ...]}
+
+An optional ``"tail": [x, y, z]`` on a leaf bone gives the end of that bone (head top, finger tips), used for
+drawing and BVH end sites.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial.transform import Rotation
+
+from bridge.core.errors import BridgeError
+from bridge.core.humanoid import HUMAN_BODY_BONES, REQUIRED_BONES
+
+FloatArray = npt.NDArray[np.float64]
+
+RIG_FORMAT = "bridge-rig"
+RIG_VERSION = 1
+
+#: Folder of the rig files that ship with bridge (``avatars/`` in a checkout, ``bridge/avatars`` installed).
+AVATARS_DIR_CANDIDATES = (
+    Path(__file__).resolve().parents[2] / "avatars",
+    Path(__file__).resolve().parents[1] / "avatars",
+)
+
+
+class RigError(BridgeError):
+    """A rig file that cannot be used: its message names the file and what is wrong."""
+
+
+@dataclass(frozen=True, eq=False)
+class Rig:
+    """A humanoid skeleton in its rest pose.
+
+    Attributes:
+        name: the rig's name.
+        bones: bone names (Unity HumanBodyBones), ordered so that every parent comes before its children.
+        parents: (B,) int, index of each bone's parent in ``bones``; -1 for the root (Hips).
+        offsets_m: (B, 3) float, rig frame, metres: rest local offset of each bone's joint from its parent's
+            joint (for the root: its rest position relative to the floor origin).
+        tails_m: bone name → (3,) float, rig frame, metres: the end of a leaf bone relative to its joint.
+    """
+
+    name: str
+    bones: tuple[str, ...]
+    parents: npt.NDArray[np.intp]
+    offsets_m: FloatArray
+    tails_m: dict[str, FloatArray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {b: i for i, b in enumerate(self.bones)})
+
+    def __len__(self) -> int:
+        return len(self.bones)
+
+    def index(self, bone: str) -> int:
+        """Index of ``bone`` in this rig (KeyError if the rig has no such bone)."""
+        return self._index[bone]  # type: ignore[attr-defined, no-any-return]
+
+    def has(self, bone: str) -> bool:
+        """Whether the rig has ``bone``."""
+        return bone in self._index  # type: ignore[attr-defined]
+
+    def parent_of(self, bone: str) -> str | None:
+        """Name of ``bone``'s parent, None for the root."""
+        p = int(self.parents[self.index(bone)])
+        return None if p < 0 else self.bones[p]
+
+    def children_of(self, bone: str) -> list[str]:
+        """Names of ``bone``'s direct children."""
+        i = self.index(bone)
+        return [b for b, p in zip(self.bones, self.parents, strict=True) if p == i]
+
+    @property
+    def rest_world_m(self) -> FloatArray:
+        """(B, 3) float, rig frame, metres: joint positions in the rest pose."""
+        pos, _ = forward_kinematics(self, Rotation.identity(len(self.bones)))
+        return pos
+
+    @property
+    def height_m(self) -> float:
+        """Standing height of the rest pose: from the floor (y=0) to the top of the head (its tail if given)."""
+        rest = self.rest_world_m
+        top = float(rest[:, 1].max())
+        if "Head" in self.tails_m and self.has("Head"):
+            top = max(top, float(rest[self.index("Head"), 1] + self.tails_m["Head"][1]))
+        return top
+
+    def to_json(self) -> dict[str, Any]:
+        """The rig as the JSON document that :func:`load_rig` reads."""
+        bones = []
+        for i, b in enumerate(self.bones):
+            entry: dict[str, Any] = {
+                "name": b,
+                "parent": None if self.parents[i] < 0 else self.bones[int(self.parents[i])],
+                "offset": [round(float(v), 9) for v in self.offsets_m[i]],
+            }
+            if b in self.tails_m:
+                entry["tail"] = [round(float(v), 9) for v in self.tails_m[b]]
+            bones.append(entry)
+        return {"format": RIG_FORMAT, "version": RIG_VERSION, "name": self.name, "unit": "m", "bones": bones}
+
+
+def _vec3(value: object, where: str) -> FloatArray:
+    if (
+        not isinstance(value, list)
+        or len(value) != 3
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"{where} must be a list of 3 numbers, got {value!r}")
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{where} has a non-finite number: {value!r}")
+    return arr
+
+
+def rig_from_json(doc: object, source: str = "<rig>") -> Rig:
+    """Build and validate a :class:`Rig` from a parsed rig document; :class:`RigError` names any problem."""
+    try:
+        return _rig_from_json(doc)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RigError(f"rig {source} is not valid: {exc}; fix the file (see avatars/default.json)") from None
+
+
+def _rig_from_json(doc: object) -> Rig:
+    if not isinstance(doc, dict):
+        raise ValueError("the document must be a JSON object")
+    if doc.get("format") != RIG_FORMAT:
+        raise ValueError(f'"format" must be "{RIG_FORMAT}"')
+    if doc.get("version") != RIG_VERSION:
+        raise ValueError(f'"version" {doc.get("version")!r} is not supported (this bridge reads {RIG_VERSION})')
+    if doc.get("unit", "m") != "m":
+        raise ValueError('"unit" must be "m"')
+    entries = doc.get("bones")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError('"bones" must be a non-empty list')
+    names: list[str] = []
+    parent_of: dict[str, str | None] = {}
+    offsets: dict[str, FloatArray] = {}
+    tails: dict[str, FloatArray] = {}
+    for k, e in enumerate(entries):
+        if not isinstance(e, dict):
+            raise ValueError(f"bone #{k} must be an object")
+        name = e.get("name")
+        if name not in HUMAN_BODY_BONES:
+            raise ValueError(f"bone #{k} has unknown name {name!r} (use Unity HumanBodyBones names)")
+        if name in parent_of:
+            raise ValueError(f"bone {name} appears twice")
+        parent = e.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            raise ValueError(f"bone {name}: parent must be a bone name or null")
+        names.append(name)
+        parent_of[name] = parent
+        offsets[name] = _vec3(e.get("offset"), f"bone {name}: offset")
+        if "tail" in e:
+            tails[name] = _vec3(e["tail"], f"bone {name}: tail")
+    roots = [b for b in names if parent_of[b] is None]
+    if roots != ["Hips"]:
+        raise ValueError(f"the rig must have exactly one root bone, Hips; roots found: {roots}")
+    for b in names:
+        p = parent_of[b]
+        if p is not None and p not in parent_of:
+            raise ValueError(f"bone {b} has parent {p}, which is not in the rig")
+    missing = [b for b in REQUIRED_BONES if b not in parent_of]
+    if missing:
+        raise ValueError(f"required bones missing: {', '.join(missing)}")
+    # Order parents before children; a bone never reached from Hips sits on a cycle.
+    # Stable topological order: file order wherever a bone's parent is already placed.
+    order: list[str] = []
+    placed: set[str] = set()
+    progress = True
+    while progress:
+        progress = False
+        for b in names:
+            if b not in placed and (parent_of[b] is None or parent_of[b] in placed):
+                order.append(b)
+                placed.add(b)
+                progress = True
+    if len(order) != len(names):
+        cyc = sorted(set(names) - set(order))
+        raise ValueError(f"bones {', '.join(cyc)} form a cycle (not reachable from Hips)")
+    for b in order[1:]:
+        if float(np.linalg.norm(offsets[b])) < 1e-4:
+            raise ValueError(f"bone {b}: offset has zero length (a bone must have a length)")
+    index = {b: i for i, b in enumerate(order)}
+    parents = np.array([-1 if parent_of[b] is None else index[parent_of[b]] for b in order], dtype=np.intp)  # type: ignore[index]
+    name = doc.get("name", "rig")
+    return Rig(
+        name=str(name),
+        bones=tuple(order),
+        parents=parents,
+        offsets_m=np.stack([offsets[b] for b in order]),
+        tails_m=tails,
+    )
+
+
+def avatars_dir() -> Path:
+    """The folder of bundled rig files."""
+    for d in AVATARS_DIR_CANDIDATES:
+        if (d / "default.json").is_file():
+            return d
+    raise BridgeError("the bundled rigs (avatars/default.json) are missing; reinstall bridge")
+
+
+def load_rig(name_or_path: str | Path = "default") -> Rig:
+    """Load a rig by bundled name (``default``, or ``avatars/NAME``) or from a ``.json`` path, validated.
+
+    A ``.vrm`` / ``.glb`` / ``.gltf`` path is read as an avatar (:func:`bridge.avatar.read.read_avatar`)."""
+    text = str(name_or_path)
+    path = Path(text)
+    if not path.suffix and not path.exists():
+        path = avatars_dir() / f"{path.name}.json"
+    if not path.is_file():
+        raise RigError(f"rig file {text} not found; pass a rig .json file or a bundled name such as 'default'")
+    if path.suffix.lower() in (".vrm", ".glb", ".gltf"):  # an avatar file: its humanoid skeleton (bridge.avatar)
+        from bridge.avatar.read import read_avatar
+
+        return read_avatar(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RigError(f"rig {path} is not readable JSON ({exc}); fix or regenerate the file") from None
+    return rig_from_json(doc, str(path))
+
+
+def forward_kinematics(
+    rig: Rig, local_rotations: Rotation, hips_position_m: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """World joint positions and rotations of a posed rig.
+
+    Args:
+        rig: the skeleton.
+        local_rotations: B rotations (one frame) or T*B rotations (T frames, bone-major within a frame),
+            each bone relative to its parent, rig frame.
+        hips_position_m: (3,) or (T, 3) float, rig frame, metres: where the root joint is. Default: its rest
+            position (``rig.offsets_m[0]``).
+
+    Returns:
+        positions: (B, 3) or (T, B, 3) float, rig frame, metres: joint positions.
+        rotations: (B, 3, 3) or (T, B, 3, 3) float: world rotation matrices of the bones.
+    """
+    n_bones = len(rig.bones)
+    mats = local_rotations.as_matrix()
+    single = len(mats) == n_bones and (hips_position_m is None or np.ndim(hips_position_m) == 1)
+    mats = mats.reshape(-1, n_bones, 3, 3)
+    n_frames = mats.shape[0]
+    if hips_position_m is None:
+        root = np.broadcast_to(rig.offsets_m[0], (n_frames, 3))
+    else:
+        root = np.broadcast_to(np.asarray(hips_position_m, dtype=np.float64).reshape(-1, 3), (n_frames, 3))
+    world_r = np.empty_like(mats)
+    world_p = np.empty((n_frames, n_bones, 3))
+    for b in range(n_bones):
+        p = int(rig.parents[b])
+        if p < 0:
+            world_r[:, b] = mats[:, b]
+            world_p[:, b] = root
+        else:
+            world_r[:, b] = world_r[:, p] @ mats[:, b]
+            world_p[:, b] = world_p[:, p] + world_r[:, p] @ rig.offsets_m[b]
+    if single:
+        return world_p[0], world_r[0]
+    return world_p, world_r
+
+
+def scaled(rig: Rig, factor: float, name: str | None = None) -> Rig:
+    """The same rig with every offset multiplied by ``factor`` (e.g. to fit a user's height)."""
+    if not math.isfinite(factor) or factor <= 0:
+        raise BridgeError(f"scale factor must be a positive number, got {factor}")
+    return Rig(
+        name=name or rig.name,
+        bones=rig.bones,
+        parents=rig.parents,
+        offsets_m=rig.offsets_m * factor,
+        tails_m={k: v * factor for k, v in rig.tails_m.items()},
+    )

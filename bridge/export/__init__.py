@@ -1,0 +1,1 @@
+"""Poses → files: BVH and glTF."""

@@ -1,0 +1,1 @@
+"""Poses → datagrams (OSC packing, VMC, VRChat) and the UDP transport that sends them."""

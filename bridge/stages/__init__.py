@@ -1,0 +1,1 @@
+"""Landmark stages, each LandmarkFrame → LandmarkFrame: flip repair, filter, lifter, mirror."""

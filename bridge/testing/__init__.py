@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and training: motion capture to landmarks, synthetic poses, evaluation."""
