@@ -26,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import sports2d_demo  # noqa: E402
 
-from bridge.export.bvh import BvhRecorder, export_bvh  # noqa: E402
-from bridge.export.gltf import export_glb  # noqa: E402
 from bridge.app.stream import Processor  # noqa: E402
 from bridge.core.rig import load_rig  # noqa: E402
+from bridge.export.bvh import BvhRecorder, export_bvh  # noqa: E402
+from bridge.export.gltf import export_glb  # noqa: E402
 
 
 def tracked_frames(cache: Path) -> list:  # type: ignore[type-arg]

@@ -1,7 +1,8 @@
 """Temporal lifter cost: live per-frame cost (causal model, ring buffer) and batch throughput, against MediaPipe
 pose-model inference measured in the same run.
 
-* live: :class:`bridge.stages.lifter.CausalLifter` called frame by frame on LandmarkFrames (normalisation, ring buffer,
+* live: :class:`bridge.stages.lifter.CausalLifter` called frame by frame on LandmarkFrames (normalisation, ring
+buffer,
   one strided window evaluation, hip re-centring, frame copy) — goal ≤ 1 ms per frame;
 * batch: :meth:`LifterModel.lift` (dilated convolutions over a whole sequence) with the symmetric and causal
   models, frames per second;
@@ -55,8 +56,12 @@ def main() -> int:
     xy = base[None] + 0.03 * np.sin(2 * np.pi * 1.0 * t + base[None] * 7.0)
     frames = [
         LandmarkFrame(
-            t_s=k / 30.0, world_xyz_m=np.zeros((NUM_LANDMARKS, 3)), image_xy=xy[k],
-            visibility=np.ones(NUM_LANDMARKS), presence=np.ones(NUM_LANDMARKS), image_size=(1280, 720),
+            t_s=k / 30.0,
+            world_xyz_m=np.zeros((NUM_LANDMARKS, 3)),
+            image_xy=xy[k],
+            visibility=np.ones(NUM_LANDMARKS),
+            presence=np.ones(NUM_LANDMARKS),
+            image_size=(1280, 720),
         )  # fmt: skip
         for k in range(n)
     ]

@@ -17,12 +17,12 @@ import time
 import numpy as np
 from common import bare_inference, decode_all, sports2d_demo
 
-from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
-from bridge.stages.filter import filter_frames
-from bridge.stages.flips import repair_flips
 from bridge.app.stream import Processor
 from bridge.core.rig import load_rig
 from bridge.solve.body import Solver
+from bridge.stages.filter import filter_frames
+from bridge.stages.flips import repair_flips
+from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
 from bridge.tracking.process import track_video_inprocess
 
 

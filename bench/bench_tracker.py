@@ -1,6 +1,7 @@
 """Tracker throughput: the product pipeline vs a bare MediaPipe loop, measured in the same run.
 
-* pipeline: ``bridge.tracking.process.open_landmarks`` on the Sports2D demo video (tracker process decodes the video,
+* pipeline: ``bridge.tracking.process.open_landmarks`` on the Sports2D demo video (tracker process decodes the
+video,
   runs PoseLandmarker in VIDEO mode, sends LandmarkFrames over the queue; this process drains them);
 * bare: the same video decoded into memory first, then a plain loop of BGR→RGB + ``detect_for_video`` in this
   process (no decoding, no queue, no conversion to LandmarkFrame) — the best the model can do here;

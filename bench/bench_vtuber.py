@@ -4,9 +4,9 @@ Part 1, the product path: ``open_landmarks`` (tracker process decoding the Sport
 this process) with ``--track body``, ``body,hands`` and ``body,hands,face``, in one run.
 
 Part 2, where the time goes and whether concurrency pays: in this process, over frames decoded beforehand, the
-:class:`bridge.tracking.hand_face_detector.VtuberDetector` with ``concurrency`` ``sequential`` (pose, then hands, then face),
-``threads`` (pose, then hands ‖ face) and ``pipelined`` (pose ‖ hands ‖ face, crops from the previous frame's
-pose). Also the per-model costs (ms per frame) measured in the sequential run.
+:class:`bridge.tracking.hand_face_detector.VtuberDetector` with ``concurrency`` ``sequential`` (pose, then hands,
+then face), ``threads`` (pose, then hands ‖ face) and ``pipelined`` (pose ‖ hands ‖ face, crops from the previous
+frame's pose). Also the per-model costs (ms per frame) measured in the sequential run.
 
 Usage: ``python bench/bench_vtuber.py [--frames N]``. Numbers depend on the machine and its load; the ratios
 printed come from one run.
@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import decode_all, sports2d_demo  # noqa: E402
-from bridge.tracking.sources import Frame  # noqa: E402
-from bridge.tracking.process import TrackerConfig, open_landmarks  # noqa: E402
 from bridge.tracking.hand_face_detector import CONCURRENCY_MODES, VtuberConfig, VtuberDetector  # noqa: E402
+from bridge.tracking.process import TrackerConfig, open_landmarks  # noqa: E402
+from bridge.tracking.sources import Frame  # noqa: E402
 
 PARTS = (("body",), ("body", "hands"), ("body", "hands", "face"))
 

@@ -29,14 +29,14 @@ from bridge.analysis.analyse import (
     lowpass_track,
     track_from_frames,
 )
-from bridge.export.bvh_file import read_bvh
 from bridge.cli.analyze import Progress, _stems
-from bridge.stages.flips import repair_flips
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.testing.mocap import MocapLandmarks, VirtualCamera, mocap_landmarks, to_landmark_frames
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
+from bridge.export.bvh_file import read_bvh
+from bridge.stages.flips import repair_flips
+from bridge.testing.mocap import MocapLandmarks, VirtualCamera, mocap_landmarks, to_landmark_frames
 from bridge.testing.synth import frame_from_pose
 
 # ------------------------------------------------------------------------------------------------ helpers

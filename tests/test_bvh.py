@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from bridge.core.errors import BridgeError
 from bridge.export.bvh_file import (
     BvhError,
     BvhMotion,
@@ -22,7 +23,6 @@ from bridge.export.bvh_file import (
     read_bvh,
     write_bvh,
 )
-from bridge.core.errors import BridgeError
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 needs_assimp = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian assimp-testmodels not installed")

@@ -69,8 +69,16 @@ def _text_video(d: Path) -> Path:
         (lambda d: ["record", "--input", "demo", "--out", str(d / "no" / "dir" / "o.jsonl")], "cannot write"),
     ],
     ids=[
-        "missing-file", "not-a-video", "no-camera", "empty-folder", "text-model", "missing-model",
-        "corrupt-model", "hand-model", "record-missing", "record-unwritable",
+        "missing-file",
+        "not-a-video",
+        "no-camera",
+        "empty-folder",
+        "text-model",
+        "missing-model",
+        "corrupt-model",
+        "hand-model",
+        "record-missing",
+        "record-unwritable",
     ],
 )
 def test_bad_input_is_a_one_line_error(run_bridge, tmp_path: Path, args, fragment: str) -> None:  # type: ignore[no-untyped-def]
@@ -127,8 +135,9 @@ def test_main_turns_ctrl_c_into_130(capsys: pytest.CaptureFixture[str], monkeypa
     def interrupted(args):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    parser_commands = [c if c.name != "track" else cli.Command(c.name, c.help, c.configure, interrupted)
-                       for c in cli.COMMANDS]
+    parser_commands = [
+        c if c.name != "track" else cli.Command(c.name, c.help, c.configure, interrupted) for c in cli.COMMANDS
+    ]
     monkeypatch.setattr(cli, "COMMANDS", parser_commands)
     assert cli.main(["track", "--input", "demo"]) == 130
     assert capsys.readouterr().err.strip() == "bridge: interrupted"

@@ -23,8 +23,11 @@ import pytest
 from conftest import REPO
 from scipy.spatial.transform import Rotation
 
-from bridge.export.bvh_file import bvh_forward_kinematics, bvh_rest_positions, format_bvh, parse_bvh, read_bvh
+from bridge.app.stream import Processor
 from bridge.core.errors import BridgeError
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.pose import BonePose
+from bridge.core.rig import Rig, forward_kinematics, load_rig
 from bridge.export.bvh import (
     FRAME_COUNT_WIDTH,
     BvhExportConfig,
@@ -38,11 +41,8 @@ from bridge.export.bvh import (
     resample_poses,
     unwrap_degrees,
 )
-from bridge.core.landmarks import LandmarkFrame
-from bridge.app.stream import Processor
-from bridge.core.pose import BonePose
+from bridge.export.bvh_file import bvh_forward_kinematics, bvh_rest_positions, format_bvh, parse_bvh, read_bvh
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
-from bridge.core.rig import Rig, forward_kinematics, load_rig
 
 FPS = 30.0
 

@@ -9,6 +9,11 @@ import pytest
 from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES, FaceResult
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.pose import BonePose, BoneState
+from bridge.core.rig import load_rig
+from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, encode_vmc_frame
 from bridge.solve.face import (
     PRESET_SOURCES,
     VRM0_NAMES,
@@ -19,11 +24,6 @@ from bridge.solve.face import (
     map_blendshapes,
     mirror_weights,
 )
-from bridge.core.landmarks import LandmarkFrame
-from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, encode_vmc_frame
-from bridge.core.pose import BonePose, BoneState
-from bridge.core.rig import load_rig
-from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES, FaceResult
 
 
 def weights(**named: float) -> np.ndarray:

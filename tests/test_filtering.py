@@ -9,6 +9,7 @@ import pytest
 from scipy.signal import butter, filtfilt
 
 from bridge.core.errors import BridgeError
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 from bridge.stages.filter import (
     HELD_FLAG,
     LandmarkFilter,
@@ -18,7 +19,6 @@ from bridge.stages.filter import (
     held_landmarks,
     smoothing_factor,
 )
-from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 
 
 def _still_frame(t_s: float, frame_index: int = -1) -> LandmarkFrame:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.export.bvh_file import read_bvh
 from bridge.core.errors import BridgeError
-from bridge.stages.flips import SWAPPED_FLAG, FlipRepair, FlipRepairConfig, repair_flips, swap_left_right
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
+from bridge.export.bvh_file import read_bvh
+from bridge.stages.flips import SWAPPED_FLAG, FlipRepair, FlipRepairConfig, repair_flips, swap_left_right
 from bridge.testing.mocap import MocapLandmarks, mocap_landmarks, to_landmark_frames
 
 L = PoseLandmark

@@ -22,20 +22,20 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.export.bvh_file import read_bvh
+from bridge.app.stream import Processor
 from bridge.cli.main import build_parser, main
 from bridge.cli.stream import processor_config_from_args
-from bridge.solve.hands import SEGMENTS, hand_landmarks_from_pose
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, FaceResult, HandObservation, HandsResult
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.testing.mocap import VirtualCamera, mocap_landmarks, to_landmark_frames
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
+from bridge.export.bvh_file import read_bvh
 from bridge.output.vmc import VmcConfig, encode_vmc_frame
 from bridge.output.vrchat import VrchatConfig, encode_vrchat_frame
-from bridge.app.stream import Processor
-from bridge.core.pose import BonePose
+from bridge.solve.hands import SEGMENTS, hand_landmarks_from_pose
+from bridge.testing.mocap import VirtualCamera, mocap_landmarks, to_landmark_frames
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
-from bridge.core.rig import load_rig
-from bridge.core.hand_face import ARKIT_BLENDSHAPES, FaceResult, HandObservation, HandsResult
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"
 FRAMES = slice(0, 360, 2)  # 180 frames at 60 fps of the 120 fps clip: 3 s of jumping

@@ -7,6 +7,12 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from bridge.core.hand_face import HandLandmark as H
+from bridge.core.hand_face import HandObservation, HandsResult
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.pose import BonePose, BoneState
+from bridge.core.rig import load_rig
 from bridge.solve.hands import (
     FINGERS,
     SEGMENTS,
@@ -22,12 +28,6 @@ from bridge.solve.hands import (
     hand_points_to_rig,
     solve_hand,
 )
-from bridge.core.landmarks import LandmarkFrame
-from bridge.core.landmarks import PoseLandmark as L
-from bridge.core.pose import BonePose, BoneState
-from bridge.core.rig import load_rig
-from bridge.core.hand_face import HandLandmark as H
-from bridge.core.hand_face import HandObservation, HandsResult
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
-from bridge.export.bvh_file import bvh_forward_kinematics
-from bridge.testing.deepmimic import URDF_SCALE, deepmimic_motion, deepmimic_skeleton
+from bridge.app.stream import Processor, ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
+from bridge.core.rig import load_rig
+from bridge.export.bvh_file import bvh_forward_kinematics
+from bridge.output.transport import parse_osc_target
 from bridge.stages.lifter import (
     BASELINE_MODEL,
     DEFAULT_CAUSAL_MODEL,
@@ -27,6 +29,7 @@ from bridge.stages.lifter import (
     load_lifter,
     normalise_image_points,
 )
+from bridge.testing.deepmimic import URDF_SCALE, deepmimic_motion, deepmimic_skeleton
 from bridge.testing.lifter_data import (
     View,
     accel_error_mm,
@@ -40,9 +43,6 @@ from bridge.testing.lifter_data import (
     render_view,
 )
 from bridge.testing.mocap import VirtualCamera
-from bridge.app.stream import Processor, ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.core.rig import load_rig
-from bridge.output.transport import parse_osc_target
 
 L = PoseLandmark
 REPO = Path(__file__).resolve().parents[1]
@@ -68,9 +68,15 @@ def one_view(cmu_bvh_dir: Path) -> View:
 def frames_of(view: View, t0: float = 0.0) -> list[LandmarkFrame]:
     n = view.image_xy.shape[0]
     return [
-        LandmarkFrame(t_s=t0 + k / 30.0, world_xyz_m=np.zeros((NUM_LANDMARKS, 3)), image_xy=view.image_xy[k],
-                      visibility=np.ones(NUM_LANDMARKS), presence=np.ones(NUM_LANDMARKS),
-                      image_size=view.image_size, frame_index=k)  # fmt: skip
+        LandmarkFrame(
+            t_s=t0 + k / 30.0,
+            world_xyz_m=np.zeros((NUM_LANDMARKS, 3)),
+            image_xy=view.image_xy[k],
+            visibility=np.ones(NUM_LANDMARKS),
+            presence=np.ones(NUM_LANDMARKS),
+            image_size=view.image_size,
+            frame_index=k,
+        )  # fmt: skip
         for k in range(n)
     ]
 
@@ -118,7 +124,7 @@ def test_strided_windows_equal_the_dilated_sequence(name: str, one_view: View) -
     padded = model.pad(x)
     batch = model.forward_padded(padded)
     rf = model.receptive_field
-    windows = np.stack([padded[t: t + rf] for t in range(0, 150, 7)])
+    windows = np.stack([padded[t : t + rf] for t in range(0, 150, 7)])
     live = model.forward_windows(windows)
     np.testing.assert_allclose(live, batch[::7], atol=2e-4)
 
@@ -139,7 +145,7 @@ def test_causal_lifter_never_reads_the_future(one_view: View) -> None:
     t = 70
     rng = np.random.default_rng(3)
     changed = frames[: t + 1] + [
-        f.replace(image_xy=f.image_xy + rng.normal(scale=0.05, size=(33, 2))) for f in frames[t + 1:]
+        f.replace(image_xy=f.image_xy + rng.normal(scale=0.05, size=(33, 2))) for f in frames[t + 1 :]
     ]
     lifter_a, lifter_b = CausalLifter(), CausalLifter()
     live_a = [lifter_a(f) for f in frames]

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bridge.export.bvh_file import BvhMotion, bvh_forward_kinematics, parse_bvh, read_bvh
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import BODY_SEGMENTS, NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.export.bvh_file import BvhMotion, bvh_forward_kinematics, parse_bvh, read_bvh
 from bridge.testing.mocap import (
     JOINT_KEYS,
     MocapLandmarks,

@@ -15,8 +15,8 @@ import pytest
 
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
-from bridge.tracking.recording import FORMAT_VERSION, RecordingHeader, RecordingWriter, read_header, read_recording
 from bridge.tracking.process import open_landmarks
+from bridge.tracking.recording import FORMAT_VERSION, RecordingHeader, RecordingWriter, read_header, read_recording
 from tests.conftest import REPO
 
 
@@ -149,7 +149,9 @@ def test_append_continues_after_a_cut_line(tmp_path: Path) -> None:
 
 
 def test_sigint_during_bridge_record_leaves_a_valid_recording(
-    tmp_path: Path, sports2d_video: Path, sports2d_tracked  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    sports2d_video: Path,
+    sports2d_tracked,  # type: ignore[no-untyped-def]
 ) -> None:
     """Ctrl-C a real ``bridge record``: exit 130, message, every written frame readable and correct."""
     out = tmp_path / "take.jsonl"

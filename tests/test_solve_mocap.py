@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridge.core.rig import Rig, load_rig, scaled
 from bridge.export.bvh_file import read_bvh
+from bridge.solve.body import solve_frames
 from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
 from bridge.testing.mocap import MocapLandmarks, mocap_landmarks, to_landmark_frames
-from bridge.core.rig import Rig, load_rig, scaled
-from bridge.solve.body import solve_frames
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 CLIPS = ["01_01", "01_03"]

@@ -10,14 +10,14 @@ import pytest
 from osc_receiver import Msg, OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
+from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
 from bridge.core.frames import rig_to_unity_position, rig_to_unity_quaternion, unity_to_rig_quaternion
 from bridge.core.landmarks import LandmarkFrame
-from bridge.output.vrchat import VrchatConfig
-from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
 from bridge.core.pose import BonePose
-from bridge.tracking.recording import RecordingHeader, RecordingWriter
 from bridge.core.rig import load_rig
 from bridge.output.transport import OscTarget, parse_osc_target
+from bridge.output.vrchat import VrchatConfig
+from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
 
 @pytest.fixture(scope="module")

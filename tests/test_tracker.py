@@ -22,8 +22,13 @@ import pytest
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.tracking.models import bundled_model_path, check_model, face_model_path, hand_model_path, pose_model_path
-from bridge.tracking.sources import demo_video_path
+from bridge.tracking.models import (
+    bundled_model_path,
+    check_model,
+    face_model_path,
+    hand_model_path,
+    pose_model_path,
+)
 from bridge.tracking.process import (
     PoseDetector,
     StreamInfo,
@@ -32,6 +37,7 @@ from bridge.tracking.process import (
     put_dropping_stale,
     track_video_inprocess,
 )
+from bridge.tracking.sources import demo_video_path
 from tests.conftest import REPO, process_exists, spawned_children, tracker_children
 
 
@@ -75,8 +81,12 @@ def test_body_size_is_adult(sports2d_tracked) -> None:  # type: ignore[no-untype
     def dist(a: L, b: L) -> np.ndarray:
         return np.linalg.norm(xyz[:, a] - xyz[:, b], axis=1)
 
-    legs_m = (dist(L.LEFT_ANKLE, L.LEFT_KNEE) + dist(L.LEFT_KNEE, L.LEFT_HIP)
-              + dist(L.RIGHT_ANKLE, L.RIGHT_KNEE) + dist(L.RIGHT_KNEE, L.RIGHT_HIP)) / 2
+    legs_m = (
+        dist(L.LEFT_ANKLE, L.LEFT_KNEE)
+        + dist(L.LEFT_KNEE, L.LEFT_HIP)
+        + dist(L.RIGHT_ANKLE, L.RIGHT_KNEE)
+        + dist(L.RIGHT_KNEE, L.RIGHT_HIP)
+    ) / 2
     mid_hip = (xyz[:, L.LEFT_HIP] + xyz[:, L.RIGHT_HIP]) / 2
     mid_shoulder = (xyz[:, L.LEFT_SHOULDER] + xyz[:, L.RIGHT_SHOULDER]) / 2
     trunk_m = np.linalg.norm(mid_shoulder - mid_hip, axis=1)
@@ -279,7 +289,10 @@ def test_tracker_process_ends_when_its_parent_is_killed(sports2d_video: Path, tm
     )
     parent = subprocess.Popen(
         [sys.executable, "-c", script, str(sports2d_video)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
     assert parent.stdout is not None
     child = int(parent.stdout.readline())

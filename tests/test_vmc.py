@@ -11,10 +11,10 @@ from pythonosc.osc_bundle import OscBundle
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
-from bridge.output.vmc import VmcConfig, encode_vmc_blendshapes, encode_vmc_frame, vmc_frame_messages
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.transport import UdpSender, parse_osc_target
+from bridge.output.vmc import VmcConfig, encode_vmc_blendshapes, encode_vmc_frame, vmc_frame_messages
 
 #: Rig frame → Unity frame for vectors, written out here independently of bridge.frames: x → -x.
 REFLECT = np.diag([-1.0, 1.0, 1.0])

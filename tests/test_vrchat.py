@@ -9,10 +9,10 @@ from pythonosc.osc_bundle import OscBundle
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
-from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig, encode_vrchat_frame
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.transport import UdpSender, parse_osc_target
+from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig, encode_vrchat_frame
 
 #: Rig frame → Unity frame, written out here independently of bridge.frames: x → -x.
 REFLECT = np.diag([-1.0, 1.0, 1.0])

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
+from bridge.app.stream import Processor
 from bridge.core.errors import BridgeError
-from bridge.solve.hands import SIDES, assign_sides, finger_bones
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, HandLandmark
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
-from bridge.app.stream import Processor
 from bridge.core.pose import BoneState
-from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
 from bridge.core.rig import load_rig
-from bridge.tracking.process import TrackerConfig, open_landmarks
-from bridge.core.hand_face import ARKIT_BLENDSHAPES, HandLandmark
+from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
+from bridge.solve.hands import SIDES, assign_sides, finger_bones
 from bridge.tracking.hand_face_detector import Crop, VtuberConfig, VtuberDetector, cut, parse_track
+from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
 
 ALL = ("body", "hands", "face")
 DEMO_FRAMES = 90

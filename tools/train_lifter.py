@@ -238,8 +238,10 @@ def main() -> int:
     first = results[names[0]]
     print(f"\nHeld-out clips: {', '.join(HELD_OUT)}; {len(views)} views, {int(first['all']['frames'])} "
           f"frames (CMU 01_03 alone: {int(first['cmu']['frames'])})\n")  # fmt: skip
-    print("| model | receptive field | causal | MPJPE mm | PA-MPJPE mm | accel mm/frame² | 01_03 MPJPE mm "
-          "| 01_03 accel |")
+    print(
+        "| model | receptive field | causal | MPJPE mm | PA-MPJPE mm | accel mm/frame² | 01_03 MPJPE mm "
+        "| 01_03 accel |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in names:
         widths, causal = MODELS[name]

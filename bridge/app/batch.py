@@ -2,18 +2,19 @@
 pool or on Ray.
 
 Per video (:func:`process_video`, the same function on every engine): the pose model runs **in the worker's own
-process** (:class:`~bridge.tracking.process.PoseDetector` over :func:`~bridge.tracking.sources.open_source`; a worker already is a
-separate process, so no tracker process is started per file); every frame goes through the chain ``bridge
-stream`` uses (:class:`~bridge.app.stream.Processor`: flip repair → One-Euro filter → solver). Written next to
-each other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name without its
-suffix, or with the suffix as ``_mp4`` when two videos of one folder share a stem):
+process** (:class:`~bridge.tracking.process.PoseDetector` over :func:`~bridge.tracking.sources.open_source`; a
+worker already is a separate process, so no tracker process is started per file); every frame goes through the
+chain ``bridge stream`` uses (:class:`~bridge.app.stream.Processor`: flip repair → One-Euro filter → solver).
+Written next to each other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name
+without its suffix, or with the suffix as ``_mp4`` when two videos of one folder share a stem):
 
-* ``<stem>.bridgerec.jsonl`` — the tracker's raw landmarks (:mod:`bridge.tracking.recording`), replayable anywhere an
+* ``<stem>.bridgerec.jsonl`` — the tracker's raw landmarks (:mod:`bridge.tracking.recording`), replayable anywhere
+an
   input is accepted;
 * ``<stem>.bvh`` with ``--bvh`` — the solved motion (:func:`bridge.export.bvh.export_bvh`, at the video's rate);
 * ``<stem>_report.html``, ``<stem>_angles.csv`` and ``<stem>_*.png`` with ``--analyze`` — the movement
-  analysis (:func:`bridge.analysis.analyse.analyse` on the flip-repaired landmarks, before the live One-Euro filter,
-  as ``bridge analyze`` does; :func:`bridge.analysis.report.write_report`);
+  analysis (:func:`bridge.analysis.analyse.analyse` on the flip-repaired landmarks, before the live One-Euro
+  filter, as ``bridge analyze`` does; :func:`bridge.analysis.report.write_report`);
 * ``<stem>.manifest.json`` — written **last**: the input's SHA-256, the settings' SHA-256, every output's size
   and SHA-256, frames and timing. A video whose manifest matches (same input content, same settings, outputs
   present with their recorded sizes) is skipped; ``--force`` redoes it.
@@ -59,12 +60,12 @@ from typing import IO, Any, Literal, Protocol
 
 from bridge import __version__
 from bridge.analysis.analyse import AnalysisConfig
-from bridge.core.errors import BridgeError
 from bridge.app.stream import ProcessorConfig
-from bridge.tracking.recording import FORMAT_VERSION as RECORDING_VERSION
-from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
+from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
 from bridge.tracking.process import TrackerConfig
+from bridge.tracking.recording import FORMAT_VERSION as RECORDING_VERSION
+from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
 
 #: File suffixes taken as videos when scanning INPUT_DIR (case-insensitive).
 VIDEO_SUFFIXES = frozenset(
@@ -388,8 +389,8 @@ def _track_and_solve(
 
     Returns (frames, tracked frames, video fps, poses (if --bvh), flip-repaired landmarks (if --analyze))."""
     from bridge.app.stream import Processor
-    from bridge.tracking.sources import SourceSpec, open_source
     from bridge.tracking.process import PoseDetector
+    from bridge.tracking.sources import SourceSpec, open_source
 
     processor = Processor(config.rig, config.processor)
     poses: list[Any] = []
@@ -672,12 +673,16 @@ class RayEngine:
                 _check_reachable(address)
             # A cluster takes only what a driver may ask; "local" starts a new instance even where RAY_ADDRESS
             # or a `ray start` cluster exists (ray.init() without an address would join those).
-            kwargs: dict[str, Any] = {"address": address} if address else {
-                "address": "local",
-                "num_cpus": local_cpus,
-                "object_store_memory": RAY_OBJECT_STORE_BYTES,
-                "include_dashboard": False,
-            }
+            kwargs: dict[str, Any] = (
+                {"address": address}
+                if address
+                else {
+                    "address": "local",
+                    "num_cpus": local_cpus,
+                    "object_store_memory": RAY_OBJECT_STORE_BYTES,
+                    "include_dashboard": False,
+                }
+            )
             self._owner: _RayOwner | None = _RayOwner(
                 lambda: ray.init(log_to_driver=False, logging_level=logging.ERROR, **kwargs), ray.shutdown
             )

@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bridge.solve.face import FaceConfig, FaceSolver
-from bridge.stages.filter import LandmarkFilter, OneEuroConfig
-from bridge.stages.flips import FlipRepair, FlipRepairConfig
-from bridge.solve.hands import HandConfig, HandSolver
 from bridge.core.landmarks import LandmarkFrame
-from bridge.stages.lifter import CausalLifter, LifterConfig
-from bridge.output.vmc import VmcConfig, encode_vmc_frame
-from bridge.output.vrchat import VrchatConfig, encode_vrchat_frame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, load_rig
-from bridge.solve.body import Solver, SolverConfig
-from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG, TrackerConfig, open_landmarks
 from bridge.output.transport import OscTarget, RateLimiter, UdpSender
+from bridge.output.vmc import VmcConfig, encode_vmc_frame
+from bridge.output.vrchat import VrchatConfig, encode_vrchat_frame
+from bridge.solve.body import Solver, SolverConfig
+from bridge.solve.face import FaceConfig, FaceSolver
+from bridge.solve.hands import HandConfig, HandSolver
+from bridge.stages.filter import LandmarkFilter, OneEuroConfig
+from bridge.stages.flips import FlipRepair, FlipRepairConfig
+from bridge.stages.lifter import CausalLifter, LifterConfig
+from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG, TrackerConfig, open_landmarks
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,10 @@ class StatusLine:
 
 
 def encode_for_targets(
-    pose: BonePose, t_s: float, config: StreamConfig, protocols: set[str],
+    pose: BonePose,
+    t_s: float,
+    config: StreamConfig,
+    protocols: set[str],
     blendshapes: dict[str, float] | None = None,
 ) -> dict[str, list[bytes]]:
     """The datagrams of one frame for each protocol in use (encoders only: no sockets here); ``blendshapes``

@@ -75,7 +75,9 @@ def _vrm0_name(bone: str) -> str | None:
 
 
 _VRM1_THUMBS = {
-    "ThumbMetacarpal": "ThumbProximal", "ThumbProximal": "ThumbIntermediate", "ThumbDistal": "ThumbDistal"
+    "ThumbMetacarpal": "ThumbProximal",
+    "ThumbProximal": "ThumbIntermediate",
+    "ThumbDistal": "ThumbDistal",
 }
 
 

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TextIO
 
 from bridge.analysis.analyse import AnalysisConfig, analyse
+from bridge.app.stream import Processor, ProcessorConfig
 from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
-from bridge.stages.flips import FlipRepairConfig
 from bridge.core.landmarks import LandmarkFrame
-from bridge.app.stream import Processor, ProcessorConfig
 from bridge.core.rig import load_rig
-from bridge.tracking.sources import parse_input
+from bridge.stages.flips import FlipRepairConfig
 from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.sources import parse_input
 
 
 class Progress:

@@ -3,7 +3,8 @@
 The landmark → pose chain is the one ``bridge stream`` uses (:class:`~bridge.app.stream.Processor`: flip repair,
 One-Euro filter, solver) with the same ``--rig``/``--mirror``/filter options, so an export looks like what a
 live receiver got. The poses are resampled to ``--fps`` (default: the input's own rate) and written by
-:func:`bridge.export.bvh.export_bvh` (format: see :mod:`bridge.export.bvh` and the README's "Export" section) and/or
+:func:`bridge.export.bvh.export_bvh` (format: see :mod:`bridge.export.bvh` and the README's "Export" section)
+and/or
 :func:`bridge.export.gltf.export_glb`.
 """
 
@@ -14,13 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bridge.app.stream import Processor
 from bridge.cli.options import float_in, positive_int
 from bridge.cli.options import note as _note
 from bridge.core.errors import BridgeError
-from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder, export_bvh
-from bridge.app.stream import Processor
 from bridge.core.pose import BonePose
-from bridge.core.rig import Rig, load_rig
+from bridge.core.rig import Rig
+from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder, export_bvh
 
 #: Frame rate of the BVH when neither --fps nor the input says one.
 DEFAULT_EXPORT_FPS = 30.0
@@ -70,7 +71,7 @@ def _input_text(args: argparse.Namespace) -> str:
 def cmd_export(args: argparse.Namespace) -> int:
     """Track the input, solve every frame, and write the motion as BVH and/or glTF."""
     from bridge.cli.main import tracker_config_from_args
-    from bridge.cli.stream import processor_config_from_args
+    from bridge.cli.stream import processor_config_from_args, rig_from_args
     from bridge.tracking.process import open_landmarks
 
     input_text = _input_text(args)
@@ -81,7 +82,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if not path.parent.is_dir():
             raise BridgeError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
     config = BvhExportConfig(unit=args.unit)
-    rig = load_rig(args.rig)
+    rig = rig_from_args(args)
     processor = Processor(rig, processor_config_from_args(args))
     poses: list[BonePose] = []
     tracked = 0

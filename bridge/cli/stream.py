@@ -5,19 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.avatar.load import load_rig_or_avatar
+from bridge.avatar.read import read_avatar
 from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
-from bridge.solve.face import NAME_SETS, FaceConfig
-from bridge.stages.filter import OneEuroConfig
-from bridge.stages.flips import FlipRepairConfig
-from bridge.solve.hands import HandConfig
-from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
+from bridge.core.rig import Rig
+from bridge.output.transport import parse_osc_target, select_protocol
 from bridge.output.vmc import VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
-from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.core.rig import Rig, load_rig
 from bridge.solve.body import SolverConfig
-from bridge.output.transport import parse_osc_target, select_protocol
+from bridge.solve.face import NAME_SETS, FaceConfig
+from bridge.solve.hands import HandConfig
+from bridge.stages.filter import OneEuroConfig
+from bridge.stages.flips import FlipRepairConfig
+from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
 
 DEFAULT_TARGET = f"127.0.0.1:{VMC_DEFAULT_PORT}"
 
@@ -85,10 +87,8 @@ def rig_from_args(args: argparse.Namespace) -> Rig:
     if given, else ``--rig``. Every command that uses ``add_pose_args`` gets its rig here."""
     avatar = getattr(args, "avatar", None)
     if avatar:
-        from bridge.avatar.read import read_avatar
-
         return read_avatar(avatar)
-    return load_rig(getattr(args, "rig", "default"))
+    return load_rig_or_avatar(getattr(args, "rig", "default"))
 
 
 def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:

@@ -61,7 +61,8 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
 
 
 def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """Validate the options and build the :class:`bridge.viewer.app.ViewConfig` (bad values → one-line BridgeError)."""
+    """Validate the options and build the :class:`bridge.viewer.app.ViewConfig` (bad values → one-line
+    BridgeError)."""
     from bridge.cli.main import resolve_input, tracker_config_from_args
     from bridge.cli.stream import processor_config_from_args, rig_from_args
     from bridge.core.rig import load_rig

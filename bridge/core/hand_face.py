@@ -1,7 +1,8 @@
 """What the hand and face models see, carried from the tracker to the consumer inside a :class:`LandmarkFrame`.
 
 Small frozen values, no MediaPipe types (they are pickled across the tracker's process boundary and written to
-recordings). Produced by :mod:`bridge.tracking.hand_face_detector`, consumed by :mod:`bridge.solve.hands` (finger bones) and
+recordings). Produced by :mod:`bridge.tracking.hand_face_detector`, consumed by :mod:`bridge.solve.hands` (finger
+bones) and
 :mod:`bridge.solve.face` (blend shapes, head and eyes).
 
 Frames and units:
@@ -83,7 +84,8 @@ class HandObservation:
             hand's centre; rows in :class:`HandLandmark` order.
         image_xy: (21, 2) float, normalised coordinates in the whole source image (x right, y down).
         label: MediaPipe's handedness, "Left" or "Right", which names the hand as it would be in a **mirrored**
-            (selfie) image; :func:`bridge.solve.hands.assign_sides` decides the person's side with the pose's wrists.
+            (selfie) image; :func:`bridge.solve.hands.assign_sides` decides the person's side with the pose's
+            wrists.
         score: handedness confidence in [0, 1].
     """
 

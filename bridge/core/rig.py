@@ -36,6 +36,8 @@ from bridge.core.humanoid import HUMAN_BODY_BONES, REQUIRED_BONES
 FloatArray = npt.NDArray[np.float64]
 
 RIG_FORMAT = "bridge-rig"
+#: File suffixes of avatars (read by :mod:`bridge.avatar`), not rig files.
+AVATAR_SUFFIXES = (".vrm", ".glb", ".gltf")
 RIG_VERSION = 1
 
 #: Folder of the rig files that ship with bridge (``avatars/`` in a checkout, ``bridge/avatars`` installed).
@@ -224,19 +226,17 @@ def avatars_dir() -> Path:
 
 
 def load_rig(name_or_path: str | Path = "default") -> Rig:
-    """Load a rig by bundled name (``default``, or ``avatars/NAME``) or from a ``.json`` path, validated.
+    """Load a rig file by bundled name (``default``, or ``avatars/NAME``) or from a ``.json`` path, validated.
 
-    A ``.vrm`` / ``.glb`` / ``.gltf`` path is read as an avatar (:func:`bridge.avatar.read.read_avatar`)."""
+    Avatar files (``.vrm`` / ``.glb`` / ``.gltf``) are read by :func:`bridge.avatar.load.load_rig_or_avatar`."""
     text = str(name_or_path)
     path = Path(text)
     if not path.suffix and not path.exists():
         path = avatars_dir() / f"{path.name}.json"
     if not path.is_file():
         raise RigError(f"rig file {text} not found; pass a rig .json file or a bundled name such as 'default'")
-    if path.suffix.lower() in (".vrm", ".glb", ".gltf"):  # an avatar file: its humanoid skeleton (bridge.avatar)
-        from bridge.avatar.read import read_avatar
-
-        return read_avatar(path)
+    if path.suffix.lower() in AVATAR_SUFFIXES:
+        raise RigError(f"{path} is an avatar file, not a rig file; pass it with --avatar")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

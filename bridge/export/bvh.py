@@ -47,10 +47,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.export.bvh_file import BvhError, BvhMotion, BvhSkeleton, format_bvh
 from bridge.core.errors import BridgeError
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.export.bvh_file import BvhError, BvhMotion, BvhSkeleton, format_bvh
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

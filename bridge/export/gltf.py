@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bridge.core.errors import BridgeError
-from bridge.export.bvh import resample_poses
 from bridge.core.pose import BonePose
+from bridge.export.bvh import resample_poses
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -35,9 +35,9 @@ import numpy as np
 
 from bridge.core.errors import BridgeError
 from bridge.core.frames import rig_to_unity_position, rig_to_unity_quaternion
-from bridge.output.packing import OscPacked, osc_floats_message, osc_message, pack_datagrams
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.output.packing import OscPacked, osc_floats_message, osc_message, pack_datagrams
 
 #: Default port of VMC receivers (Marionettes).
 VMC_DEFAULT_PORT = 39539

@@ -47,9 +47,9 @@ from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
 from bridge.core.frames import rig_to_unity_position, rig_to_unity_quaternion
-from bridge.output.packing import OscPacked, osc_message, pack_datagrams
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.output.packing import OscPacked, osc_message, pack_datagrams
 
 #: Default port VRChat receives OSC on.
 VRCHAT_DEFAULT_PORT = 9000

@@ -33,9 +33,9 @@ Mirror (``--mirror``): the avatar is the user's mirror image, so every left/righ
 (eyeBlinkLeft drives the avatar's right eye; jawLeft — the jaw moving to the user's left — becomes jawRight)
 before any mapping; the head's rotation is reflected like the body's (x → −x).
 
-Head: the face transform's rotation is the head's world rotation in the rig frame (see :mod:`bridge.core.hand_face`);
-it replaces the body solver's head (from ears and nose, much coarser), split evenly between Neck and Head like
-the body solver does, clamped to ``head_max_deg`` from the chest.
+Head: the face transform's rotation is the head's world rotation in the rig frame (see
+:mod:`bridge.core.hand_face`); it replaces the body solver's head (from ears and nose, much coarser), split evenly
+between Neck and Head like the body solver does, clamped to ``head_max_deg`` from the chest.
 
 Eyes: yaw = (eyeLookOut − eyeLookIn) · ``eye_yaw_max_deg`` toward the eye's own side, pitch = (eyeLookUp −
 eyeLookDown) · ``eye_pitch_max_deg``; local to the Head bone.
@@ -53,10 +53,10 @@ import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
-from bridge.stages.filter import OneEuroFilter
+from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
-from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
+from bridge.stages.filter import OneEuroFilter
 
 FloatArray = npt.NDArray[np.float64]
 

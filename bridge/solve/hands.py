@@ -45,15 +45,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.stages.filter import OneEuroFilter
 from bridge.core.frames import MEDIAPIPE_TO_RIG
+from bridge.core.hand_face import HandLandmark as H
+from bridge.core.hand_face import HandObservation, HandsResult
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
 from bridge.solve.body import align_two
-from bridge.core.hand_face import HandLandmark as H
-from bridge.core.hand_face import HandObservation, HandsResult
+from bridge.stages.filter import OneEuroFilter
 
 FloatArray = npt.NDArray[np.float64]
 

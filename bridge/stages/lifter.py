@@ -155,7 +155,7 @@ class LifterModel:
         for i, k in enumerate(widths[1:]):
             wk, bk = self.weights[1 + 2 * i]
             w1, b1 = self.weights[2 + 2 * i]
-            res = h[:, (k - 1 if self.causal else (k - 1) // 2):: k]
+            res = h[:, (k - 1 if self.causal else (k - 1) // 2) :: k]
             t = h.shape[1] // k
             y = np.maximum(h.reshape(n, t, k * h.shape[2]) @ wk + bk, 0.0)
             h = res + np.maximum(y @ w1 + b1, 0.0)
@@ -173,14 +173,14 @@ class LifterModel:
             n_out = h.shape[0] - span
             if n_out <= 0:
                 raise ValueError("sequence shorter than the receptive field; pad it first")
-            taps = np.concatenate([h[j * d: j * d + n_out] for j in range(k)], axis=1) if k > 1 else h
+            taps = np.concatenate([h[j * d : j * d + n_out] for j in range(k)], axis=1) if k > 1 else h
             y = np.maximum(taps @ w + b, 0.0)
             if i == 0:
                 h = y
             else:
                 w1, b1 = self.weights[2 * i]
                 start = span if self.causal else span // 2
-                h = h[start: start + n_out] + np.maximum(y @ w1 + b1, 0.0)
+                h = h[start : start + n_out] + np.maximum(y @ w1 + b1, 0.0)
             d *= k
         wo, bo = self.weights[-1]
         return np.asarray(h @ wo + bo, dtype=np.float32)
@@ -312,7 +312,7 @@ class CausalLifter:
             self._next = (self._next + 1) % rf
         self._last_t = frame.t_s
         # Oldest first: the slot after the newest is the oldest.
-        window = np.concatenate([self._buffer[self._next:], self._buffer[: self._next]], axis=0)
+        window = np.concatenate([self._buffer[self._next :], self._buffer[: self._next]], axis=0)
         y = self.model.forward_windows(window[None])[0].astype(np.float64).reshape(NUM_LANDMARKS, 3)
         return frame.replace(world_xyz_m=hip_centre(y), flags={**frame.flags, "lifter": self.model.name})
 

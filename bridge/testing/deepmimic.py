@@ -1,4 +1,5 @@
-"""DeepMimic ``humanoid3d`` motion clips (JSON) as BVH motions, which :mod:`bridge.testing.mocap` turns into landmarks.
+"""DeepMimic ``humanoid3d`` motion clips (JSON) as BVH motions, which :mod:`bridge.testing.mocap` turns into
+landmarks.
 
 The clips ship in the ``pybullet`` wheel (``pybullet_data/data/motions/humanoid3d_*.txt``, 15 clips, 16–60 fps,
 0.8–4.4 s each: walk, run, jump, kick, punch, spin, cartwheel, backflip, crawl, roll, dances, get-ups). They are
@@ -21,8 +22,8 @@ lengths: pelvis → chest 0.236, chest → neck 0.224, hip half-width 0.085, thi
 0.275, forearm 0.259, shoulder 0.183 out from the spine; standing height about 1.6 m. The URDF has no head,
 hand, or toe joints (the head is a sphere centred 0.175 m above the neck joint, the hands are fixed to the
 forearms): this module adds a ``Head`` joint 0.10 m above the neck joint with its End Site 0.175 m above that
-(so the head centre :mod:`bridge.testing.mocap` uses, their midpoint, is the sphere's centre), ``Hand`` joints at the
-URDF's wrist origins, and no toe joint (mocap then puts FOOT_INDEX 15 cm ahead of and 6 cm below the ankle).
+(so the head centre :mod:`bridge.testing.mocap` uses, their midpoint, is the sphere's centre), ``Hand`` joints at
+the URDF's wrist origins, and no toe joint (mocap then puts FOOT_INDEX 15 cm ahead of and 6 cm below the ankle).
 Rest pose (all rotations zero): standing, arms hanging down.
 """
 
@@ -37,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation, Slerp
 
-from bridge.export.bvh_file import BvhMotion, BvhSkeleton
 from bridge.core.errors import BridgeError
+from bridge.export.bvh_file import BvhMotion, BvhSkeleton
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -141,18 +142,18 @@ def deepmimic_motion(path: str | os.PathLike[str], fps: float = 30.0) -> BvhMoti
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # gimbal-lock warnings: the Euler triple still composes exactly
         root = Slerp(times, _quat_wxyz(frames[:, 4:8]))(t_new)
-        out[:, cols[3]: cols[3] + 3] = root.as_euler(_EULER, degrees=True)
+        out[:, cols[3] : cols[3] + 3] = root.as_euler(_EULER, degrees=True)
         for name, _, _, drive in _JOINTS:
             if drive is None:
                 continue
             start, width = _LAYOUT[drive]
             jc = sk.channel_columns(name)
             if width == 4:
-                rot = Slerp(times, _quat_wxyz(frames[:, start: start + 4]))(t_new)
+                rot = Slerp(times, _quat_wxyz(frames[:, start : start + 4]))(t_new)
             else:  # hinge about the link's z axis
                 angle = np.interp(t_new, times, frames[:, start])
                 rot = Rotation.from_rotvec(np.outer(angle, [0.0, 0.0, 1.0]))
-            out[:, jc[0]: jc[0] + 3] = rot.as_euler(_EULER, degrees=True)
+            out[:, jc[0] : jc[0] + 3] = rot.as_euler(_EULER, degrees=True)
     return BvhMotion(skeleton=sk, frame_time_s=1.0 / fps, channels=out, source=str(p))
 
 

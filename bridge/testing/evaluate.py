@@ -1,8 +1,9 @@
 """Accuracy of solved poses against ground truth (motion capture): what the solver's tests and benchmarks report.
 
 Every measure compares a *direction* or an *angle*, so the rig's proportions need not match the subject's.
-Ground truth comes as joint positions and landmarks in MediaPipe's world frame (see :mod:`bridge.testing.mocap`); they
-are brought into the rig frame with :func:`bridge.core.frames.mediapipe_to_rig`, the same conversion the solver uses.
+Ground truth comes as joint positions and landmarks in MediaPipe's world frame (see :mod:`bridge.testing.mocap`);
+they are brought into the rig frame with :func:`bridge.core.frames.mediapipe_to_rig`, the same conversion the
+solver uses.
 
 Segments compared (truth → solved rig):
 

@@ -12,8 +12,8 @@ so the tests, which have no pybullet, can evaluate on it) and DeepMimic ``dance_
 ``kick``.
 
 A *view* (:func:`render_view`) is a clip through one :class:`~bridge.testing.mocap.VirtualCamera`: ground truth =
-:func:`bridge.testing.mocap.mocap_landmarks`' 33 world landmarks (MediaPipe frame, hip-centred, metres), input = its
-``image_xy`` with detector-like errors (:func:`detector_noise`): per-landmark Gaussian jitter (extremities
+:func:`bridge.testing.mocap.mocap_landmarks`' 33 world landmarks (MediaPipe frame, hip-centred, metres), input =
+its ``image_xy`` with detector-like errors (:func:`detector_noise`): per-landmark Gaussian jitter (extremities
 twice as much), a slowly drifting per-landmark offset, short outlier bursts (a landmark off by a large amount
 for 1–6 frames), and dropped frames that repeat the previous detection. Random cameras (:func:`random_camera`):
 yaw all round, distance 2.5–6 m, optical centre 0.4–2.0 m above the floor (elevation), horizontal field of
@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from bridge.export.bvh_file import BvhMotion, read_bvh
 from bridge.core.landmarks import NUM_LANDMARKS, PoseLandmark
+from bridge.export.bvh_file import BvhMotion, read_bvh
 from bridge.stages.lifter import LifterModel
 from bridge.testing.mocap import VirtualCamera, mocap_landmarks
 
@@ -158,7 +158,7 @@ def detector_noise(image_xy: FloatArray, image_size: tuple[int, int], rng: np.ra
         t0 = int(rng.integers(0, t_n))
         j = int(rng.integers(0, NUM_LANDMARKS))
         span = int(rng.integers(1, 7))
-        noise[t0: t0 + span, j] += rng.normal(size=2) * 0.15 * size[t0]
+        noise[t0 : t0 + span, j] += rng.normal(size=2) * 0.15 * size[t0]
     out = p + noise
     # Dropped frames: the previous detection is repeated.
     drop = np.asarray(rng.random(t_n) < level * 0.02)

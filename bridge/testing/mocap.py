@@ -38,9 +38,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from bridge.export.bvh_file import BvhMotion, BvhSkeleton, FrameSelection, bvh_forward_kinematics, bvh_rest_positions
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
+from bridge.export.bvh_file import (
+    BvhMotion,
+    BvhSkeleton,
+    FrameSelection,
+    bvh_forward_kinematics,
+    bvh_rest_positions,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]

@@ -48,9 +48,6 @@ import numpy as np
 import numpy.typing as npt
 
 from bridge.core.errors import BridgeError
-from bridge.core.landmarks import LandmarkFrame
-from bridge.core.landmarks import PoseLandmark as L
-from bridge.tracking.models import face_model_path, hand_model_path, model_load_error
 from bridge.core.hand_face import (
     NUM_BLENDSHAPES,
     NUM_HAND_LANDMARKS,
@@ -58,6 +55,9 @@ from bridge.core.hand_face import (
     HandObservation,
     HandsResult,
 )
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.tracking.models import face_model_path, hand_model_path, model_load_error
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -338,8 +338,9 @@ class HandFaceDetector:
 
 
 class VtuberDetector:
-    """Pose + hands + face per :class:`~bridge.tracking.sources.Frame`: the tracker's detector when ``--track`` asks for
-    more than the body. Same interface as :class:`bridge.tracking.process.PoseDetector` (``detect(frame)``, ``close``)."""
+    """Pose + hands + face per :class:`~bridge.tracking.sources.Frame`: the tracker's detector when ``--track``
+    asks for more than the body. Same interface as :class:`bridge.tracking.process.PoseDetector`
+    (``detect(frame)``, ``close``)."""
 
     def __init__(self, tracker_config: Any, config: VtuberConfig | None = None) -> None:
         from bridge.tracking.process import PoseDetector

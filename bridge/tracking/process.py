@@ -123,7 +123,8 @@ class TrackerConfig:
 
 
 def _make_detector(config: TrackerConfig) -> Any:
-    """PoseDetector for the body alone; with hands/face, :class:`bridge.tracking.hand_face_detector.VtuberDetector`."""
+    """PoseDetector for the body alone; with hands/face,
+    :class:`bridge.tracking.hand_face_detector.VtuberDetector`."""
     if "hands" not in config.track and "face" not in config.track:
         return PoseDetector(config)
     from bridge.tracking.hand_face_detector import make_detector

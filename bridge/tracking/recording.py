@@ -1,4 +1,5 @@
-"""Landmark recordings: a small, versioned, append-safe file format for :class:`~bridge.core.landmarks.LandmarkFrame`.
+"""Landmark recordings: a small, versioned, append-safe file format for
+:class:`~bridge.core.landmarks.LandmarkFrame`.
 
 A recording lets the rest of the pipeline (filter, solver, encoders, viewer) run again on exactly the same
 landmarks without a camera or the model: ``bridge record --input clip.mp4 --out take.bridgerec.jsonl``, then
@@ -51,8 +52,8 @@ from typing import IO, Any
 import numpy as np
 
 from bridge.core.errors import BridgeError
-from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.core.hand_face import face_from_json, face_to_json, hands_from_json, hands_to_json
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 
 FORMAT_NAME = "bridge-landmarks"
 FORMAT_VERSION = 1

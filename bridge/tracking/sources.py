@@ -8,12 +8,13 @@ Input strings (:func:`parse_input`):
 * a folder of images (``.png .jpg .jpeg .bmp .tif .tiff .webp``), read in name order; timestamps
   ``frame_index / image_fps`` (default 30 fps).
 * a bridge recording (``.jsonl`` file whose first line is a ``bridge-landmarks`` header, see
-  :mod:`bridge.tracking.recording`): replayed by :func:`bridge.tracking.process.open_landmarks` without running the model.
+  :mod:`bridge.tracking.recording`): replayed by :func:`bridge.tracking.process.open_landmarks` without running the
+  model.
 * ``None`` or ``demo``: the Sports2D demo clip from the PyPI package ``sports2d`` (:func:`demo_video_path`).
 
 Every error a user can cause (missing file, a file that is not a video, no camera at that index, a folder without
-images) is a one-line :class:`~bridge.core.errors.BridgeError`. Sources are opened where they are read: in the tracker
-process, so that images never cross a process boundary.
+images) is a one-line :class:`~bridge.core.errors.BridgeError`. Sources are opened where they are read: in the
+tracker process, so that images never cross a process boundary.
 """
 
 from __future__ import annotations
@@ -152,9 +153,7 @@ def parse_input(text: str | None) -> SourceSpec:
         raise BridgeError(f"input not found: {path} (give a video file, an image folder, a recording or camera:N)")
     if path.is_dir():
         if not _image_files(path):
-            raise BridgeError(
-                f"no images in folder {path} (expected {', '.join(sorted(IMAGE_SUFFIXES))} files)"
-            )
+            raise BridgeError(f"no images in folder {path} (expected {', '.join(sorted(IMAGE_SUFFIXES))} files)")
         return SourceSpec("images", stripped, path=path)
     if _looks_like_recording(path):
         return SourceSpec("recording", stripped, path=path)

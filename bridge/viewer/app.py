@@ -32,9 +32,9 @@ from typing import Protocol
 
 import numpy as np
 
+from bridge.app.stream import Processor, ProcessorConfig
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
-from bridge.app.stream import Processor, ProcessorConfig
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, load_rig
 from bridge.tracking.process import TrackerConfig, open_landmarks
