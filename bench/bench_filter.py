@@ -30,7 +30,8 @@ from scipy.signal import butter, filtfilt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bridge.core.landmarks import LandmarkFrame  # noqa: E402
-from bridge.stages.filter import LandmarkFilter, OneEuroConfig, OneEuroFilter  # noqa: E402
+from bridge.core.one_euro import OneEuroFilter  # noqa: E402
+from bridge.stages.filter import LandmarkFilter, OneEuroConfig  # noqa: E402
 from bridge.stages.flips import SWAPPED_FLAG, FlipRepair  # noqa: E402
 
 

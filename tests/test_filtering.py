@@ -10,15 +10,8 @@ from scipy.signal import butter, filtfilt
 
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
-from bridge.stages.filter import (
-    HELD_FLAG,
-    LandmarkFilter,
-    OneEuroConfig,
-    OneEuroFilter,
-    filter_frames,
-    held_landmarks,
-    smoothing_factor,
-)
+from bridge.core.one_euro import OneEuroFilter, smoothing_factor
+from bridge.stages.filter import HELD_FLAG, LandmarkFilter, OneEuroConfig, filter_frames, held_landmarks
 
 
 def _still_frame(t_s: float, frame_index: int = -1) -> LandmarkFrame:

@@ -62,6 +62,7 @@ from bridge import __version__
 from bridge.analysis.analyse import AnalysisConfig
 from bridge.app.stream import ProcessorConfig
 from bridge.core.errors import BridgeError
+from bridge.core.files import atomic_write, fsync_path
 from bridge.core.rig import Rig
 from bridge.tracking.process import TrackerConfig
 from bridge.tracking.recording import FORMAT_VERSION as RECORDING_VERSION
@@ -76,7 +77,8 @@ MANIFEST_VERSION = 1
 SUMMARY_FORMAT = "bridge-batch-summary"
 SUMMARY_NAME = "batch_summary.json"
 LOCK_NAME = ".bridge-batch.lock"
-TMP_MARK = ".batch-tmp-"
+TMP_TAG = "batch-tmp"
+TMP_MARK = f".{TMP_TAG}-"
 RECORDING_SUFFIX = ".bridgerec.jsonl"
 MANIFEST_SUFFIX = ".manifest.json"
 #: Seconds ``ray.init`` may take before the batch gives up with an error.
@@ -360,28 +362,6 @@ def completed_result(job: BatchJob, out_root: Path) -> FileResult | None:
 ProgressFn = Callable[[str, int], None]
 
 
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a folder's entries') data to the disk, so a rename after it survives a power cut."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary name in the same folder, fsync and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        _fsync(tmp)
-        os.replace(tmp, path)
-        _fsync(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _track_and_solve(
     job: BatchJob, config: BatchConfig, tmp_dir: Path, progress: ProgressFn | None
 ) -> tuple[int, int, float | None, list[Any], list[Any]]:
@@ -483,7 +463,7 @@ def _commit(
     for path in sorted(tmp_dir.iterdir()):
         target = job.out_dir / path.name
         meta = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
-        _fsync(path)
+        fsync_path(path)
         os.replace(path, target)
         outputs[target.relative_to(out_root).as_posix()] = meta
     shutil.rmtree(tmp_dir, ignore_errors=True)  # gone before the manifest: a temporary folder means "not done"
@@ -500,7 +480,7 @@ def _commit(
         "finished": now_iso(),
         "outputs": outputs,
     }
-    _atomic_write_text(job.manifest_path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    atomic_write(job.manifest_path, json.dumps(manifest, indent=1, sort_keys=True) + "\n", "manifest", TMP_TAG)
     return tuple(sorted(outputs))
 
 
@@ -1077,8 +1057,9 @@ def run_batch(
             bar.close()
             summary.results = [results[j.rel] for j in jobs if j.rel in results]
             summary.wall_s = time.monotonic() - started
-            with contextlib.suppress(OSError):
-                _atomic_write_text(out_dir / SUMMARY_NAME, json.dumps(summary.to_json(), indent=1) + "\n")
+            with contextlib.suppress(BridgeError):  # the summary is a report: never hide the batch's outcome
+                text = json.dumps(summary.to_json(), indent=1) + "\n"
+                atomic_write(out_dir / SUMMARY_NAME, text, "batch summary", TMP_TAG)
     return summary
 
 

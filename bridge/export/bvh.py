@@ -48,6 +48,7 @@ import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
+from bridge.core.files import atomic_write
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
 from bridge.export.bvh_file import BvhError, BvhMotion, BvhSkeleton, format_bvh
@@ -348,16 +349,7 @@ def export_bvh(
     """Write a take as a BVH file (atomically: a temporary file renamed into place). Returns what was written."""
     layout, motion = poses_to_bvh(poses, fps, config)
     text = format_bvh(layout.skeleton, motion.channels, motion.frame_time_s, config.decimals)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BvhError(
-            f"cannot write BVH file {target} ({exc.strerror}); check the folder exists and is writable"
-        ) from None
+    atomic_write(path, text, "BVH file")
     return motion
 
 

@@ -18,13 +18,13 @@ import json
 import os
 import struct
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bridge.core.errors import BridgeError
+from bridge.core.files import atomic_write
 from bridge.core.pose import BonePose
 from bridge.export.bvh import resample_poses
 
@@ -123,14 +123,5 @@ def glb_bytes(doc: dict[str, Any], binary: bytes) -> bytes:
 def export_glb(path: str | os.PathLike[str], poses: Sequence[BonePose], fps: float, name: str = "take") -> int:
     """Write a take as a ``.glb`` file (atomically); returns the number of keyframes."""
     doc, binary = gltf_document(poses, fps, name)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(glb_bytes(doc, binary))
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BridgeError(
-            f"cannot write glTF file {target} ({exc.strerror}); check the folder exists and is writable"
-        ) from None
+    atomic_write(path, glb_bytes(doc, binary), "glTF file")
     return int(doc["accessors"][0]["count"])

@@ -59,14 +59,25 @@ from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
+from bridge.core.rotations import (
+    X_AXIS,
+    Y_AXIS,
+    Z_AXIS,
+    axis_angle_matrix,
+    basis,
+    clamp_angle,
+    cross,
+    fraction,
+    min_rotation,
+    norm,
+    perp,
+    transpose,
+    twist_angle,
+    unit,
+)
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-_X = np.array([1.0, 0.0, 0.0])
-_Y = np.array([0.0, 1.0, 0.0])
-_Z = np.array([0.0, 0.0, 1.0])
-_EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -107,95 +118,6 @@ class SolverConfig:
     ground: bool = True
 
 
-# --------------------------------------------------------------------------------------------- geometry
-
-
-def _norm(v: FloatArray) -> FloatArray:
-    """Lengths of (..., 3) vectors (cheaper than np.linalg.norm on tiny arrays)."""
-    return np.sqrt(np.einsum("...i,...i->...", v, v))
-
-
-def _unit(v: FloatArray) -> FloatArray:
-    """(..., 3) vectors scaled to length 1 (zero vectors stay zero)."""
-    return v / np.maximum(_norm(v), _EPS)[..., None]
-
-
-def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Cross product of (..., 3) vectors (np.cross costs ~40 µs a call on tiny arrays)."""
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
-
-
-def _perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
-    """Part of (..., 3) ``v`` perpendicular to the unit ``axis_unit``."""
-    return v - np.einsum("...i,...i->...", v, axis_unit)[..., None] * axis_unit
-
-
-def _basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
-    """(..., 3, 3) orthonormal frames whose columns are primary, secondary ⟂ primary, and their cross."""
-    e1 = _unit(primary)
-    # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
-    # untracked and replaced by hold/rest later.
-    zero = _norm(e1) < 0.5
-    if np.any(zero):
-        e1 = np.where(zero[..., None], _X, e1)
-    e2 = _unit(_perp(secondary, e1))
-    # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
-    bad = _norm(e2) < 0.5
-    if np.any(bad):
-        alt = np.where(np.abs(e1[..., :1]) < 0.9, _X, _Y)
-        e2 = np.where(bad[..., None], _unit(_perp(alt, e1)), e2)
-    e3 = _cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=-1)
-
-
-def align_two(
-    primary_obs: FloatArray, secondary_obs: FloatArray, primary_rest: FloatArray, secondary_rest: FloatArray
-) -> FloatArray:
-    """Rotation matrices R (..., 3, 3) with R·primary_rest ∥ primary_obs exactly and R·secondary_rest as
-    close as possible to secondary_obs.
-
-    Equal to ``Rotation.align_vectors([primary_obs, secondary_obs], [primary_rest, secondary_rest],
-    weights=[np.inf, 1])`` (tested), but vectorised over any leading shape.
-    """
-    return _basis(primary_obs, secondary_obs) @ np.swapaxes(_basis(primary_rest, secondary_rest), -1, -2)
-
-
-def _aligner(primary_rest: FloatArray, secondary_rest: FloatArray):  # type: ignore[no-untyped-def]
-    """:func:`align_two` with the rest pair fixed (its basis computed once)."""
-    rest_t = _basis(np.asarray(primary_rest, float), np.asarray(secondary_rest, float)).T
-
-    def align(primary_obs: FloatArray, secondary_obs: FloatArray) -> FloatArray:
-        return _basis(primary_obs, secondary_obs) @ rest_t
-
-    return align
-
-
-def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArray:
-    """(..., 3, 3) rotations by ``angle_rad`` (...,) about unit axes (..., 3) or one axis (3,) (Rodrigues)."""
-    a = np.broadcast_to(axis_unit, np.shape(angle_rad) + (3,))
-    c = np.cos(angle_rad)[..., None, None]
-    s = np.sin(angle_rad)[..., None, None]
-    k = np.zeros(a.shape[:-1] + (3, 3))
-    k[..., 0, 1], k[..., 0, 2] = -a[..., 2], a[..., 1]
-    k[..., 1, 0], k[..., 1, 2] = a[..., 2], -a[..., 0]
-    k[..., 2, 0], k[..., 2, 1] = -a[..., 1], a[..., 0]
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
-
-
-def _min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
-    """(..., 3, 3) shortest rotations taking the directions of ``a`` onto those of ``b`` (both (..., 3), broadcast;
-    for opposite directions, a half turn about an axis perpendicular to ``a``)."""
-    au, bu = np.broadcast_arrays(_unit(np.asarray(a, dtype=np.float64)), _unit(b))
-    axis = _cross(au, bu)
-    s = _norm(axis)
-    c = np.einsum("...i,...i->...", au, bu)
-    fallback = _unit(_perp(np.where(np.abs(au[..., :1]) < 0.9, _X, _Y), au))
-    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, _EPS)[..., None], fallback)
-    return axis_angle_matrix(axis_u, np.arctan2(s, c))
-
-
 def _chain_chord(g: _RigGeometry, w_hips: FloatArray, step: FloatArray) -> FloatArray:
     """(T, 3) world vector from the hip joints' mid-point to the shoulder joints' mid-point when every spine
     chain bone turns by ``step`` (T, 3, 3) under hips turned by ``w_hips`` (T, 3, 3)."""
@@ -205,57 +127,6 @@ def _chain_chord(g: _RigGeometry, w_hips: FloatArray, step: FloatArray) -> Float
         p = p + r @ off
         r = r @ step
     return p + r @ g.top_to_shoulders_mid - w_hips @ g.hips_to_legs_mid
-
-
-def _angle_of(m: FloatArray) -> FloatArray:
-    """Rotation angle (radians) of (..., 3, 3) rotation matrices."""
-    tr = np.trace(m, axis1=-2, axis2=-1)
-    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
-
-
-def _clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
-    """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` (a number, or one per trailing rotation) scaled
-    down to it, keeping the axis."""
-    ang = _angle_of(m)
-    limit = np.broadcast_to(max_rad, ang.shape)
-    over = ang > limit
-    if not np.any(over):
-        return m
-    rv = Rotation.from_matrix(m[over]).as_rotvec()
-    rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), _EPS))[:, None]
-    out = m.copy()
-    out[over] = Rotation.from_rotvec(rv).as_matrix()
-    return out
-
-
-def _skew_part(m: FloatArray) -> FloatArray:
-    """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
-    return np.stack(
-        [m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1
-    )
-
-
-def _fraction(m: FloatArray, fraction: float) -> FloatArray:
-    """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
-    ang = _angle_of(m)
-    if np.any(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
-        shape = m.shape[:-2]
-        rv = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_rotvec() * fraction
-        return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
-    axis = _unit(_skew_part(m))
-    return axis_angle_matrix(axis, ang * fraction)
-
-
-def _twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
-    """Angle (radians, in (-π, π]) of the twist part of rotations (..., 3, 3) about the unit ``axis_unit``
-    (swing-twist decomposition): 2·atan2(q_vec·a, q_w), written with the matrix's own entries since
-    q_vec = skew / (4 q_w) and 4 q_w² = 1 + trace."""
-    along = np.einsum("...i,...i->...", _skew_part(m), axis_unit)
-    return 2.0 * np.arctan2(along, 1.0 + np.trace(m, axis1=-2, axis2=-1))
-
-
-def _mT(m: FloatArray) -> FloatArray:
-    return np.swapaxes(m, -1, -2)
 
 
 # ----------------------------------------------------------------------------------- rig geometry
@@ -295,7 +166,7 @@ class _RigGeometry:
         idx = rig.index
 
         def rest_dir(frm: str, to: str) -> FloatArray:
-            return _unit(rest[idx(to)] - rest[idx(frm)])
+            return unit(rest[idx(to)] - rest[idx(frm)])
 
         def tail_point(bone: str, default_dir: FloatArray) -> FloatArray:
             """Rest position of the end of ``bone``: its tail, first child, or a default."""
@@ -333,29 +204,29 @@ class _RigGeometry:
         # rest direction is measured the same way (rigs whose clavicles point back, like MakeHuman's, differ).
         sh_mid = (rest[idx("LeftUpperArm")] + rest[idx("RightUpperArm")]) / 2
         shoulder_dirs = [
-            _unit(rest[idx(f"{s}UpperArm")] - sh_mid) for s in ("Left", "Right") if rig.has(f"{s}Shoulder")
+            unit(rest[idx(f"{s}UpperArm")] - sh_mid) for s in ("Left", "Right") if rig.has(f"{s}Shoulder")
         ]
 
         limbs = [
-            ("LeftUpperArm", "LeftLowerArm", "LeftHand", _Z),
-            ("RightUpperArm", "RightLowerArm", "RightHand", _Z),
-            ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot", -_Z),
-            ("RightUpperLeg", "RightLowerLeg", "RightFoot", -_Z),
+            ("LeftUpperArm", "LeftLowerArm", "LeftHand", Z_AXIS),
+            ("RightUpperArm", "RightLowerArm", "RightHand", Z_AXIS),
+            ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot", -Z_AXIS),
+            ("RightUpperLeg", "RightLowerLeg", "RightFoot", -Z_AXIS),
         ]
         upper_dir, lower_dir, pole, lower_pole, end_dir = [], [], [], [], []
         for up, lo, end, hint in limbs:
-            u = _unit(rest[idx(lo)] - rest[idx(up)])
-            lo_d = _unit(rest[idx(end)] - rest[idx(lo)])
+            u = unit(rest[idx(lo)] - rest[idx(up)])
+            lo_d = unit(rest[idx(end)] - rest[idx(lo)])
             upper_dir.append(u)
             lower_dir.append(lo_d)
-            pole.append(_unit(_perp(hint, u)))
-            lower_pole.append(_unit(_perp(hint, lo_d)))
+            pole.append(unit(perp(hint, u)))
+            lower_pole.append(unit(perp(hint, lo_d)))
             if end.endswith("Foot"):
                 toes = end.replace("Foot", "Toes")
-                tip = tail_point(toes, _Z) if rig.has(toes) else tail_point(end, _Z - _Y)
+                tip = tail_point(toes, Z_AXIS) if rig.has(toes) else tail_point(end, Z_AXIS - Y_AXIS)
             else:
                 tip = tail_point(end, lo_d)
-            end_dir.append(_unit(tip - rest[idx(end)]))
+            end_dir.append(unit(tip - rest[idx(end)]))
         lower_dir_a, lower_pole_a = np.array(lower_dir), np.array(lower_pole)
         self.limbs = _Limbs(
             upper=tuple(idx(x[0]) for x in limbs),
@@ -365,7 +236,7 @@ class _RigGeometry:
             lower_dir=lower_dir_a,
             pole=np.array(pole),
             lower_pole=lower_pole_a,
-            hinge=_unit(_cross(lower_dir_a, lower_pole_a)),
+            hinge=unit(cross(lower_dir_a, lower_pole_a)),
             end_dir=np.array(end_dir),
             flex_min=np.radians([config.elbow_range_deg[0]] * 2 + [config.knee_range_deg[0]] * 2),
             flex_max=np.radians([config.elbow_range_deg[1]] * 2 + [config.knee_range_deg[1]] * 2),
@@ -374,17 +245,17 @@ class _RigGeometry:
         # Transposed rest bases of the targets aligned straight from landmarks, in this order:
         # hips, hips-from-shoulders, torso top, head, left hand, right hand.
         rest_pairs = [
-            (hips_lateral, _Y),
-            (hips_lateral, _Y),
+            (hips_lateral, Y_AXIS),
+            (hips_lateral, Y_AXIS),
             (rest_dir("Hips", top), rest_dir("RightUpperArm", "LeftUpperArm")),
-            (_X, face_forward),
-            (self.limbs.end_dir[0], _Z),
-            (self.limbs.end_dir[1], _Z),
+            (X_AXIS, face_forward),
+            (self.limbs.end_dir[0], Z_AXIS),
+            (self.limbs.end_dir[1], Z_AXIS),
         ]
-        self.rest_bases_t = np.stack([_basis(p0, s0).T for p0, s0 in rest_pairs])
-        self.shoulder_bases_t = np.stack([_basis(d, _Z).T for d in shoulder_dirs]) if shoulder_dirs else None
-        self.leg_end_bases_t = np.stack([_basis(self.limbs.end_dir[k], self.limbs.hinge[k]).T for k in (2, 3)])
-        self.limb_bases_t = np.stack([_basis(self.limbs.upper_dir[k], self.limbs.pole[k]).T for k in range(4)])
+        self.rest_bases_t = np.stack([basis(p0, s0).T for p0, s0 in rest_pairs])
+        self.shoulder_bases_t = np.stack([basis(d, Z_AXIS).T for d in shoulder_dirs]) if shoulder_dirs else None
+        self.leg_end_bases_t = np.stack([basis(self.limbs.end_dir[k], self.limbs.hinge[k]).T for k in (2, 3)])
+        self.limb_bases_t = np.stack([basis(self.limbs.upper_dir[k], self.limbs.pole[k]).T for k in range(4)])
 
         self.toes = [idx(f"{s}Toes") for s in ("Left", "Right") if rig.has(f"{s}Toes")]
         # Lowest rest points of each foot (joint and toe tip), to ground the hips.
@@ -488,19 +359,19 @@ def solve_arrays(
     sh_ok = visible[:, L.LEFT_SHOULDER] & visible[:, L.RIGHT_SHOULDER]
     # Hips out of view (a user at a desk): the hips face where the shoulders face, upright.
     use_sh = ~hips_ok & sh_ok
-    trunk_up = np.where(use_sh[:, None], _Y, sh_mid - (hip_l + hip_r) / 2)
+    trunk_up = np.where(use_sh[:, None], Y_AXIS, sh_mid - (hip_l + hip_r) / 2)
     sh_line = sh_l - sh_r
     ear_l, ear_r = xyz[:, L.LEFT_EAR], xyz[:, L.RIGHT_EAR]
     hand = xyz[:, _HAND_POINTS]  # (T, 2, 4, 3): wrist, index, pinky, thumb
     knuckles = (hand[:, :, 1] + hand[:, :, 2]) / 2 - hand[:, :, 0]  # (T, 2, 3): wrist → knuckles
     prim = np.stack(
-        [hip_l - hip_r, _perp(sh_line, _Y), trunk_up, ear_l - ear_r, knuckles[:, 0], knuckles[:, 1]], axis=1
+        [hip_l - hip_r, perp(sh_line, Y_AXIS), trunk_up, ear_l - ear_r, knuckles[:, 0], knuckles[:, 1]], axis=1
     )
-    hand_sec = _unit(hand[:, :, 1] - hand[:, :, 2]) + 0.5 * _unit(hand[:, :, 3] - hand[:, :, 0])
+    hand_sec = unit(hand[:, :, 1] - hand[:, :, 2]) + 0.5 * unit(hand[:, :, 3] - hand[:, :, 0])
     sec = np.stack(
         [
-            _unit(trunk_up) + _Y,
-            np.broadcast_to(_Y, (n_t, 3)),
+            unit(trunk_up) + Y_AXIS,
+            np.broadcast_to(Y_AXIS, (n_t, 3)),
             sh_line,
             xyz[:, L.NOSE] - (ear_l + ear_r) / 2,
             hand_sec[:, 0],
@@ -508,28 +379,28 @@ def solve_arrays(
         ],
         axis=1,
     )
-    targets = _basis(prim, sec) @ g.rest_bases_t  # (T, 6, 3, 3)
+    targets = basis(prim, sec) @ g.rest_bases_t  # (T, 6, 3, 3)
     w_hips = np.where(use_sh[:, None, None], targets[:, 1], targets[:, 0])
     w_top, w_head, w_hands = targets[:, 2], targets[:, 3], targets[:, 4:6]
 
     set_bone(g.hips, w_hips, hips_ok | sh_ok)
     if g.chain:
         n = len(g.chain)
-        step = _fraction(_mT(w_hips) @ w_top, 1.0 / n)
+        step = fraction(transpose(w_hips) @ w_top, 1.0 / n)
         # A bent chain's chord (hip joints mid → shoulder joints mid) leans less than its top segment: turn the
         # top's target once so the chord, where the arms hang from, lands on the observed trunk.
         chord = _chain_chord(g, w_hips, step)
-        w_top = _min_rotation(chord, trunk_up) @ w_top
-        step = _fraction(_mT(w_hips) @ w_top, 1.0 / n)
+        w_top = min_rotation(chord, trunk_up) @ w_top
+        step = fraction(transpose(w_hips) @ w_top, 1.0 / n)
         for i in g.chain:
             set_bone(i, step, sh_ok)
         w_top = world[:, g.top]
 
     # --- neck and head
     head_ok = visible[:, L.LEFT_EAR] & visible[:, L.RIGHT_EAR] & visible[:, L.NOSE]
-    rel = _clamp_angle(_mT(w_top) @ w_head, math.radians(100.0))
+    rel = clamp_angle(transpose(w_top) @ w_head, math.radians(100.0))
     if g.neck is not None:
-        half = _fraction(rel, 0.5)
+        half = fraction(rel, 0.5)
         set_bone(g.neck, half, head_ok)
         set_bone(g.head, half, head_ok)
     else:
@@ -539,10 +410,12 @@ def solve_arrays(
     if g.shoulder_bases_t is not None:
         sh_pts = np.stack([sh_l, sh_r][: len(g.shoulders)], axis=1)
         chest_fwd = np.broadcast_to(w_top[:, None, :, 2], sh_pts.shape)
-        w_sh = _basis(sh_pts - sh_mid[:, None], chest_fwd) @ g.shoulder_bases_t
+        w_sh = basis(sh_pts - sh_mid[:, None], chest_fwd) @ g.shoulder_bases_t
         for k, i in enumerate(g.shoulders):
             parent_w = world[:, int(parents[i])]
-            set_bone(i, _clamp_angle(_mT(parent_w) @ w_sh[:, k], math.radians(config.shoulder_max_deg)), sh_ok)
+            set_bone(
+                i, clamp_angle(transpose(parent_w) @ w_sh[:, k], math.radians(config.shoulder_max_deg)), sh_ok
+            )
 
     # --- the four limbs at once
     pts = xyz[:, _LIMB_POINTS]  # (T, 4, 3, 3): root, mid, end joints
@@ -594,20 +467,20 @@ def _solve_limbs(
     parent_w = np.stack([world[:, int(parents[i])] for i in lb.upper], axis=1)  # (T, 4, 3, 3)
     upper = pts[:, :, 1] - pts[:, :, 0]
     lower = pts[:, :, 2] - pts[:, :, 1]
-    u = _unit(upper)
+    u = unit(upper)
     # The bend direction: where the lower bone leaves the upper one's line. It is not observable while the limb
     # is straight, so it is blended with priors that fade out as the joint bends past ``straight_limb_deg``:
     # the rest pole carried by the limb's swing, and for legs the backward direction of the foot.
-    bend = _perp(_unit(lower), u)
-    prior_w = np.clip(1.0 - _norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
+    bend = perp(unit(lower), u)
+    prior_w = np.clip(1.0 - norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
     upper_in_parent = np.einsum("tkji,tkj->tki", parent_w, upper)
-    swing = _min_rotation(lb.upper_dir, upper_in_parent)
+    swing = min_rotation(lb.upper_dir, upper_in_parent)
     carried_pole = np.einsum("tkij,tkj->tki", parent_w @ swing, np.broadcast_to(lb.pole, upper.shape))
-    prior = 0.3 * _unit(_perp(carried_pole, u))
+    prior = 0.3 * unit(perp(carried_pole, u))
     heel_minus_toe = np.where(foot_ok[:, :, None], foot[:, :, 1] - foot[:, :, 2], 0.0)
-    prior[:, LEGS] += _unit(_perp(heel_minus_toe, u[:, LEGS]))
-    w_upper = _basis(upper, bend + prior_w[:, :, None] * prior) @ g.limb_bases_t
-    local_upper = _mT(parent_w) @ w_upper
+    prior[:, LEGS] += unit(perp(heel_minus_toe, u[:, LEGS]))
+    w_upper = basis(upper, bend + prior_w[:, :, None] * prior) @ g.limb_bases_t
+    local_upper = transpose(parent_w) @ w_upper
     for k, i in enumerate(lb.upper):
         set_bone(i, local_upper[:, k], upper_ok[:, k])
 
@@ -619,7 +492,7 @@ def _solve_limbs(
     hinge = axis_angle_matrix(lb.hinge, np.clip(flex, lb.flex_min, lb.flex_max))
     # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
     w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
-    twist = _twist_angle(_mT(w_arm0) @ hands, lb.lower_dir[ARMS])
+    twist = twist_angle(transpose(w_arm0) @ hands, lb.lower_dir[ARMS])
     lo, hi = np.radians(config.forearm_twist_range_deg)
     twist = np.where(hand_ok, np.clip(twist, lo, hi), 0.0)
     lower_m = hinge.copy()
@@ -630,10 +503,10 @@ def _solve_limbs(
 
     # Feet: ankle → toe tip, their roll taken from the knee's hinge axis.
     knee_axis = np.einsum("tkij,kj->tki", w_lower[:, LEGS], lb.hinge[LEGS])
-    w_feet = _basis(foot[:, :, 2] - foot[:, :, 0], knee_axis) @ g.leg_end_bases_t
+    w_feet = basis(foot[:, :, 2] - foot[:, :, 0], knee_axis) @ g.leg_end_bases_t
     w_end = np.concatenate([hands, w_feet], axis=1)
     end_ok = np.concatenate([hand_ok, foot_ok], axis=1)
-    end_local = _clamp_angle(_mT(w_lower) @ w_end, lb.end_max)
+    end_local = clamp_angle(transpose(w_lower) @ w_end, lb.end_max)
     end_local = np.where(end_ok[:, :, None, None], end_local, np.eye(3))
     for k, i in enumerate(lb.end):
         set_bone(i, end_local[:, k], end_ok[:, k])

@@ -55,8 +55,8 @@ from scipy.spatial.transform import Rotation
 from bridge.core.errors import BridgeError
 from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
 from bridge.core.landmarks import LandmarkFrame
+from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose, BoneState
-from bridge.stages.filter import OneEuroFilter
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -50,10 +50,10 @@ from bridge.core.hand_face import HandLandmark as H
 from bridge.core.hand_face import HandObservation, HandsResult
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
-from bridge.solve.body import align_two
-from bridge.stages.filter import OneEuroFilter
+from bridge.core.rotations import align_two
 
 FloatArray = npt.NDArray[np.float64]
 

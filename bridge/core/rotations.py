@@ -1,0 +1,148 @@
+"""Rotation and vector helpers on numpy arrays, vectorised over any leading shape.
+
+Every function takes and returns plain arrays: vectors (..., 3), rotation matrices (..., 3, 3), angles in
+radians. They are the solver's building blocks (:mod:`bridge.solve`); each is exact where the maths is (tested
+against scipy's :class:`~scipy.spatial.transform.Rotation`), and cheap on the tiny arrays of one frame, where
+numpy's general routines (``np.cross``, ``np.linalg.norm``) cost tens of microseconds a call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial.transform import Rotation
+
+FloatArray = npt.NDArray[np.float64]
+
+X_AXIS = np.array([1.0, 0.0, 0.0])
+Y_AXIS = np.array([0.0, 1.0, 0.0])
+Z_AXIS = np.array([0.0, 0.0, 1.0])
+EPS = 1e-9
+
+
+def norm(v: FloatArray) -> FloatArray:
+    """Lengths of (..., 3) vectors (cheaper than np.linalg.norm on tiny arrays)."""
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
+
+
+def unit(v: FloatArray) -> FloatArray:
+    """(..., 3) vectors scaled to length 1 (zero vectors stay zero)."""
+    return v / np.maximum(norm(v), EPS)[..., None]
+
+
+def cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Cross product of (..., 3) vectors (np.cross costs ~40 µs a call on tiny arrays)."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
+    """Part of (..., 3) ``v`` perpendicular to the unit ``axis_unit``."""
+    return v - np.einsum("...i,...i->...", v, axis_unit)[..., None] * axis_unit
+
+
+def basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
+    """(..., 3, 3) orthonormal frames whose columns are primary, secondary ⟂ primary, and their cross."""
+    e1 = unit(primary)
+    # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
+    # untracked and replaced by hold/rest later.
+    zero = norm(e1) < 0.5
+    if np.any(zero):
+        e1 = np.where(zero[..., None], X_AXIS, e1)
+    e2 = unit(perp(secondary, e1))
+    # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
+    bad = norm(e2) < 0.5
+    if np.any(bad):
+        alt = np.where(np.abs(e1[..., :1]) < 0.9, X_AXIS, Y_AXIS)
+        e2 = np.where(bad[..., None], unit(perp(alt, e1)), e2)
+    e3 = cross(e1, e2)
+    return np.stack([e1, e2, e3], axis=-1)
+
+
+def align_two(
+    primary_obs: FloatArray, secondary_obs: FloatArray, primary_rest: FloatArray, secondary_rest: FloatArray
+) -> FloatArray:
+    """Rotation matrices R (..., 3, 3) with R·primary_rest ∥ primary_obs exactly and R·secondary_rest as
+    close as possible to secondary_obs.
+
+    Equal to ``Rotation.align_vectors([primary_obs, secondary_obs], [primary_rest, secondary_rest],
+    weights=[np.inf, 1])`` (tested), but vectorised over any leading shape.
+    """
+    return basis(primary_obs, secondary_obs) @ np.swapaxes(basis(primary_rest, secondary_rest), -1, -2)
+
+
+def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArray:
+    """(..., 3, 3) rotations by ``angle_rad`` (...,) about unit axes (..., 3) or one axis (3,) (Rodrigues)."""
+    a = np.broadcast_to(axis_unit, np.shape(angle_rad) + (3,))
+    c = np.cos(angle_rad)[..., None, None]
+    s = np.sin(angle_rad)[..., None, None]
+    k = np.zeros(a.shape[:-1] + (3, 3))
+    k[..., 0, 1], k[..., 0, 2] = -a[..., 2], a[..., 1]
+    k[..., 1, 0], k[..., 1, 2] = a[..., 2], -a[..., 0]
+    k[..., 2, 0], k[..., 2, 1] = -a[..., 1], a[..., 0]
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+
+
+def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
+    """(..., 3, 3) shortest rotations taking the directions of ``a`` onto those of ``b`` (both (..., 3), broadcast;
+    for opposite directions, a half turn about an axis perpendicular to ``a``)."""
+    au, bu = np.broadcast_arrays(unit(np.asarray(a, dtype=np.float64)), unit(b))
+    axis = cross(au, bu)
+    s = norm(axis)
+    c = np.einsum("...i,...i->...", au, bu)
+    fallback = unit(perp(np.where(np.abs(au[..., :1]) < 0.9, X_AXIS, Y_AXIS), au))
+    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, EPS)[..., None], fallback)
+    return axis_angle_matrix(axis_u, np.arctan2(s, c))
+
+
+def angle_of(m: FloatArray) -> FloatArray:
+    """Rotation angle (radians) of (..., 3, 3) rotation matrices."""
+    tr = np.trace(m, axis1=-2, axis2=-1)
+    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+
+
+def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
+    """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` (a number, or one per trailing rotation) scaled
+    down to it, keeping the axis."""
+    ang = angle_of(m)
+    limit = np.broadcast_to(max_rad, ang.shape)
+    over = ang > limit
+    if not np.any(over):
+        return m
+    rv = Rotation.from_matrix(m[over]).as_rotvec()
+    rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
+    out = m.copy()
+    out[over] = Rotation.from_rotvec(rv).as_matrix()
+    return out
+
+
+def skew_part(m: FloatArray) -> FloatArray:
+    """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
+    return np.stack(
+        [m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1
+    )
+
+
+def fraction(m: FloatArray, fraction: float) -> FloatArray:
+    """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
+    ang = angle_of(m)
+    if np.any(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
+        shape = m.shape[:-2]
+        rv = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_rotvec() * fraction
+        return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
+    axis = unit(skew_part(m))
+    return axis_angle_matrix(axis, ang * fraction)
+
+
+def twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
+    """Angle (radians, in (-π, π]) of the twist part of rotations (..., 3, 3) about the unit ``axis_unit``
+    (swing-twist decomposition): 2·atan2(q_vec·a, q_w), written with the matrix's own entries since
+    q_vec = skew / (4 q_w) and 4 q_w² = 1 + trace."""
+    along = np.einsum("...i,...i->...", skew_part(m), axis_unit)
+    return 2.0 * np.arctan2(along, 1.0 + np.trace(m, axis1=-2, axis2=-1))
+
+
+def transpose(m: FloatArray) -> FloatArray:
+    """(..., 3, 3) matrices transposed (for rotations: inverted)."""
+    return np.swapaxes(m, -1, -2)
