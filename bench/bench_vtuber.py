@@ -22,8 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import decode_all, sports2d_demo  # noqa: E402
+from bridge.tracking.config import TrackerConfig  # noqa: E402
 from bridge.tracking.hand_face_detector import CONCURRENCY_MODES, VtuberConfig, VtuberDetector  # noqa: E402
-from bridge.tracking.process import TrackerConfig, open_landmarks  # noqa: E402
+from bridge.tracking.process import open_landmarks  # noqa: E402
 from bridge.tracking.sources import Frame  # noqa: E402
 
 PARTS = (("body",), ("body", "hands"), ("body", "hands", "face"))

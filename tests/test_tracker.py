@@ -22,6 +22,7 @@ import pytest
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.tracking.config import TrackerConfig
 from bridge.tracking.models import (
     bundled_model_path,
     check_model,
@@ -29,15 +30,9 @@ from bridge.tracking.models import (
     hand_model_path,
     pose_model_path,
 )
-from bridge.tracking.process import (
-    PoseDetector,
-    StreamInfo,
-    TrackerConfig,
-    open_landmarks,
-    put_dropping_stale,
-    track_video_inprocess,
-)
-from bridge.tracking.sources import demo_video_path
+from bridge.tracking.pose_detector import PoseDetector
+from bridge.tracking.process import open_landmarks, put_dropping_stale, track_video_inprocess
+from bridge.tracking.sources import StreamInfo, demo_video_path
 from tests.conftest import REPO, process_exists, spawned_children, tracker_children
 
 

@@ -19,8 +19,9 @@ from bridge.core.pose import BoneState
 from bridge.core.rig import load_rig
 from bridge.output.vmc import ADDRESS_BLEND_APPLY, ADDRESS_BLEND_VAL, ADDRESS_BONE
 from bridge.solve.hands import SIDES, assign_sides, finger_bones
-from bridge.tracking.hand_face_detector import Crop, VtuberConfig, VtuberDetector, cut, parse_track
-from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.config import TrackerConfig, parse_track
+from bridge.tracking.hand_face_detector import Crop, VtuberConfig, VtuberDetector, cut
+from bridge.tracking.process import open_landmarks
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
 
 ALL = ("body", "hands", "face")

@@ -2,8 +2,8 @@
 pool or on Ray.
 
 Per video (:func:`process_video`, the same function on every engine): the pose model runs **in the worker's own
-process** (:class:`~bridge.tracking.process.PoseDetector` over :func:`~bridge.tracking.sources.open_source`; a
-worker already is a separate process, so no tracker process is started per file); every frame goes through the
+process** (:class:`~bridge.tracking.pose_detector.PoseDetector` over :func:`~bridge.tracking.sources.open_source`;
+a worker already is a separate process, so no tracker process is started per file); every frame goes through the
 chain ``bridge stream`` uses (:class:`~bridge.app.stream.Processor`: flip repair → One-Euro filter → solver).
 Written next to each other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name
 without its suffix, or with the suffix as ``_mp4`` when two videos of one folder share a stem):
@@ -64,7 +64,7 @@ from bridge.app.stream import ProcessorConfig
 from bridge.core.errors import BridgeError
 from bridge.core.files import atomic_write, fsync_path
 from bridge.core.rig import Rig
-from bridge.tracking.process import TrackerConfig
+from bridge.tracking.config import TrackerConfig
 from bridge.tracking.recording import FORMAT_VERSION as RECORDING_VERSION
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
 
@@ -271,9 +271,9 @@ def _frame_count(path: Path) -> int | None:
     """The frame count a video's container announces (cheap: no decoding), None if unknown or unreadable."""
     import cv2
 
-    from bridge.tracking.process import _quiet_stderr
+    from bridge.tracking.quiet import quiet_stderr
 
-    with _quiet_stderr():  # FFmpeg prints its own complaint about a file it cannot read; the worker reports it
+    with quiet_stderr():  # FFmpeg prints its own complaint about a file it cannot read; the worker reports it
         cap = cv2.VideoCapture(str(path))
     try:
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
@@ -369,7 +369,7 @@ def _track_and_solve(
 
     Returns (frames, tracked frames, video fps, poses (if --bvh), flip-repaired landmarks (if --analyze))."""
     from bridge.app.stream import Processor
-    from bridge.tracking.process import PoseDetector
+    from bridge.tracking.pose_detector import PoseDetector
     from bridge.tracking.sources import SourceSpec, open_source
 
     processor = Processor(config.rig, config.processor)
@@ -779,9 +779,9 @@ class _RayOwner:
 @contextlib.contextmanager
 def _quiet_fd2() -> Iterator[None]:
     """Send file descriptor 2 to /dev/null for the block (Ray prints start-up and shutdown chatter there)."""
-    from bridge.tracking.process import _quiet_stderr
+    from bridge.tracking.quiet import quiet_stderr
 
-    with _quiet_stderr():
+    with quiet_stderr():
         yield
 
 

@@ -27,7 +27,8 @@ from bridge.solve.hands import HandConfig, HandSolver
 from bridge.stages.filter import LandmarkFilter, OneEuroConfig
 from bridge.stages.flips import FlipRepair, FlipRepairConfig
 from bridge.stages.lifter import CausalLifter, LifterConfig
-from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG, TrackerConfig, open_landmarks
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG, open_landmarks
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.rig import load_rig
 from bridge.stages.flips import FlipRepairConfig
-from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.process import open_landmarks
 from bridge.tracking.sources import parse_input
 
 

@@ -50,7 +50,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch, print the summary table on stdout; 1 if any video failed."""
     from bridge.app.batch import BatchConfig, run_batch
     from bridge.cli.stream import processor_config_from_args, rig_from_args
-    from bridge.tracking.process import TrackerConfig
+    from bridge.tracking.config import TrackerConfig
 
     if args.ray_address and args.engine != "ray":
         raise BridgeError("--ray-address needs --engine ray")

@@ -27,7 +27,8 @@ from bridge.cli.options import positive_float as _positive_float
 from bridge.cli.options import positive_int as _positive_int
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
-from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.process import open_landmarks
 
 
 def add_input_args(parser: argparse.ArgumentParser) -> None:
@@ -66,8 +67,8 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _track_parts(text: str) -> tuple[str, ...]:
-    """``--track`` value → the parts to track (see :func:`bridge.tracking.hand_face_detector.parse_track`)."""
-    from bridge.tracking.hand_face_detector import parse_track
+    """``--track`` value → the parts to track (see :func:`bridge.tracking.config.parse_track`)."""
+    from bridge.tracking.config import parse_track
 
     try:
         return parse_track(text)

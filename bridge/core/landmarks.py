@@ -13,6 +13,7 @@ Frames and units used in this module:
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,7 +133,8 @@ class LandmarkFrame:
         image_size: (width, height) of the source image in pixels.
         person: False for an explicit "no person in this frame" value.
         frame_index: index of the frame in its source (0-based), -1 when unknown.
-        flags: free-form per-frame annotations added by later stages (e.g. ``{"lr_swapped": True}``).
+        flags: free-form per-frame annotations added by the tracker and later stages (e.g. ``{"lr_swapped":
+            True}``); read-only: a stage that adds one returns a new frame (:meth:`with_flags`).
         hands: the hands the hand model found (``--track hands``), None when it did not run.
         face: the face the face model found (``--track face``), None when it did not run or found none.
     """
@@ -145,7 +147,7 @@ class LandmarkFrame:
     image_size: tuple[int, int]
     person: bool = True
     frame_index: int = -1
-    flags: dict[str, object] = field(default_factory=dict)
+    flags: Mapping[str, object] = field(default_factory=dict)
     hands: HandsResult | None = None
     face: FaceResult | None = None
 
@@ -168,6 +170,10 @@ class LandmarkFrame:
         import dataclasses
 
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def with_flags(self, **flags: object) -> LandmarkFrame:
+        """A copy with ``flags`` added to (or replacing) this frame's flags."""
+        return self.replace(flags={**self.flags, **flags})
 
     def equals(self, other: LandmarkFrame, atol: float = 0.0) -> bool:
         """Field-by-field equality of two frames (arrays compared with ``atol``); ``flags`` are ignored."""

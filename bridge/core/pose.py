@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,7 +44,7 @@ class BonePose:
     local_rotations: Rotation
     bone_state: npt.NDArray[np.int8]
     tracking: bool = True
-    flags: dict[str, object] = field(default_factory=dict)
+    flags: Mapping[str, object] = field(default_factory=dict)
 
     @staticmethod
     def rest(rig: Rig, t_s: float = 0.0, tracking: bool = False) -> BonePose:

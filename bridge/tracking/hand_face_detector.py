@@ -57,32 +57,18 @@ from bridge.core.hand_face import (
 )
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.tracking.config import TrackerConfig
 from bridge.tracking.models import face_model_path, hand_model_path, model_load_error
+from bridge.tracking.pose_detector import PoseDetector
+from bridge.tracking.quiet import quiet_stderr
+from bridge.tracking.sources import Frame
 
 FloatArray = npt.NDArray[np.float64]
 
-#: What ``--track`` accepts.
-TRACK_PARTS: tuple[str, ...] = ("body", "hands", "face")
 CONCURRENCY_MODES: tuple[str, ...] = ("sequential", "threads", "pipelined")
 
 #: Face landmark indices of the iris centres (refined 478-point mesh): the person's left, then right.
 _IRIS_LEFT, _IRIS_RIGHT = 473, 468
-
-
-def parse_track(text: str) -> tuple[str, ...]:
-    """``"body,hands,face"`` → ``("body", "hands", "face")`` (body always included, canonical order).
-
-    Raises:
-        BridgeError: an unknown part.
-    """
-    parts = [p.strip().lower() for p in text.split(",") if p.strip()]
-    unknown = [p for p in parts if p not in TRACK_PARTS]
-    if unknown or not parts:
-        raise BridgeError(
-            f"--track {text!r}: unknown part {', '.join(unknown) or '(none given)'}; "
-            f"use a comma-separated list of {', '.join(TRACK_PARTS)}"
-        )
-    return tuple(p for p in TRACK_PARTS if p == "body" or p in parts)
 
 
 @dataclass(frozen=True)
@@ -235,8 +221,6 @@ class HandFaceDetector:
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
 
-        from bridge.tracking.process import _quiet_stderr
-
         self._mp = mp
         self.config = config
         self._hand: Any = None
@@ -262,7 +246,7 @@ class HandFaceDetector:
                 min_hand_presence_confidence=config.min_hand_confidence,
             )
             try:
-                with _quiet_stderr():
+                with quiet_stderr():
                     self._hand = vision.HandLandmarker.create_from_options(options)
                     for side in ("Left", "Right"):
                         self._side_hand[side] = vision.HandLandmarker.create_from_options(side_options)
@@ -281,7 +265,7 @@ class HandFaceDetector:
                 output_facial_transformation_matrixes=True,
             )
             try:
-                with _quiet_stderr():
+                with quiet_stderr():
                     self._face = vision.FaceLandmarker.create_from_options(face_options)
             except Exception as exc:
                 self.close()
@@ -325,9 +309,7 @@ class HandFaceDetector:
 
     def close(self) -> None:
         """Release the MediaPipe graphs (idempotent)."""
-        from bridge.tracking.process import _quiet_stderr
-
-        with _quiet_stderr():  # mediapipe ≥ 1.2.3 logs INFO lines as graphs tear down
+        with quiet_stderr():  # mediapipe ≥ 1.2.3 logs INFO lines as graphs tear down
             for name in ("_hand", "_face"):
                 model = getattr(self, name, None)
                 if model is not None:
@@ -339,13 +321,11 @@ class HandFaceDetector:
 
 class VtuberDetector:
     """Pose + hands + face per :class:`~bridge.tracking.sources.Frame`: the tracker's detector when ``--track``
-    asks for more than the body. Same interface as :class:`bridge.tracking.process.PoseDetector`
+    asks for more than the body. Same interface as :class:`bridge.tracking.pose_detector.PoseDetector`
     (``detect(frame)``, ``close``)."""
 
-    def __init__(self, tracker_config: Any, config: VtuberConfig | None = None) -> None:
-        from bridge.tracking.process import PoseDetector
-
-        track = tuple(getattr(tracker_config, "track", ("body",)))
+    def __init__(self, tracker_config: TrackerConfig, config: VtuberConfig | None = None) -> None:
+        track = tracker_config.track
         if config is None:
             config = VtuberConfig(hands="hands" in track, face="face" in track)
         if config.concurrency not in CONCURRENCY_MODES:
@@ -364,20 +344,18 @@ class VtuberDetector:
         )
         self._previous: LandmarkFrame | None = None
 
-    def detect(self, frame: Any) -> LandmarkFrame:
+    def detect(self, frame: Frame) -> LandmarkFrame:
         """Pose, hands and face of one frame (a LandmarkFrame with ``hands`` / ``face`` set)."""
-        from bridge.tracking.process import _quiet_stderr
-
         # MediaPipe logs W0000 lines when it starts tracking; silence fd 2 once, here, for the whole frame: the
         # worker threads must not redirect it themselves (two threads saving and restoring fd 2 at once could
         # leave it pointing at /dev/null).
-        with _quiet_stderr():
+        with quiet_stderr():
             return self._detect(frame)
 
-    def _detect(self, frame: Any) -> LandmarkFrame:
+    def _detect(self, frame: Frame) -> LandmarkFrame:
         import cv2
 
-        rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         ex = self._extras
         mode = self.config.concurrency
         jobs: list[Callable[[LandmarkFrame], Any]] = [
@@ -412,13 +390,3 @@ class VtuberDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def make_detector(tracker_config: Any) -> Any:
-    """The tracker's detector for ``tracker_config.track``: a plain PoseDetector for the body alone."""
-    from bridge.tracking.process import PoseDetector
-
-    track = tuple(getattr(tracker_config, "track", ("body",)))
-    if "hands" not in track and "face" not in track:
-        return PoseDetector(tracker_config)
-    return VtuberDetector(tracker_config)

@@ -26,24 +26,6 @@ itself if its parent disappears. If the tracker process dies (killed, crashed), 
 :class:`BridgeError` within about a second instead of waiting forever: every queue wait has a timeout followed
 by an ``is_alive`` check. Errors at start-up in the tracker process (bad model, unreadable video, no camera)
 reach the parent as the same one-line BridgeError.
-
-Model and timestamps: PoseLandmarker (Tasks API) in ``RunningMode.VIDEO``, ``num_poses=1``, fed integer
-millisecond timestamps derived from the frame timestamps (strictly increasing). ``pose_world_landmarks`` →
-``world_xyz_m``, ``pose_landmarks`` → ``image_xy``, per-landmark ``visibility`` and ``presence``; a frame
-without a detection is an explicit :meth:`LandmarkFrame.no_person`.
-
-What MediaPipe already smooths (measured, mediapipe 1.2.2, pose_landmarker_full, Sports2D demo, 230 frames):
-in VIDEO mode the landmarker tracks the region of interest from the previous frame's landmarks (detector only
-when tracking is lost) **and filters the landmarks over time with a timestamp-driven filter**. Feeding the same
-frames with different timestamp spacing changes the output: 33 ms (true 30 fps) vs 10 s spacing — world
-landmarks identical on only 1 of 221 frames (the first), median per-frame max difference 3.6 cm, max 28 cm;
-33 ms vs 1 ms spacing — median 22 cm (heavy lag). IMAGE mode (independent detection per frame) found a person
-on only 137 of 230 frames (VIDEO mode: 221) and agreed with VIDEO mode on 1 of the 43 frames where both found
-the same person. A prior measurement elsewhere reported VIDEO == IMAGE on 399 of 400 frames; that does not
-hold for this version. Consequences: (1) timestamps given to MediaPipe must be real (presentation time for
-files, grab time for cameras) — they are; (2) MediaPipe's built-in smoothing is light at real frame rates and
-cannot be configured, and bridge's own One-Euro filter (:mod:`bridge.stages.filter`) is the one in control of
-jitter vs. lag on top of it. ``bench/bench_tracker.py --smoothing`` repeats the measurement.
 """
 
 from __future__ import annotations
@@ -53,7 +35,6 @@ import multiprocessing
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -64,23 +45,16 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bridge.core.errors import BridgeError
-from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
-from bridge.tracking.models import model_load_error, pose_model_path
+from bridge.core.landmarks import LandmarkFrame
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.detectors import make_detector
+from bridge.tracking.models import pose_model_path
+from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.recording import read_recording
 from bridge.tracking.sources import Frame, SourceSpec, StreamInfo, open_source, parse_input, quiet_opencv
 
-__all__ = [
-    "TrackerConfig",
-    "StreamInfo",
-    "LandmarkStream",
-    "PoseDetector",
-    "open_landmarks",
-    "track_video_inprocess",
-    "put_dropping_stale",
-]
+__all__ = ["LandmarkStream", "open_landmarks", "track_video_inprocess", "put_dropping_stale"]
 
 #: Frame flag: CLOCK_MONOTONIC seconds when the frame's image was read (grab time for a camera).
 READ_TIME_FLAG = "read_mono_s"
@@ -95,144 +69,6 @@ POLL_S = 0.25
 STOP_GRACE_S = 3.0
 
 
-@dataclass(frozen=True)
-class TrackerConfig:
-    """Settings of the tracker stage.
-
-    Attributes:
-        model_path: pose landmarker ``.task`` file; None = the bundled ``pose_landmarker_full.task``.
-        min_detection_confidence: MediaPipe ``min_pose_detection_confidence`` in [0, 1].
-        min_presence_confidence: MediaPipe ``min_pose_presence_confidence`` in [0, 1].
-        min_tracking_confidence: MediaPipe ``min_tracking_confidence`` in [0, 1].
-        live_queue_size: frames that may wait for the consumer on live input before the stalest is dropped.
-        image_fps: frames per second assigned to an image folder (timestamps ``index / image_fps``).
-        realtime: files only: read each frame at its presentation time, as a camera would deliver it, instead
-            of as fast as inference goes (``bridge stream`` of a video plays at the video's speed).
-        track: which models run: "body" always, "hands" and/or "face" added by ``--track`` (see
-            :mod:`bridge.tracking.hand_face_detector`); their results ride in ``LandmarkFrame.hands`` / ``.face``.
-    """
-
-    model_path: Path | None = None
-    min_detection_confidence: float = 0.5
-    min_presence_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    live_queue_size: int = 2
-    image_fps: float = 30.0
-    realtime: bool = False
-    track: tuple[str, ...] = ("body",)
-
-
-def _make_detector(config: TrackerConfig) -> Any:
-    """PoseDetector for the body alone; with hands/face,
-    :class:`bridge.tracking.hand_face_detector.VtuberDetector`."""
-    if "hands" not in config.track and "face" not in config.track:
-        return PoseDetector(config)
-    from bridge.tracking.hand_face_detector import make_detector
-
-    return make_detector(config)
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the block: MediaPipe/TFLite print INFO/WARNING lines at load."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-class PoseDetector:
-    """MediaPipe PoseLandmarker (VIDEO mode, one pose) turning :class:`Frame` values into LandmarkFrames.
-
-    Create it in the process that uses it. ``close()`` releases the native graph (also via ``with``).
-    """
-
-    def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
-        model = pose_model_path(config.model_path)
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
-
-        self._mp = mp
-        options = vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(model)),
-            running_mode=vision.RunningMode.VIDEO,
-            num_poses=1,
-            min_pose_detection_confidence=config.min_detection_confidence,
-            min_pose_presence_confidence=config.min_presence_confidence,
-            min_tracking_confidence=config.min_tracking_confidence,
-        )
-        try:
-            with _quiet_stderr():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except Exception as exc:  # MediaPipe raises RuntimeError/FileNotFoundError/ValueError for bad bundles
-            raise model_load_error(model, exc) from exc
-        self._last_ms = -1
-
-    def detect(self, frame: Frame) -> LandmarkFrame:
-        """Landmarks of the most prominent person in ``frame``, or an explicit no-person frame."""
-        import cv2
-
-        ms = int(round(frame.t_s * 1000.0))
-        if ms <= self._last_ms:
-            ms = self._last_ms + 1  # MediaPipe requires strictly increasing timestamps
-        self._last_ms = ms
-        rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
-        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-        with _quiet_stderr():  # MediaPipe logs W0000 lines when it first tracks an ROI
-            result = self._landmarker.detect_for_video(image, ms)
-        return landmark_frame_from_result(result, frame.t_s, frame.image_size, frame.frame_index)
-
-    def close(self) -> None:
-        """Release the MediaPipe graph (idempotent)."""
-        landmarker = getattr(self, "_landmarker", None)
-        if landmarker is not None:
-            self._landmarker = None
-            with _quiet_stderr():  # mediapipe ≥ 1.2.3 logs INFO lines (DestroyAccelerator) as it tears down
-                landmarker.close()
-
-    def __enter__(self) -> PoseDetector:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def landmark_frame_from_result(
-    result: Any, t_s: float, image_size: tuple[int, int], frame_index: int
-) -> LandmarkFrame:
-    """Convert a MediaPipe ``PoseLandmarkerResult`` (first pose only) into a :class:`LandmarkFrame`."""
-    if not result.pose_world_landmarks or not result.pose_landmarks:
-        return LandmarkFrame.no_person(t_s, image_size, frame_index)
-    world = result.pose_world_landmarks[0]
-    norm = result.pose_landmarks[0]
-    if len(world) != NUM_LANDMARKS or len(norm) != NUM_LANDMARKS:
-        raise BridgeError(f"the pose model returned {len(world)} landmarks, expected {NUM_LANDMARKS}")
-    world_xyz_m = np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
-    image_xy = np.array([(p.x, p.y) for p in norm], dtype=np.float64)
-    visibility = np.array([p.visibility if p.visibility is not None else 0.0 for p in norm], dtype=np.float64)
-    presence = np.array([p.presence if p.presence is not None else 0.0 for p in norm], dtype=np.float64)
-    return LandmarkFrame(
-        t_s=float(t_s),
-        world_xyz_m=world_xyz_m,
-        image_xy=image_xy,
-        visibility=visibility,
-        presence=presence,
-        image_size=(int(image_size[0]), int(image_size[1])),
-        person=True,
-        frame_index=int(frame_index),
-    )
-
-
 def track_video_inprocess(
     path: Path | str, config: TrackerConfig = TrackerConfig(), max_frames: int | None = None
 ) -> tuple[StreamInfo, list[LandmarkFrame]]:
@@ -244,7 +80,7 @@ def track_video_inprocess(
     if spec.kind in ("camera", "recording"):
         raise BridgeError(f"track_video_inprocess takes a video or image folder, not {spec.kind} input {path}")
     frames: list[LandmarkFrame] = []
-    with open_source(spec, config.image_fps) as source, _make_detector(config) as detector:
+    with open_source(spec, config.image_fps) as source, make_detector(config) as detector:
         for frame in source:
             if max_frames is not None and len(frames) >= max_frames:
                 break
@@ -364,9 +200,9 @@ def _tracker_main(
         os.nice(int(os.environ.get("BRIDGE_TRACKER_NICE", "10")))
     try:
         quiet_opencv()
-        with _quiet_stderr():
+        with quiet_stderr():
             source = open_source(spec, config.image_fps)
-        detector = _make_detector(config)
+        detector = make_detector(config)
     except BridgeError as exc:
         control_q.put(_Failure(str(exc)))
         return
@@ -389,11 +225,10 @@ def _tracker_main(
                 if delay > 0 and stop.wait(delay):
                     return
             read_s = frame.t_s if spec.live else time.monotonic()
-            item = detector.detect(frame)
             # Clock readings for latency (CLOCK_MONOTONIC is shared by processes): when the image was read
             # (grabbed, for a camera) and when inference finished.
-            item.flags[READ_TIME_FLAG] = read_s
-            item.flags[DETECTED_TIME_FLAG] = time.monotonic()
+            item = detector.detect(frame)
+            item = item.with_flags(**{READ_TIME_FLAG: read_s, DETECTED_TIME_FLAG: time.monotonic()})
             frames += 1
             if spec.live:
                 dropped += put_dropping_stale(data_q, item)
@@ -413,7 +248,7 @@ def _tracker_main(
     finally:
         if prefetch is not None:
             prefetch.close()
-        with _quiet_stderr():  # MediaPipe logs INFO lines as it tears down
+        with quiet_stderr():  # MediaPipe logs INFO lines as it tears down
             detector.close()
         source.close()
         # Stay until the parent is done reading (it sets ``stop`` when its block ends), so that the queue's

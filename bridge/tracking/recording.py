@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -100,7 +100,7 @@ def _round(values: np.ndarray) -> list[Any]:
     return (np.round(np.asarray(values, dtype=np.float64), DECIMALS) + 0.0).tolist()  # type: ignore[no-any-return]
 
 
-def _json_flags(flags: dict[str, object]) -> dict[str, Any]:
+def _json_flags(flags: Mapping[str, object]) -> dict[str, Any]:
     """The flags whose values JSON represents exactly (bool, int, float, str, None), less the clock readings
     of the run that made them (``*_mono_s``: meaningless when replayed)."""
     return {

@@ -37,7 +37,8 @@ from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, load_rig
-from bridge.tracking.process import TrackerConfig, open_landmarks
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.process import open_landmarks
 from bridge.viewer.receiver import ReceivedFrame, VmcReceiver
 from bridge.viewer.scene import (
     LineLayer,

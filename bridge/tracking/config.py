@@ -1,0 +1,54 @@
+"""Settings of the tracker: which model, which parts (``--track``), how frames are delivered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bridge.core.errors import BridgeError
+
+#: What ``--track`` accepts.
+TRACK_PARTS: tuple[str, ...] = ("body", "hands", "face")
+
+
+def parse_track(text: str) -> tuple[str, ...]:
+    """``"body,hands,face"`` → ``("body", "hands", "face")`` (body always included, canonical order).
+
+    Raises:
+        BridgeError: an unknown part.
+    """
+    parts = [p.strip().lower() for p in text.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in TRACK_PARTS]
+    if unknown or not parts:
+        raise BridgeError(
+            f"--track {text!r}: unknown part {', '.join(unknown) or '(none given)'}; "
+            f"use a comma-separated list of {', '.join(TRACK_PARTS)}"
+        )
+    return tuple(p for p in TRACK_PARTS if p == "body" or p in parts)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Settings of the tracker stage.
+
+    Attributes:
+        model_path: pose landmarker ``.task`` file; None = the bundled ``pose_landmarker_full.task``.
+        min_detection_confidence: MediaPipe ``min_pose_detection_confidence`` in [0, 1].
+        min_presence_confidence: MediaPipe ``min_pose_presence_confidence`` in [0, 1].
+        min_tracking_confidence: MediaPipe ``min_tracking_confidence`` in [0, 1].
+        live_queue_size: frames that may wait for the consumer on live input before the stalest is dropped.
+        image_fps: frames per second assigned to an image folder (timestamps ``index / image_fps``).
+        realtime: files only: read each frame at its presentation time, as a camera would deliver it, instead
+            of as fast as inference goes (``bridge stream`` of a video plays at the video's speed).
+        track: which models run: "body" always, "hands" and/or "face" added by ``--track`` (see
+            :mod:`bridge.tracking.hand_face_detector`); their results ride in ``LandmarkFrame.hands`` / ``.face``.
+    """
+
+    model_path: Path | None = None
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    live_queue_size: int = 2
+    image_fps: float = 30.0
+    realtime: bool = False
+    track: tuple[str, ...] = ("body",)
