@@ -17,18 +17,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.analysis.analyse import (
-    ANGLE_NAMES,
-    SIDES,
-    AnalysisConfig,
-    analyse,
-    angles_from_points,
-    count_squats,
-    joint_angles,
-    knee_signal,
-    lowpass_track,
-    track_from_frames,
-)
+from bridge.analysis.analyse import analyse
+from bridge.analysis.angles import ANGLE_NAMES, SIDES, angles_from_points, joint_angles
+from bridge.analysis.config import AnalysisConfig
+from bridge.analysis.events import count_squats, knee_signal
+from bridge.analysis.track import lowpass_track, track_from_frames
 from bridge.cli.analyze import Progress, _stems
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L

@@ -1,15 +1,12 @@
 """Movement-analysis output: the angle CSV, PNG plots and one self-contained HTML report page per input.
 
 The I/O edge of :mod:`bridge.analysis.analyse`: nothing here computes an angle. Plots use matplotlib's Agg backend
-(no display needed); the HTML page embeds every plot as a base64 PNG, so the single file can be mailed or
-opened anywhere.
+(no display needed); the HTML page is :func:`bridge.analysis.page.report_html`.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bridge.analysis.analyse import ANGLE_NAMES, Analysis
+from bridge.analysis.analyse import Analysis
+from bridge.analysis.page import _title, report_html
 from bridge.core.errors import BridgeError
 
 if TYPE_CHECKING:
@@ -68,10 +66,6 @@ def write_csv(analysis: Analysis, path: Path) -> None:
 
 def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}" if math.isfinite(float(value)) else ""
-
-
-def _title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
 
 
 def _figure(height: float = 3.0) -> Figure:
@@ -202,136 +196,6 @@ def write_plots(analysis: Analysis, out_dir: Path, stem: str) -> tuple[tuple[str
     return tuple(plots)
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-img{max-width:100%;display:block;margin:6px 0 18px}
-.note{color:#555;font-size:90%}
-"""
-
-
-def _table(header: list[str], rows: list[list[str]], table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
-
-
-def _deg(v: float) -> str:
-    return f"{v:.1f}" if math.isfinite(v) else "–"
-
-
-def report_html(analysis: Analysis, plots: tuple[tuple[str, Path], ...], title: str) -> str:
-    """The self-contained report page: summary, symmetry, repetitions and jumps tables, and every plot inline."""
-    t = analysis.track
-    seen = 100.0 * float(t.person.mean())
-    duration = float(t.t_s[-1] - t.t_s[0]) if len(t) > 1 else 0.0
-    parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>Movement analysis: {html.escape(title)}</h1>",
-        f"<p>{len(t)} frames, {duration:.2f} s, person tracked in {seen:.0f}% of frames. Angles are 3-D, from the "
-        "filtered world landmarks in body-fixed frames (see the README, section “Movement analysis”, for the "
-        "definitions and signs). Range of motion (ROM) = 98th − 2nd percentile.</p>",
-        "<h2>Joint angles (degrees)</h2>",
-        _table(
-            ["angle", "min", "max", "ROM", "mean", "frames seen"],
-            [
-                [
-                    _title(s.name),
-                    _deg(s.min_deg),
-                    _deg(s.max_deg),
-                    _deg(s.rom_deg),
-                    _deg(s.mean_deg),
-                    f"{100 * s.seen:.0f}%",
-                ]
-                for s in analysis.summary
-            ],
-            "summary",
-        ),
-        "<h2>Left/right symmetry</h2>",
-        _table(
-            ["joint", "ROM left", "ROM right", "symmetry index", "mean |L − R|"],
-            [
-                [
-                    _title(s.joint),
-                    _deg(s.rom_left_deg),
-                    _deg(s.rom_right_deg),
-                    f"{s.rom_index_percent:+.0f}%" if math.isfinite(s.rom_index_percent) else "–",
-                    _deg(s.mean_abs_diff_deg),
-                ]
-                for s in analysis.symmetry
-            ],
-            "symmetry",
-        ),
-        f"<h2>Squat repetitions: {len(analysis.squats)}</h2>",
-        _table(
-            [
-                "#",
-                "start (s)",
-                "bottom (s)",
-                "end (s)",
-                "depth: min knee angle",
-                "max knee flexion",
-                "down (s)",
-                "up (s)",
-            ],
-            [
-                [
-                    str(n),
-                    f"{r.start_s:.2f}",
-                    f"{r.bottom_s:.2f}",
-                    f"{r.end_s:.2f}",
-                    _deg(r.min_knee_angle_deg),
-                    _deg(r.depth_flexion_deg),
-                    f"{r.descent_s:.2f}",
-                    f"{r.ascent_s:.2f}",
-                ]
-                for n, r in enumerate(analysis.squats, 1)
-            ],
-            "squats",
-        ),
-        f"<h2>Jumps: {len(analysis.jumps)}</h2>",
-        _table(
-            [
-                "#",
-                "take-off (s)",
-                "landing (s)",
-                "flight (s)",
-                "height from flight (cm)",
-                "foot peak (cm)",
-                "hip rise (cm)",
-                "drop (cm)",
-            ],
-            [
-                [
-                    str(n),
-                    f"{j.takeoff_s:.2f}",
-                    f"{j.landing_s:.2f}",
-                    f"{j.flight_s:.3f}",
-                    f"{100 * j.height_from_flight_m:.1f}",
-                    f"{100 * j.peak_height_m:.1f}",
-                    f"{100 * j.hip_rise_m:.1f}",
-                    f"{100 * j.drop_m:.1f}",
-                ]
-                for n, j in enumerate(analysis.jumps, 1)
-            ],
-            "jumps",
-        ),
-        "<p class='note'>Jumps are timed from the image track (feet and hips), scaled to metres by the person's "
-        "apparent size; they need a still camera. Height from flight = g·t²/8, valid for a landing at the "
-        "take-off level.</p>",
-        "<h2>Plots</h2>",
-    ]
-    for name, path in plots:
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts.append(
-            f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
-        )
-    parts.append("</body></html>")
-    return "\n".join(parts)
-
-
 def write_report(analysis: Analysis, out_dir: Path, stem: str, title: str | None = None) -> ReportFiles:
     """Write ``<stem>_angles.csv``, the PNG plots and ``<stem>_report.html`` into ``out_dir`` (created)."""
     try:
@@ -351,4 +215,4 @@ def write_report(analysis: Analysis, out_dir: Path, stem: str, title: str | None
     return ReportFiles(csv_path, plots, html_path)
 
 
-__all__ = ["ANGLE_NAMES", "ReportFiles", "report_html", "write_csv", "write_plots", "write_report"]
+__all__ = ["ReportFiles", "write_csv", "write_plots", "write_report"]

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 
 from bridge import __version__
-from bridge.analysis.analyse import AnalysisConfig
+from bridge.analysis.config import AnalysisConfig
 from bridge.app.stream import ProcessorConfig
 from bridge.core.errors import BridgeError
 from bridge.core.files import atomic_write, fsync_path

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from bridge.analysis.analyse import AnalysisConfig, analyse
+from bridge.analysis.analyse import analyse
+from bridge.analysis.config import AnalysisConfig
 from bridge.app.stream import Processor, ProcessorConfig
 from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
