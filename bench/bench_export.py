@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import sports2d_demo  # noqa: E402
 
-from bridge.app.stream import Processor  # noqa: E402
+from bridge.app.processor import Processor  # noqa: E402
 from bridge.core.rig import load_rig  # noqa: E402
 from bridge.export.bvh import BvhRecorder, export_bvh  # noqa: E402
 from bridge.export.gltf import export_glb  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     poses = []
     t0 = time.perf_counter()
     for f in frames:
-        poses.append(processor(f))
+        poses.append(processor(f).pose)
     proc_us = (time.perf_counter() - t0) / len(frames) * 1e6
     poses = [dataclasses.replace(p, t_s=k * period) for k, p in enumerate(poses)]
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 from common import bare_inference, decode_all, sports2d_demo
 
-from bridge.app.stream import Processor
+from bridge.app.processor import Processor
 from bridge.core.rig import load_rig
 from bridge.solve.body import Solver
 from bridge.stages.filter import filter_frames

@@ -18,7 +18,8 @@ import threading
 import numpy as np
 from common import bare_inference, bare_inference_decoding, decode_all, sports2d_demo
 
-from bridge.app.stream import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.output.transport import parse_osc_target
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from common import sports2d_demo
 
-from bridge.app.stream import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.output.transport import parse_osc_target
 
 

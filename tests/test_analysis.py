@@ -22,7 +22,7 @@ from bridge.analysis.angles import ANGLE_NAMES, SIDES, angles_from_points, joint
 from bridge.analysis.config import AnalysisConfig
 from bridge.analysis.events import count_squats, knee_signal
 from bridge.analysis.track import lowpass_track, track_from_frames
-from bridge.cli.analyze import Progress, _stems
+from bridge.cli.analyze import _stems, progress_line, progress_text
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
@@ -412,12 +412,12 @@ def test_progress_bar() -> None:
             return True
 
     stream = Tty()
-    bar = Progress("clip.mp4", 200, stream=stream, delay_s=0.0)
-    bar.update(100)
+    bar = progress_line(stream, delay_s=0.0)
+    bar.update(progress_text("clip.mp4", 100, 200))
     assert "[###############...............]  50% 100/200 frames" in stream.getvalue()
     bar.close()
     quiet = io.StringIO()  # not a terminal: nothing
-    Progress("clip.mp4", 200, stream=quiet, delay_s=0.0).update(100)
+    progress_line(quiet, delay_s=0.0).update(progress_text("clip.mp4", 100, 200))
     assert quiet.getvalue() == ""
 
 

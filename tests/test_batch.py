@@ -319,7 +319,7 @@ def test_progress_line_counts_files_and_frames() -> None:
     bar.files_done, bar.frames_done, bar.failed = 1, 50, 1
     line = bar.line(width=20)
     assert line.startswith("[" + "#" * 5 + "." * 15 + "] 1/4 files (1 failed) | 50/200 frames")
-    bar.stream.close()
+    bar.status.stream.close()
 
 
 def test_bad_batch_arguments_are_one_line_errors(tmp_path: Path, run_bridge) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main as cli
+from bridge.cli.options import tracker_config_from_args
 from bridge.tracking.models import bundled_model_path
 from bridge.tracking.recording import read_recording
 from bridge.tracking.sources import camera_available
@@ -148,5 +149,5 @@ def test_commands_share_the_input_options() -> None:
     for name in ("track", "record"):
         extra = ["--out", "x.jsonl"] if name == "record" else []
         args = parser.parse_args([name, "--input", "camera:1", "--model", "m.task", "--image-fps", "12", *extra])
-        config = cli.tracker_config_from_args(args)
+        config = tracker_config_from_args(args)
         assert args.input == "camera:1" and config.model_path == Path("m.task") and config.image_fps == 12.0

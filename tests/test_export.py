@@ -23,7 +23,7 @@ import pytest
 from conftest import REPO
 from scipy.spatial.transform import Rotation
 
-from bridge.app.stream import Processor
+from bridge.app.processor import Processor
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
@@ -57,7 +57,7 @@ def solved(sports2d_tracked: tuple[object, list[LandmarkFrame]], rig: Rig) -> li
     """The real Sports2D demo, tracked by MediaPipe and solved by the stream's chain (default settings)."""
     _, frames = sports2d_tracked
     processor = Processor(rig)
-    return [processor(f) for f in frames]
+    return [processor(f).pose for f in frames]
 
 
 def on_grid(poses: list[BonePose], fps: float = FPS) -> list[BonePose]:
@@ -461,7 +461,7 @@ def test_export_command_on_a_recording(
     # The same chain in-process gives the same channels (the command adds nothing of its own).
     _, replayed = read_recording(rec)
     processor = Processor(rig)
-    _, want = poses_to_bvh([processor(f) for f in replayed], 20.0)
+    _, want = poses_to_bvh([processor(f).pose for f in replayed], 20.0)
     np.testing.assert_allclose(motion.channels, want.channels, atol=2e-6)
 
 
@@ -555,7 +555,7 @@ def test_stream_record_bvh_survives_ctrl_c(
     # What was recorded is what `bridge export` would write for those frames (as read back from the file).
     _, replayed = read_recording(rec)
     processor = Processor(rig)
-    _, want = poses_to_bvh([processor(next(replayed)) for _ in range(motion.num_frames)], FPS)
+    _, want = poses_to_bvh([processor(next(replayed)).pose for _ in range(motion.num_frames)], FPS)
     np.testing.assert_allclose(motion.channels, want.channels, atol=2e-6)
 
 

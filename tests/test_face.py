@@ -1,4 +1,4 @@
-"""Face stage: blend shape name mapping (ARKit / VRM 0.x / VRM 1.0, mirror), head from the face transform, eye
+"""Face stage: blend shape name mapping (ARKit / VRM 0.x / VRM 1.0), head from the face transform, eye
 gaze, hold-then-fade; and the real face model on scikit-image's astronaut photo, its weights sent over a real
 UDP socket."""
 
@@ -22,7 +22,6 @@ from bridge.solve.face import (
     eye_rotations,
     head_rotation,
     map_blendshapes,
-    mirror_weights,
 )
 
 
@@ -68,22 +67,8 @@ def test_each_vrm_preset_is_driven_by_its_arkit_weights(preset: str) -> None:
         assert map_blendshapes(unrelated, name_set)[key] == pytest.approx(lo), (name_set, key)
 
 
-def test_blink_follows_its_own_eye_and_the_mirror_swaps_it() -> None:
-    w = weights(eyeBlinkLeft=1.0)
-    plain = map_blendshapes(w, "vrm0")
-    assert plain["Blink_L"] == 1.0 and plain["Blink_R"] == 0.0
-    mirrored = map_blendshapes(w, "vrm0", mirror=True)
-    assert mirrored["Blink_L"] == 0.0 and mirrored["Blink_R"] == 1.0
-    v1 = map_blendshapes(w, "vrm1", mirror=True)
-    assert v1["blinkRight"] == 1.0 and v1["blinkLeft"] == 0.0
-    ark = map_blendshapes(weights(eyeBlinkLeft=0.7, jawLeft=0.3, jawOpen=0.2), "arkit", mirror=True)
-    assert ark["eyeBlinkRight"] == pytest.approx(0.7) and ark["eyeBlinkLeft"] == 0.0
-    assert ark["jawRight"] == pytest.approx(0.3) and ark["jawOpen"] == pytest.approx(0.2)
-
-
-def test_mirror_is_an_involution_and_vrm0_has_the_eleven_presets() -> None:
+def test_vrm0_has_the_eleven_presets_and_vrm1_the_twelve() -> None:
     w = np.random.default_rng(0).uniform(0, 1, NUM_BLENDSHAPES)
-    assert np.array_equal(mirror_weights(mirror_weights(w)), w)
     assert set(map_blendshapes(w, "vrm0")) == {"Blink_L", "Blink_R", "A", "I", "U", "E", "O", "Joy", "Angry",
                                                 "Sorrow", "Fun"}  # fmt: skip
     assert {
@@ -112,15 +97,12 @@ def test_eyes_turn_toward_where_the_weights_look() -> None:
     assert look_up["LeftEye"].apply([0.0, 0.0, 1.0])[1] > 0.3
 
 
-def test_head_rotation_from_the_transform_and_its_mirror() -> None:
+def test_head_rotation_from_the_transform() -> None:
     turn = Rotation.from_euler("YX", [30, -10], degrees=True).as_matrix()
     m = np.eye(4)
     m[:3, :3] = 1.02 * turn  # a slightly scaled rotation part still gives the rotation
     m[:3, 3] = (3.0, 20.0, -60.0)
     assert np.allclose(head_rotation(m), turn, atol=1e-9)
-    mirrored = head_rotation(m, mirror=True)
-    fwd, fwd_m = turn @ [0, 0, 1], mirrored @ [0, 0, 1]
-    assert np.allclose(fwd_m, fwd * [-1, 1, 1], atol=1e-9)  # turned to the other side, same pitch
 
 
 def face_frame(t_s: float, w: np.ndarray, yaw_deg: float = 0.0) -> LandmarkFrame:

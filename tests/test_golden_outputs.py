@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.app.stream import Processor
+from bridge.app.processor import Processor
 from bridge.cli.main import build_parser, main
 from bridge.cli.stream import processor_config_from_args
 from bridge.core.hand_face import ARKIT_BLENDSHAPES, FaceResult, HandObservation, HandsResult
@@ -114,8 +114,10 @@ def _stream_datagrams(recording: Path, argv: list[str]) -> dict[str, str]:
     vmc, vrchat = hashlib.sha256(), hashlib.sha256()
     _, frames = read_recording(recording)
     for frame in frames:
-        pose = processor(frame)
-        for gram in encode_vmc_frame(pose, frame.t_s, VmcConfig(), blendshapes=processor.blendshapes):
+        result = processor(frame)
+        pose = result.pose
+        assert pose is not None
+        for gram in encode_vmc_frame(pose, frame.t_s, VmcConfig(), blendshapes=result.blendshapes):
             vmc.update(gram)
         for gram in encode_vrchat_frame(pose, VrchatConfig()):
             vrchat.update(gram)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
-from bridge.app.stream import Processor, ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.app.processor import Processor, ProcessorConfig
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 from bridge.core.rig import load_rig
@@ -237,8 +239,8 @@ def test_processor_runs_flips_then_lifter_then_filter(one_view: View) -> None:
         np.testing.assert_allclose(o.world_xyz_m, direct(f).world_xyz_m, atol=1e-12)
     plain = Processor(load_rig(), ProcessorConfig(filter=None))
     assert np.all(plain.landmarks(frames[5]).world_xyz_m == 0)  # mediapipe (default): world points untouched
-    pose = with_lifter(frames[0].replace(t_s=frames[-1].t_s + 1 / 30))
-    assert pose.tracking
+    pose = with_lifter(frames[0].replace(t_s=frames[-1].t_s + 1 / 30)).pose
+    assert pose is not None and pose.tracking
 
 
 # ------------------------------------------------------------------------------------------------ DeepMimic
@@ -313,7 +315,7 @@ def test_stream_in_process_uses_the_lifter_on_the_real_tracker() -> None:
             max_rate_hz=0.0,
             max_frames=30,
         )
-        run_stream(config, StatusLine(60.0), on_pose=lambda lm, pose: poses.append((lm, pose)))
+        run_stream(config, StatusLine(60.0), on_result=lambda r: poses.append((r.landmarks, r.pose)))
     tracked = [lm for lm, _ in poses if lm.person]
     assert len(poses) == 30 and len(tracked) >= 20
     assert all(lm.flags.get("lifter") == DEFAULT_CAUSAL_MODEL for lm in tracked)

@@ -10,11 +10,14 @@ import pytest
 from osc_receiver import Msg, OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
-from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.app.processor import ProcessorConfig
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.core.frames import rig_to_unity_position, rig_to_unity_quaternion, unity_to_rig_quaternion
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
+from bridge.output.protocols import EncoderConfig
 from bridge.output.transport import OscTarget, parse_osc_target
 from bridge.output.vrchat import VrchatConfig
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
@@ -56,7 +59,7 @@ def split_frames(msgs: list[Msg]) -> list[list[Msg]]:
 def stream(input_text: str, targets: list[StreamTarget], **kw) -> tuple[list[BonePose], object]:  # type: ignore[no-untyped-def]
     poses: list[BonePose] = []
     config = StreamConfig(input_text=input_text, targets=tuple(targets), realtime=False, max_rate_hz=0.0, **kw)
-    stats = run_stream(config, StatusLine(60.0), on_pose=lambda lm, pose: poses.append(pose))
+    stats = run_stream(config, StatusLine(60.0), on_result=lambda r: poses.append(r.pose))
     return poses, stats
 
 
@@ -116,7 +119,9 @@ def test_vrchat_stream_of_a_recording(recording: Path) -> None:
     """Tracker messages with VRChat's addresses; the hip rotation rebuilt in Unity's Z-X-Y order matches."""
     cfg = VrchatConfig(trackers=("hip", "left_foot", "right_foot", "chest"), height_m=1.8)
     with OscReceiver() as rx:
-        poses, _ = stream(str(recording), [target(rx, "vrchat")], max_frames=30, vrchat=cfg)
+        poses, _ = stream(
+            str(recording), [target(rx, "vrchat")], max_frames=30, encoders=EncoderConfig(vrchat=cfg)
+        )
         rx.wait_for(30)
         msgs = [m for d in rx.datagrams for m in parse_datagram(d)]
     addrs = {m.address for m in msgs}

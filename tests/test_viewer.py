@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from bridge.app.stream import StatusLine, StreamConfig, StreamTarget, run_stream
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.transport import parse_osc_target
@@ -184,7 +185,7 @@ def test_receiver_state_equals_what_the_stream_sent(mocap_recording: Path, view:
     with VmcReceiver("127.0.0.1", 0, history=1000) as receiver:
         target = StreamTarget(parse_osc_target(f"127.0.0.1:{receiver.port}"), "vmc")
         config = StreamConfig(input_text=str(mocap_recording), targets=(target,), realtime=False, max_rate_hz=0.0)
-        stats = run_stream(config, StatusLine(60.0), on_pose=lambda lm, pose: sent.append(pose))
+        stats = run_stream(config, StatusLine(60.0), on_result=lambda r: sent.append(r.pose))
         assert stats.sent == len(sent) == 60
         assert receiver.state.wait_frames(len(sent), timeout_s=5.0)
         counts = receiver.state.counts
@@ -410,3 +411,52 @@ def test_background_is_what_the_renderer_draws(view: OffscreenView) -> None:
     empty = view.render(SceneContent(), hud=False)
     assert not foreground_mask(empty).any()
     assert background_rgb(empty).max() < 40  # a dark background
+
+
+def _recording_with_hands(path: Path, hands: bool) -> Path:
+    """10 frames of the default rig at rest with (or without) both hands curled into fists by the hand model."""
+    from bridge.core.hand_face import HandObservation, HandsResult
+    from bridge.core.landmarks import PoseLandmark as L
+    from bridge.solve.hands import SEGMENTS, hand_landmarks_from_pose
+    from bridge.testing.synth import frame_from_pose
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter
+
+    rig = load_rig()
+    rest = BonePose.rest(rig)
+    q = rest.local_rotations.as_quat()
+    for side in ("Left", "Right"):
+        axis = np.array([0.0, 0.0, -1.0 if side == "Left" else 1.0])
+        for f in ("Index", "Middle", "Ring", "Little"):
+            for s in SEGMENTS:
+                q[rig.index(f"{side}{f}{s}")] = Rotation.from_rotvec(axis * np.radians(80.0)).as_quat()
+    fist = BonePose(0.0, rig, rest.hips_position_m, Rotation.from_quat(q), rest.bone_state)
+    base = frame_from_pose(rest)
+    obs = tuple(
+        HandObservation(hand_landmarks_from_pose(fist, side), np.tile(base.image_xy[wrist], (21, 1)), "Left", 0.9)
+        for side, wrist in (("Left", L.LEFT_WRIST), ("Right", L.RIGHT_WRIST))
+    )
+    with RecordingWriter(path, RecordingHeader(source="rest with fists", fps=30.0)) as writer:
+        for k in range(10):
+            frame = base.replace(t_s=k / 30.0, frame_index=k)
+            writer.write(frame.replace(hands=HandsResult(obs)) if hands else frame)
+    return path
+
+
+def test_cli_view_draws_the_fingers_the_hand_model_found(tmp_path: Path) -> None:
+    """``bridge view --track body,hands,face`` of a recording with hands draws the curled fingers: the image
+    differs from the same recording without hands, and only at the ends of the arms (the hands)."""
+    images = {}
+    for hands in (True, False):
+        rec = _recording_with_hands(tmp_path / f"hands_{hands}.jsonl", hands)
+        snap = tmp_path / f"hands_{hands}.png"
+        done = _bridge("view", "--input", str(rec), "--track", "body,hands,face", "--snapshot", str(snap),
+                       "--size", "640x480", "--layout", "overlay", "--no-grid", "--no-hud")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        images[hands] = _read(snap)
+    changed = np.abs(images[True].astype(int) - images[False].astype(int)).sum(axis=2) > 60
+    assert changed.sum() > 30, "the fingers are not drawn differently when the hands are curled"
+    xs = np.nonzero(foreground_mask(images[False]))[1]
+    left, right = xs.min(), xs.max()
+    cx = np.nonzero(changed)[1]
+    outer = (cx < left + 0.2 * (right - left)) | (cx > right - 0.2 * (right - left))
+    assert outer.mean() > 0.95, "pixels changed away from the hands"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from osc_receiver import OscReceiver, parse_datagram
 
-from bridge.app.stream import Processor
+from bridge.app.processor import Processor
 from bridge.core.errors import BridgeError
 from bridge.core.hand_face import ARKIT_BLENDSHAPES, HandLandmark
 from bridge.core.landmarks import LandmarkFrame
@@ -115,12 +115,17 @@ def test_processor_turns_fingers_and_head_from_tracked_frames(demo_frames: list[
     rig = load_rig("default")
     processor = Processor(rig)
     tracked_fingers = 0
-    for _, pose in processor.run(demo_frames):
+    blendshapes = None
+    for frame in demo_frames:
+        result = processor(frame)
+        pose = result.pose
+        assert pose is not None
+        blendshapes = result.blendshapes
         rows = [rig.index(b) for s in SIDES for b in finger_bones(s)]
         tracked_fingers += int(np.any(pose.bone_state[rows] == BoneState.TRACKED))
         assert np.all(np.isfinite(pose.local_rotations.as_quat()))
     assert tracked_fingers >= 30
-    assert processor.blendshapes is not None and set(processor.blendshapes) >= {"Blink_L", "Blink_R", "A", "Joy"}
+    assert blendshapes is not None and set(blendshapes) >= {"Blink_L", "Blink_R", "A", "Joy"}
 
 
 def test_concurrency_modes_agree(sports2d_video: Path) -> None:
@@ -206,6 +211,7 @@ def test_face_head_and_hand_direction_agree_with_the_body_model(demo_frames: lis
     head_gap, hand_gap = [], []
     for frame in demo_frames:
         lm = body.landmarks(frame)
+        assert body.solver is not None
         pose = body.solver(lm)
         _, world = pose.world()
         if lm.face is not None and pose.bone_state[rig.index("Head")] == BoneState.TRACKED:

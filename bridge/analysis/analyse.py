@@ -49,7 +49,7 @@ class Analysis:
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
 
 
-def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisConfig()) -> Analysis:  # noqa: B008
+def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisConfig()) -> Analysis:
     """Angles, summaries, squat repetitions and jumps of (flip-repaired) landmark frames, low-passed first."""
     track = lowpass_track(track_from_frames(frames), config.cutoff_hz)
     if not track.person.any():

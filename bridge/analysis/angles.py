@@ -194,7 +194,7 @@ class JointAngles:
         return np.asarray(self.values_deg[:, self.names.index(name)])
 
 
-def joint_angles(track: Track, config: AnalysisConfig = AnalysisConfig()) -> JointAngles:  # noqa: B008
+def joint_angles(track: Track, config: AnalysisConfig = AnalysisConfig()) -> JointAngles:
     """The 3-D joint angles of every frame of ``track`` (from its world landmarks only)."""
     points = points_from_landmarks(track.world_xyz_m, track.visibility, config.min_visibility)
     angles = angles_from_points(points)

@@ -73,7 +73,7 @@ class SquatRep:
         return self.end_s - self.bottom_s
 
 
-def knee_signal(angles: JointAngles, config: AnalysisConfig = AnalysisConfig()) -> FloatArray:  # noqa: B008
+def knee_signal(angles: JointAngles, config: AnalysisConfig = AnalysisConfig()) -> FloatArray:
     """(T,) degrees: the smaller of left and right knee flexion (the one seen if only one is), smoothed.
 
     The smaller one, because a squat bends both knees: walking or a lunge bends one knee a lot at a time and
@@ -89,7 +89,7 @@ def knee_signal(angles: JointAngles, config: AnalysisConfig = AnalysisConfig()) 
 def count_squats(
     t_s: FloatArray,
     knee_flexion_deg: FloatArray,
-    config: AnalysisConfig = AnalysisConfig(),  # noqa: B008
+    config: AnalysisConfig = AnalysisConfig(),
 ) -> list[SquatRep]:
     """Squat repetitions in a knee-flexion signal, with hysteresis.
 
@@ -205,7 +205,7 @@ def _lowest_foot_y(track: Track) -> FloatArray:
         return np.asarray(np.nanmax(y, axis=1) if len(track) else np.zeros(0), dtype=np.float64)
 
 
-def foot_track(track: Track, config: AnalysisConfig = AnalysisConfig()) -> FootTrack:  # noqa: B008
+def foot_track(track: Track, config: AnalysisConfig = AnalysisConfig()) -> FootTrack:
     """Height of the lowest foot point above the floor, in metres, from the image track.
 
     * The lowest foot point: the largest image y among heels, foot indices and ankles.
@@ -243,7 +243,7 @@ def foot_track(track: Track, config: AnalysisConfig = AnalysisConfig()) -> FootT
     return FootTrack(track.t_s, height, scale)
 
 
-def detect_jumps(track: Track, config: AnalysisConfig = AnalysisConfig()) -> tuple[list[Jump], FootTrack]:  # noqa: B008
+def detect_jumps(track: Track, config: AnalysisConfig = AnalysisConfig()) -> tuple[list[Jump], FootTrack]:
     """Flight phases (take-off, landing, flight time) of the tracked person, from the image track.
 
     World landmarks are hip-centred: a body in the air looks the same as one on the floor, so the feet are

@@ -60,13 +60,18 @@ from typing import IO, Any, Literal, Protocol
 
 from bridge import __version__
 from bridge.analysis.config import AnalysisConfig
-from bridge.app.stream import ProcessorConfig
+from bridge.app.processor import ANALYSIS_STAGES, Processor, ProcessorConfig
+from bridge.app.run import process_frames
+from bridge.app.status import StatusLine, duration, progress_bar
 from bridge.core.errors import BridgeError
 from bridge.core.files import atomic_write, fsync_path
 from bridge.core.rig import Rig
 from bridge.tracking.config import TrackerConfig
+from bridge.tracking.detectors import make_detector
+from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.recording import FORMAT_VERSION as RECORDING_VERSION
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
+from bridge.tracking.sources import SourceSpec, open_source
 
 #: File suffixes taken as videos when scanning INPUT_DIR (case-insensitive).
 VIDEO_SUFFIXES = frozenset(
@@ -368,19 +373,18 @@ def _track_and_solve(
     """Track every frame in this process, write the recording into ``tmp_dir`` and solve each frame.
 
     Returns (frames, tracked frames, video fps, poses (if --bvh), flip-repaired landmarks (if --analyze))."""
-    from bridge.app.stream import Processor
-    from bridge.tracking.pose_detector import PoseDetector
-    from bridge.tracking.sources import SourceSpec, open_source
-
     processor = Processor(config.rig, config.processor)
+    # The analysis takes the frames before the live One-Euro filter (it low-passes them itself, zero-phase), as
+    # `bridge analyze` does.
+    analysis = Processor(None, dataclasses.replace(ANALYSIS_STAGES, flips=config.processor.flips))
     poses: list[Any] = []
     landmarks: list[Any] = []
     frames = tracked = 0
     last_report = time.monotonic()
     spec = SourceSpec("video", str(job.input_path), path=job.input_path)
-    with _quiet_fd2():  # FFmpeg's own complaint about a bad file; the BridgeError says it in one line
+    with quiet_stderr():  # FFmpeg's own complaint about a bad file; the BridgeError says it in one line
         opened = open_source(spec, config.tracker.image_fps)
-    with opened as source, PoseDetector(config.tracker) as detector:
+    with opened as source, make_detector(config.tracker) as detector:
         info = source.info
         header = RecordingHeader(
             source=f"video {job.rel}",
@@ -390,22 +394,14 @@ def _track_and_solve(
             extra={"input_sha256": job.input_sha256},
         )
         with RecordingWriter(tmp_dir / job.recording_path.name, header) as writer:
-            for frame in source:
-                raw = detector.detect(frame)
-                writer.write(raw)
-                # Processor.landmarks step by step: the analysis takes the frames before the live One-Euro
-                # filter (it low-passes them itself, zero-phase, as `bridge analyze` does); the solver after it.
-                repaired = processor.flips(raw) if processor.flips is not None else raw
-                if processor.lifter is not None:
-                    repaired = processor.lifter(repaired)
-                filtered = processor.filter(repaired) if processor.filter is not None else repaired
-                pose = processor.solver(filtered)
+            for result in process_frames((detector.detect(frame) for frame in source), processor):
+                writer.write(result.raw)
                 frames += 1
-                tracked += int(raw.person)
+                tracked += int(result.raw.person)
                 if config.bvh:
-                    poses.append(pose)
+                    poses.append(result.pose)
                 if config.analyze:
-                    landmarks.append(repaired)
+                    landmarks.append(analysis.landmarks(result.raw))
                 now = time.monotonic()
                 if progress is not None and now - last_report >= PROGRESS_INTERVAL_S:
                     last_report = now
@@ -702,7 +698,7 @@ class RayEngine:
         return _drain(self._queue)
 
     def close(self, cancel: bool) -> None:
-        with contextlib.suppress(Exception), _quiet_fd2():
+        with contextlib.suppress(Exception), quiet_stderr():
             self._queue.shutdown()
         if cancel:
             for handle in list(self._submitted):
@@ -763,7 +759,7 @@ class _RayOwner:
 
     def start(self, timeout_s: float) -> str | None:
         """Start Ray; None when it started in time, else the one-line reason."""
-        with _quiet_fd2():  # Ray's processes inherit a silent stderr; its start-up chatter goes nowhere
+        with quiet_stderr():  # Ray's processes inherit a silent stderr; its start-up chatter goes nowhere
             self._thread.start()
             ready = self._started.wait(timeout_s)
         if not ready:
@@ -771,18 +767,9 @@ class _RayOwner:
         return self.error
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        with _quiet_fd2():
+        with quiet_stderr():
             self._stop.set()
             self._stopped.wait(timeout_s)
-
-
-@contextlib.contextmanager
-def _quiet_fd2() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the block (Ray prints start-up and shutdown chatter there)."""
-    from bridge.tracking.quiet import quiet_stderr
-
-    with quiet_stderr():
-        yield
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -790,12 +777,14 @@ def _quiet_fd2() -> Iterator[None]:
 
 
 class BatchProgress:
-    """Progress across files and frames on stderr: a self-refreshing bar on a terminal (at most 10 times a
-    second), otherwise a plain status line every ``plain_interval_s``. Per-file results are printed as lines."""
+    """Progress across files and frames (a :class:`~bridge.app.status.StatusLine`): a self-refreshing bar on a
+    terminal (at most 10 times a second), otherwise a plain status line every ``plain_interval_s``. Per-file
+    results are printed as lines."""
 
     def __init__(self, files: int, frames: int, stream: IO[str] | None = None, plain_interval_s: float = 10.0):
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.status = StatusLine(
+            0.1, stream, plain_interval_s=plain_interval_s, plain_prefix="bridge: ", keep_on_close=False
+        )
         self.files_total = files
         self.frames_total = frames
         self.files_done = 0
@@ -803,62 +792,33 @@ class BatchProgress:
         self.frames_done = 0
         self.frames_finished = 0  # frames of the videos already finished (frames_done adds those in flight)
         self.start = time.monotonic()
-        self.plain_interval_s = plain_interval_s
-        self._last = 0.0
-        self._drawn = False
 
     def line(self, width: int = 24) -> str:
         """The bar's text, e.g. ``[######......] 3/10 files | 1234/5000 frames | 41.2 fps | ETA 1m31s``."""
-        share = self.frames_done / self.frames_total if self.frames_total else (
-            self.files_done / self.files_total if self.files_total else 1.0)  # fmt: skip
-        share = min(max(share, 0.0), 1.0)
-        filled = int(round(share * width))
+        if self.frames_total:
+            bar = progress_bar(self.frames_done, self.frames_total, width)
+        else:
+            bar = progress_bar(self.files_done, self.files_total, width)
         elapsed = max(time.monotonic() - self.start, 1e-9)
         fps = self.frames_done / elapsed
         eta = ""
         if fps > 0 and self.frames_total > self.frames_done:
-            eta = f" | ETA {_duration((self.frames_total - self.frames_done) / fps)}"
+            eta = f" | ETA {duration((self.frames_total - self.frames_done) / fps)}"
         failed = f" ({self.failed} failed)" if self.failed else ""
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.files_done}/{self.files_total} files{failed} | "
+        return (f"{bar} {self.files_done}/{self.files_total} files{failed} | "
                 f"{self.frames_done}/{self.frames_total} frames | {fps:.1f} fps{eta}")  # fmt: skip
 
     def update(self, force: bool = False) -> None:
-        now = time.monotonic()
-        period = 0.1 if self.tty else self.plain_interval_s
-        if not force and now - self._last < period:
-            return
-        self._last = now
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + self.line())
-            self._drawn = True
-        else:
-            self.stream.write("bridge: " + self.line() + "\n")
-        self.stream.flush()
+        self.status.update(self.line(), force=force)
 
     def message(self, text: str) -> None:
         """A line that stays (one per finished file)."""
-        if self._drawn:
-            self.stream.write("\r\x1b[2K")
-            self._drawn = False
-        self.stream.write(f"bridge: {text}\n")
-        self.stream.flush()
-        if self.tty:
+        self.status.message(text)
+        if self.status.tty:
             self.update(force=True)
 
     def close(self) -> None:
-        if self._drawn:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
-            self._drawn = False
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
+        self.status.close()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -9,65 +9,34 @@ the landmarks without lag (offline: zero-phase Butterworth), then write into ``-
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+import dataclasses
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from bridge.analysis.analyse import analyse
 from bridge.analysis.config import AnalysisConfig
-from bridge.app.stream import Processor, ProcessorConfig
+from bridge.analysis.report import write_report
+from bridge.app.processor import ANALYSIS_STAGES, Processor, ProcessorConfig
+from bridge.app.run import open_run
+from bridge.app.status import StatusLine, progress_bar
 from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
-from bridge.core.rig import load_rig
-from bridge.stages.flips import FlipRepairConfig
 from bridge.tracking.config import TrackerConfig
-from bridge.tracking.process import open_landmarks
 from bridge.tracking.sources import parse_input
 
 
-class Progress:
-    """A one-line progress bar on a terminal's stderr (nothing when stderr is not a terminal).
+def progress_text(label: str, done: int, total: int | None, width: int = 30) -> str:
+    """The progress line of one input, e.g. ``demo.mp4 [#######.......]  45% 103/230 frames``."""
+    if not total or total <= 0:
+        return f"{label}: {done} frames"
+    share = min(done / total, 1.0)
+    return f"{label} {progress_bar(done, total, width)} {100 * share:3.0f}% {done}/{total} frames"
 
-    Drawn only once the input has run for ``delay_s`` (short inputs stay quiet) and at most 10 times a second.
-    """
 
-    def __init__(self, label: str, total: int | None, stream: TextIO | None = None, delay_s: float = 1.0) -> None:
-        self.label = label
-        self.total = total if total and total > 0 else None
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.start = time.monotonic()
-        self.delay_s = delay_s
-        self.last = 0.0
-        self.drawn = False
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.start < self.delay_s or now - self.last < 0.1:
-            return
-        self.last = now
-        self.stream.write("\r" + self.line(done))
-        self.stream.flush()
-        self.drawn = True
-
-    def line(self, done: int, width: int = 30) -> str:
-        """The bar's text, e.g. ``demo.mp4 [#######.......] 45% 103/230 frames``."""
-        if self.total is None:
-            return f"{self.label}: {done} frames"
-        share = min(done / self.total, 1.0)
-        filled = int(round(share * width))
-        return (
-            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {100 * share:3.0f}% {done}/{self.total} frames"
-        )
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+def progress_line(stream: IO[str] | None = None, delay_s: float = 1.0) -> StatusLine:
+    """A progress bar on a terminal (nothing elsewhere), drawn after ``delay_s`` at most 10 times a second."""
+    return StatusLine(0.1, stream, plain_interval_s=None, delay_s=delay_s, keep_on_close=False)
 
 
 def configure_analyze(parser: argparse.ArgumentParser) -> None:
@@ -142,8 +111,8 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
 
 def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]:
     # Flip repair as in `bridge stream`; the live One-Euro filter is replaced by the zero-phase low-pass of
-    # bridge.analysis.lowpass_track (offline, no lag).
-    processor = ProcessorConfig(flips=None if args.no_flip_repair else FlipRepairConfig(), filter=None)
+    # bridge.analysis.track.lowpass_track (offline, no lag).
+    processor = ANALYSIS_STAGES if not args.no_flip_repair else dataclasses.replace(ANALYSIS_STAGES, flips=None)
     if not args.squat_up < args.squat_down:
         raise BridgeError(f"--squat-up ({args.squat_up:g}) must be below --squat-down ({args.squat_down:g})")
     analysis = AnalysisConfig(
@@ -160,15 +129,14 @@ def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]
 def track_input(
     input_text: str, tracker: TrackerConfig, processor: ProcessorConfig, label: str
 ) -> list[LandmarkFrame]:
-    """Every frame of a file input through ``processor`` (here: flip repair, no live filter)."""
-    stage = Processor(load_rig(), processor)
+    """Every frame of a file input through the landmark stages of ``processor`` (here: flip repair, no filter)."""
     out: list[LandmarkFrame] = []
-    with open_landmarks(input_text, tracker) as (info, frames):
-        progress = Progress(label, info.frame_count)
+    with open_run(input_text, tracker, Processor(None, processor)) as (info, run):
+        progress = progress_line()
         try:
-            for frame in frames:
-                out.append(stage.landmarks(frame))
-                progress.update(len(out))
+            for result in run:
+                out.append(result.landmarks)
+                progress.update(progress_text(label, len(out), info.frame_count))
         finally:
             progress.close()
     return out
@@ -188,8 +156,6 @@ def _stems(inputs: list[str]) -> list[str]:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse every input; one report each. Stops at the first input that cannot be read (one-line error)."""
-    from bridge.analysis.report import write_report
-
     processor, config = _configs(args)
     tracker = TrackerConfig(model_path=args.model, image_fps=args.image_fps)
     if args.out.exists() and not args.out.is_dir():

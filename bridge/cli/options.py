@@ -1,4 +1,6 @@
-"""Small argument parsers and the status-line printer shared by every ``bridge`` command.
+"""Everything the ``bridge`` commands share on their command lines: small value parsers, the input options
+(``--input``, ``--model``, ``--track`` …), the pose options (``--rig``, ``--avatar``, ``--mirror``, filter …) and
+the settings they select, and the ``bridge: …`` note printer.
 
 Each parser turns a bad value into an ``argparse.ArgumentTypeError`` whose message says what was expected, so
 argparse reports it as one line (``bridge stream: error: argument --rate: expected …``) with exit status 2.
@@ -9,6 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from bridge.app.processor import ProcessorConfig
+from bridge.avatar.load import load_rig_or_avatar
+from bridge.avatar.read import read_avatar
+from bridge.core.errors import BridgeError
+from bridge.core.rig import Rig
+from bridge.solve.body import SolverConfig
+from bridge.solve.face import FaceConfig
+from bridge.solve.hands import HandConfig
+from bridge.stages.filter import OneEuroConfig
+from bridge.stages.flips import FlipRepairConfig
+from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
+from bridge.tracking.config import TrackerConfig, parse_track
+from bridge.tracking.sources import camera_available
+
+#: Frame rate of BVH output when neither --fps nor the input says one.
+DEFAULT_EXPORT_FPS = 30.0
 
 
 def note(message: str) -> None:
@@ -54,3 +74,147 @@ def float_in(lo: float, hi: float, what: str = "number", lo_open: bool = False) 
 positive_int = int_in(1, None, "whole number")
 #: Numbers > 0 (frame rates).
 positive_float = float_in(0.0, float("inf"), "number", lo_open=True)
+#: Output frame rates (``--fps``, ``--record-fps``).
+fps_value = float_in(1.0, 1000.0, "frame rate in frames per second")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Input options
+
+
+def add_input_args(parser: argparse.ArgumentParser) -> None:
+    """Add the options every command that reads an input shares: ``--input``, ``--model``, ``--image-fps``."""
+    group = parser.add_argument_group("input")
+    group.add_argument(
+        "--input",
+        "-i",
+        metavar="X",
+        default=None,
+        help="camera, camera:N, N (webcam number), a video file, a folder of images, a bridge recording "
+        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip",
+    )
+    group.add_argument(
+        "--model",
+        metavar="PATH",
+        type=Path,
+        default=None,
+        help="MediaPipe pose landmarker .task file (lite/full/heavy); default: the bundled full model",
+    )
+    group.add_argument(
+        "--image-fps",
+        metavar="FPS",
+        type=positive_float,
+        default=30.0,
+        help="frame rate assigned to a folder of images (default 30)",
+    )
+    group.add_argument(
+        "--track",
+        metavar="PARTS",
+        type=_track_parts,
+        default=("body",),
+        help="what to track, comma-separated from body, hands, face (e.g. body,hands,face: fingers, facial "
+        "expressions, head and eyes); the body always runs (default body)",
+    )
+
+
+def _track_parts(text: str) -> tuple[str, ...]:
+    """``--track`` value → the parts to track (see :func:`bridge.tracking.config.parse_track`)."""
+    try:
+        return parse_track(text)
+    except BridgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
+    """The :class:`TrackerConfig` selected by the options of :func:`add_input_args`."""
+    return TrackerConfig(
+        model_path=getattr(args, "model", None),
+        image_fps=getattr(args, "image_fps", 30.0),
+        track=tuple(getattr(args, "track", ("body",))),
+    )
+
+
+def resolve_input(args: argparse.Namespace) -> str:
+    """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
+    if args.input is not None:
+        return str(args.input)
+    if camera_available(0):
+        note("no --input given: using camera 0")
+        return "camera:0"
+    note("no --input given and no camera found: using the Sports2D demo clip (pass --input to choose)")
+    return "demo"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Pose options
+
+
+def add_pose_args(parser: argparse.ArgumentParser) -> None:
+    """Options of the landmark → pose chain, shared by every command that solves poses."""
+    group = parser.add_argument_group("pose")
+    group.add_argument(
+        "--rig", default="default", help="rig name in avatars/ or a rig .json file (default: default)"
+    )
+    group.add_argument(
+        "--avatar", metavar="FILE", default=None,
+        help="your avatar (.vrm VRM 0.x/1.0, .glb, .gltf): use its skeleton's proportions as the rig "
+        "(takes precedence over --rig)",
+    )  # fmt: skip
+    group.add_argument(
+        "--mirror", action="store_true", help="the avatar mirrors you (your right hand moves its left)"
+    )
+    group.add_argument(
+        "--hold",
+        type=float_in(0, 60),
+        default=0.5,
+        metavar="S",
+        help="seconds a lost bone (or person) holds its last pose before easing to rest (default 0.5)",
+    )
+    group.add_argument(
+        "--ease",
+        type=float_in(0, 60),
+        default=1.0,
+        metavar="S",
+        help="seconds to ease back to the rest pose after the hold (default 1.0)",
+    )
+    group.add_argument(
+        "--min-cutoff",
+        type=float_in(0.01, 100),
+        default=OneEuroConfig().min_cutoff_hz,
+        metavar="HZ",
+        help="One-Euro cutoff at rest: lower = smoother, more lag (default %(default)s)",
+    )
+    group.add_argument(
+        "--beta",
+        type=float_in(0, 1000),
+        default=OneEuroConfig().beta,
+        metavar="PER_M",
+        help="One-Euro speed coefficient: higher = less lag in fast moves (default %(default)s)",
+    )
+    group.add_argument("--no-filter", action="store_true", help="do not smooth the landmarks")
+    group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
+    group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
+                       help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
+                       "last 27 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
+
+
+def rig_from_args(args: argparse.Namespace) -> Rig:
+    """The rig chosen with :func:`add_pose_args`: ``--avatar`` (read with :func:`bridge.avatar.read.read_avatar`)
+    if given, else ``--rig``. Every command that uses ``add_pose_args`` gets its rig here."""
+    avatar = getattr(args, "avatar", None)
+    if avatar:
+        return read_avatar(avatar)
+    return load_rig_or_avatar(getattr(args, "rig", "default"))
+
+
+def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
+    """The landmark → pose settings chosen with :func:`add_pose_args`."""
+    return ProcessorConfig(
+        flips=None if args.no_flip_repair else FlipRepairConfig(),
+        filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
+        mirror=args.mirror,
+        solver=SolverConfig(hold_s=args.hold, ease_s=args.ease),
+        lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
+        hands=HandConfig(hold_s=args.hold, ease_s=args.ease),
+        face=FaceConfig(hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")),
+    )

@@ -4,110 +4,37 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from bridge.app.stream import ProcessorConfig, StatusLine, StreamConfig, StreamTarget, run_stream
-from bridge.avatar.load import load_rig_or_avatar
-from bridge.avatar.read import read_avatar
-from bridge.cli.options import float_in as _float_in
+from bridge.app.status import StatusLine
+from bridge.app.stream import StreamConfig, StreamTarget, run_stream
+from bridge.cli.options import (
+    DEFAULT_EXPORT_FPS,
+    add_input_args,
+    add_pose_args,
+    float_in,
+    fps_value,
+    note,
+    processor_config_from_args,
+    resolve_input,
+    rig_from_args,
+    tracker_config_from_args,
+)
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
-from bridge.output.transport import parse_osc_target, select_protocol
+from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
+from bridge.output.protocols import EncoderConfig, select_protocol
+from bridge.output.transport import parse_osc_target
 from bridge.output.vmc import VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
-from bridge.solve.body import SolverConfig
-from bridge.solve.face import NAME_SETS, FaceConfig
-from bridge.solve.hands import HandConfig
-from bridge.stages.filter import OneEuroConfig
-from bridge.stages.flips import FlipRepairConfig
-from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
+from bridge.solve.face import NAME_SETS
 
 DEFAULT_TARGET = f"127.0.0.1:{VMC_DEFAULT_PORT}"
 
 
-class _AvatarAction(argparse.Action):
-    """``--avatar FILE``: stored as ``args.avatar`` and also as ``args.rig`` (``load_rig`` reads avatar files),
-    so code that still calls ``load_rig(args.rig)`` uses the avatar too; :func:`rig_from_args` is the way."""
-
-    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
-        setattr(namespace, self.dest, values)
-        namespace.rig = values
-
-
-def add_pose_args(parser: argparse.ArgumentParser) -> None:
-    """Options of the landmark → pose chain, shared by every command that solves poses."""
-    group = parser.add_argument_group("pose")
-    group.add_argument(
-        "--rig", default="default", help="rig name in avatars/ or a rig .json file (default: default)"
-    )
-    group.add_argument(
-        "--avatar", metavar="FILE", default=None, action=_AvatarAction,
-        help="your avatar (.vrm VRM 0.x/1.0, .glb, .gltf): use its skeleton's proportions as the rig "
-        "(takes precedence over --rig)",
-    )  # fmt: skip
-    group.add_argument(
-        "--mirror", action="store_true", help="the avatar mirrors you (your right hand moves its left)"
-    )
-    group.add_argument(
-        "--hold",
-        type=_float_in(0, 60),
-        default=0.5,
-        metavar="S",
-        help="seconds a lost bone (or person) holds its last pose before easing to rest (default 0.5)",
-    )
-    group.add_argument(
-        "--ease",
-        type=_float_in(0, 60),
-        default=1.0,
-        metavar="S",
-        help="seconds to ease back to the rest pose after the hold (default 1.0)",
-    )
-    group.add_argument(
-        "--min-cutoff",
-        type=_float_in(0.01, 100),
-        default=OneEuroConfig().min_cutoff_hz,
-        metavar="HZ",
-        help="One-Euro cutoff at rest: lower = smoother, more lag (default %(default)s)",
-    )
-    group.add_argument(
-        "--beta",
-        type=_float_in(0, 1000),
-        default=OneEuroConfig().beta,
-        metavar="PER_M",
-        help="One-Euro speed coefficient: higher = less lag in fast moves (default %(default)s)",
-    )
-    group.add_argument("--no-filter", action="store_true", help="do not smooth the landmarks")
-    group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
-    group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
-                       help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
-                       "last 27 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
-
-
-def rig_from_args(args: argparse.Namespace) -> Rig:
-    """The rig chosen with :func:`add_pose_args`: ``--avatar`` (read with :func:`bridge.avatar.read.read_avatar`)
-    if given, else ``--rig``. Every command that uses ``add_pose_args`` gets its rig here."""
-    avatar = getattr(args, "avatar", None)
-    if avatar:
-        return read_avatar(avatar)
-    return load_rig_or_avatar(getattr(args, "rig", "default"))
-
-
-def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
-    """The landmark → pose settings chosen with :func:`add_pose_args`."""
-    return ProcessorConfig(
-        flips=None if args.no_flip_repair else FlipRepairConfig(),
-        filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
-        solver=SolverConfig(mirror=args.mirror, hold_s=args.hold, ease_s=args.ease),
-        lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
-        hands=HandConfig(mirror=args.mirror, hold_s=args.hold, ease_s=args.ease),
-        face=FaceConfig(
-            mirror=args.mirror, hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")
-        ),
-    )
-
-
 def configure_stream(parser: argparse.ArgumentParser) -> None:
-    from bridge.cli.main import add_input_args
-
     add_input_args(parser)
     group = parser.add_argument_group("output")
     group.add_argument(
@@ -123,7 +50,7 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--rate",
-        type=_float_in(1, 200),
+        type=float_in(1, 200),
         default=60.0,
         metavar="HZ",
         help="send at most this many frames per second (default 60)",
@@ -146,7 +73,7 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--height",
-        type=_float_in(0.5, 2.5),
+        type=float_in(0.5, 2.5),
         default=1.7,
         metavar="M",
         help="VRChat: your height in metres; tracker positions are scaled to it (default 1.7)",
@@ -165,15 +92,11 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         "--fast", action="store_true", help="files: stream as fast as tracking goes, not at the file's speed"
     )
     run.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
-    from bridge.cli.export import add_record_bvh_args
-
     add_record_bvh_args(parser)
 
 
 def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     """Parse and validate every option before anything starts (bad --osc → a one-line error)."""
-    from bridge.cli.main import resolve_input, tracker_config_from_args
-
     texts = args.osc or [DEFAULT_TARGET]
     targets = []
     for text in texts:
@@ -195,8 +118,7 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
         rig=rig_from_args(args),
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
-        vmc=VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=args.max_datagram),
-        vrchat=vrchat,
+        encoders=EncoderConfig(VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=args.max_datagram), vrchat),
         max_rate_hz=args.rate,
         realtime=not args.fast,
         max_frames=args.max_frames,
@@ -206,9 +128,44 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
 def cmd_stream(args: argparse.Namespace) -> int:
     config = stream_config_from_args(args)
     status = StatusLine(config.status_interval_s)
-    from bridge.cli.export import open_bvh_recorder
-
     with open_bvh_recorder(args, config.rig) as recorder:
-        stats = run_stream(config, status, on_pose=recorder.on_pose if recorder is not None else None)
+        on_result = None if recorder is None else lambda result: recorder.add(result.pose)
+        stats = run_stream(config, status, on_result=on_result)
     status.message("done: " + stats.summary())
     return 0
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bridge stream --record-bvh
+
+
+def add_record_bvh_args(parser: argparse.ArgumentParser) -> None:
+    """``--record-bvh FILE``, ``--record-fps N``: record the solved motion while streaming (``bridge stream``)."""
+    group = parser.add_argument_group("BVH recording")
+    group.add_argument("--record-bvh", metavar="FILE", type=Path, default=None,
+                       help="also record the solved motion to this BVH file (stays valid on Ctrl-C)")  # fmt: skip
+    group.add_argument("--record-fps", type=fps_value, default=DEFAULT_EXPORT_FPS, metavar="N",
+                       help="frames per second of --record-bvh (default %(default)g)")  # fmt: skip
+    group.add_argument("--record-unit", choices=tuple(BVH_UNITS), default="cm",
+                       help="unit of --record-bvh (default cm)")  # fmt: skip
+
+
+@contextmanager
+def open_bvh_recorder(args: argparse.Namespace, rig: Rig) -> Iterator[BvhRecorder | None]:
+    """A :class:`BvhRecorder` for ``--record-bvh`` (None without it), closed — file made consistent — on exit,
+    Ctrl-C included."""
+    path: Path | None = getattr(args, "record_bvh", None)
+    if path is None:
+        yield None
+        return
+    if not path.parent.is_dir():
+        raise BridgeError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    recorder = BvhRecorder(path, rig, fps=args.record_fps, config=BvhExportConfig(unit=args.record_unit))
+    try:
+        yield recorder
+    finally:
+        recorder.close()
+        if recorder.frames_written:
+            note(f"recorded {recorder.frames_written} frames at {args.record_fps:g} fps to {path}")
+        else:
+            note(f"no frame was recorded; {path} not written")

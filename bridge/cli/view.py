@@ -11,10 +11,22 @@ import argparse
 import sys
 from pathlib import Path
 
+from bridge.cli.options import (
+    add_input_args,
+    add_pose_args,
+    processor_config_from_args,
+    resolve_input,
+    rig_from_args,
+    tracker_config_from_args,
+)
 from bridge.cli.options import positive_float as _positive_float
 from bridge.cli.options import positive_int as _positive_int
 from bridge.core.errors import BridgeError
+from bridge.core.rig import load_rig
+from bridge.output.transport import parse_osc_target
 from bridge.output.vmc import VMC_DEFAULT_PORT
+from bridge.viewer.app import ViewConfig, run_view
+from bridge.viewer.scene import ViewOptions
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -25,8 +37,6 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def configure_view(parser: argparse.ArgumentParser) -> None:
-    from bridge.cli.main import add_input_args
-    from bridge.cli.stream import add_pose_args
 
     add_input_args(parser)
     add_pose_args(parser)
@@ -60,15 +70,9 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
                           help="receiver, headless: stop when nothing arrives for S s (default 10)")  # fmt: skip
 
 
-def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def view_config_from_args(args: argparse.Namespace) -> ViewConfig:
     """Validate the options and build the :class:`bridge.viewer.app.ViewConfig` (bad values → one-line
     BridgeError)."""
-    from bridge.cli.main import resolve_input, tracker_config_from_args
-    from bridge.cli.stream import processor_config_from_args, rig_from_args
-    from bridge.core.rig import load_rig
-    from bridge.output.transport import parse_osc_target
-    from bridge.viewer.app import ViewConfig
-    from bridge.viewer.scene import ViewOptions
 
     rig_given = args.rig is not None or bool(getattr(args, "avatar", None))  # --avatar FILE also sets args.rig
     rig = rig_from_args(args) if rig_given else load_rig("default")
@@ -102,9 +106,7 @@ def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-
         rig=rig,
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
-        options=ViewOptions(
-            layout=args.layout, axes_m=0.08 if args.axes else 0.0, mirror=args.mirror, grid=not args.no_grid
-        ),
+        options=ViewOptions(layout=args.layout, axes_m=0.08 if args.axes else 0.0, grid=not args.no_grid),
         width=width,
         height=height,
         snapshot=args.snapshot,
@@ -120,7 +122,6 @@ def view_config_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Run the viewer; headless runs say what they wrote on stderr."""
-    from bridge.viewer.app import run_view
 
     config = view_config_from_args(args)
     if config.listen is not None:

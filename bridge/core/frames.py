@@ -1,17 +1,39 @@
-"""The only two places where axes and units change.
+"""Every change of axes and units in bridge, each as a pair of inverse functions (tested as such).
 
-1. **MediaPipe → rig** (on the way in), :func:`mediapipe_to_rig`:
-   MediaPipe world frame (x to the image's right, y down, z away from the camera, metres, hip-centred) →
-   rig frame (right-handed, Y up, the avatar faces +Z, +X is the avatar's left, metres). A person facing the
-   camera has their left side at image right (+x), so ``rig = (x, -y, -z)``: a 180° turn about x, no
-   reflection. The person facing the camera drives an avatar facing its own front.
-   The **mirror** option (the avatar moves like the user's mirror image) is applied here and nowhere else:
-   left and right landmarks are exchanged and x is negated.
+The frames:
 
-2. **Rig → Unity** (on the way out), :func:`rig_to_unity_position` / :func:`rig_to_unity_rotation`:
-   Unity is left-handed, Y up, +Z forward, metres; a humanoid faces +Z with its left at -X. The conversion is
-   the reflection x → -x: positions ``(-x, y, z)``, quaternions ``(x, -y, -z, w)`` (scalar-last), the same
-   conversion UniVRM applies between glTF and Unity.
+* **MediaPipe world** (pose and hand world landmarks): x to the image's right, y down, z away from the camera,
+  metres; pose landmarks hip-centred, hand landmarks centred on the hand.
+* **normalised image**: x in [0, 1] left → right, y in [0, 1] top → bottom (values may leave [0, 1]).
+* **OpenGL camera** (MediaPipe's facial transformation matrix): x right, y up, z toward the viewer.
+* **rig** (the rig, the solver, every ``BonePose``, BVH, glTF): right-handed, Y up, the avatar faces +Z and +X
+  is the avatar's left (the glTF / VRM 1.0 frame); metres.
+* **Unity** (VMC and VRChat messages): left-handed, Y up, +Z forward; quaternions scalar-last ``x y z w``.
+* **glTF file**: right-handed, Y up, but an avatar may face any way in its file (VRM 0.x faces −Z).
+
+Conversions:
+
+=============================================  ===========================================================
+MediaPipe world → rig, and back                :func:`mediapipe_to_rig` / :func:`rig_to_mediapipe`:
+                                               ``(x, -y, -z)``, a 180° turn about x (its own inverse). A
+                                               person facing the camera has their left at image right
+                                               (+x), so they drive an avatar facing its own front.
+OpenGL camera → rig (rotations)                :func:`opengl_camera_to_rig_rotation` / inverse: the same axes
+                                               for a person facing the camera (x their left, y up, z their
+                                               front), so the matrices carry over unchanged
+rig → Unity, and back                          :func:`rig_to_unity_position` / :func:`unity_to_rig_position`
+                                               ``(-x, y, z)``; :func:`rig_to_unity_quaternion` /
+                                               :func:`unity_to_rig_quaternion` ``(x, -y, -z, w)`` — the
+                                               reflection x → −x, as UniVRM converts glTF ↔ Unity
+glTF file → rig, and back                      :func:`gltf_to_rig_matrix` / :func:`rig_to_gltf_matrix`: a turn
+                                               about +Y by the avatar's facing (180° for VRM 0.x)
+normalised image ↔ pixels                      :func:`to_pixels` / :func:`to_normalised`
+metres ↔ file units                            :func:`metres_to_unit` / :func:`unit_to_metres` (BVH: cm or m)
+=============================================  ===========================================================
+
+The mirror (``--mirror``, :mod:`bridge.stages.mirror`) reflects what the camera saw with three involutions
+defined here: :func:`reflect_x` (world points), :func:`reflect_x_rotation` (rotation and transform matrices) and
+:func:`flip_image_x` (normalised image points).
 """
 
 from __future__ import annotations
@@ -20,65 +42,140 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.core.landmarks import SWAP_LEFT_RIGHT
-
 FloatArray = npt.NDArray[np.float64]
 
-#: rig_xyz = MEDIAPIPE_TO_RIG @ mediapipe_xyz
+#: rig_xyz = MEDIAPIPE_TO_RIG @ mediapipe_xyz (and back: the matrix is its own inverse).
 MEDIAPIPE_TO_RIG: FloatArray = np.diag([1.0, -1.0, -1.0])
 #: x → -x, both ways between the rig frame and Unity's.
 RIG_TO_UNITY: FloatArray = np.diag([-1.0, 1.0, 1.0])
+#: rig rotation = OPENGL_CAMERA_TO_RIG @ camera rotation @ OPENGL_CAMERA_TO_RIG.T (the axes coincide).
+OPENGL_CAMERA_TO_RIG: FloatArray = np.eye(3)
+#: Length units of files, as units per metre.
+LENGTH_UNITS: dict[str, float] = {"m": 1.0, "cm": 100.0}
+
+_REFLECT_X = np.array([-1.0, 1.0, 1.0])
+_QUAT_REFLECT_X = np.array([1.0, -1.0, -1.0, 1.0])
 
 
-def mediapipe_to_rig(world_xyz_m: FloatArray, mirror: bool = False) -> FloatArray:
-    """Landmarks from MediaPipe's world frame to the rig frame.
-
-    Args:
-        world_xyz_m: (..., 33, 3) float, MediaPipe world frame (x right, y down, z away), metres.
-        mirror: exchange the person's left and right and reflect x, so the avatar mirrors the user.
-
-    Returns:
-        (..., 33, 3) float, rig frame (Y up, +Z toward the camera, +X the person's left), metres.
-    """
-    xyz = np.asarray(world_xyz_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
-    if mirror:
-        xyz = xyz[..., SWAP_LEFT_RIGHT, :] * np.array([-1.0, 1.0, 1.0])
-    return xyz
+def mediapipe_to_rig(world_xyz_m: FloatArray) -> FloatArray:
+    """(..., 3) points, MediaPipe world frame (x right, y down, z away), metres → rig frame (Y up, +Z toward the
+    camera, +X the person's left), metres. Works for the 33 pose and the 21 hand landmarks alike."""
+    return np.asarray(world_xyz_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
 
 
 def rig_to_mediapipe(xyz_m: FloatArray) -> FloatArray:
-    """Inverse of :func:`mediapipe_to_rig` without mirroring: (..., 3) rig frame → MediaPipe world frame.
-
-    Used to synthesise landmarks from rigs and mocap (the conversion is its own inverse).
-    """
+    """Inverse of :func:`mediapipe_to_rig`: (..., 3) rig frame → MediaPipe world frame, metres."""
     return np.asarray(xyz_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
 
 
-def mirror_per_landmark(values: npt.NDArray[np.generic], mirror: bool) -> npt.NDArray[np.generic]:
-    """Per-landmark values (visibility, flags; shape (..., 33)) reordered like :func:`mediapipe_to_rig` does."""
-    return values[..., SWAP_LEFT_RIGHT] if mirror else values
+def opengl_camera_to_rig_rotation(rotation: FloatArray) -> FloatArray:
+    """(..., 3, 3) rotation matrices in the OpenGL camera frame (MediaPipe's facial transform: the canonical face,
+    which looks along +z with +x on the face's left, → camera) → the same rotations in the rig frame."""
+    m = np.asarray(rotation, dtype=np.float64)
+    return np.asarray(OPENGL_CAMERA_TO_RIG @ m @ OPENGL_CAMERA_TO_RIG.T, dtype=np.float64)
 
 
-def mirror_image_xy(image_xy: FloatArray, mirror: bool) -> FloatArray:
-    """(..., 33, 2) normalised image points, reordered and flipped left↔right when ``mirror`` is set."""
-    if not mirror:
-        return image_xy
-    out = np.asarray(image_xy, dtype=np.float64)[..., SWAP_LEFT_RIGHT, :].copy()
-    out[..., 0] = 1.0 - out[..., 0]
-    return out
+def rig_to_opengl_camera_rotation(rotation: FloatArray) -> FloatArray:
+    """Inverse of :func:`opengl_camera_to_rig_rotation`."""
+    m = np.asarray(rotation, dtype=np.float64)
+    return np.asarray(OPENGL_CAMERA_TO_RIG.T @ m @ OPENGL_CAMERA_TO_RIG, dtype=np.float64)
 
 
 def rig_to_unity_position(xyz_m: FloatArray) -> FloatArray:
     """(..., 3) rig-frame positions (metres) → Unity frame (left-handed, Y up, metres)."""
-    return np.asarray(xyz_m, dtype=np.float64) * np.array([-1.0, 1.0, 1.0])
+    return np.asarray(xyz_m, dtype=np.float64) * _REFLECT_X
+
+
+def unity_to_rig_position(xyz_m: FloatArray) -> FloatArray:
+    """Inverse of :func:`rig_to_unity_position` (the reflection is its own inverse)."""
+    return np.asarray(xyz_m, dtype=np.float64) * _REFLECT_X
 
 
 def rig_to_unity_quaternion(rotation: Rotation) -> FloatArray:
     """Rig-frame rotations → Unity-frame quaternions, (N, 4) or (4,) float, scalar-last ``x y z w``."""
     q = rotation.as_quat()
-    return q * np.array([1.0, -1.0, -1.0, 1.0])
+    return q * _QUAT_REFLECT_X
 
 
 def unity_to_rig_quaternion(quat_xyzw: FloatArray) -> Rotation:
     """Inverse of :func:`rig_to_unity_quaternion` (the reflection is its own inverse)."""
-    return Rotation.from_quat(np.asarray(quat_xyzw, dtype=np.float64) * np.array([1.0, -1.0, -1.0, 1.0]))
+    return Rotation.from_quat(np.asarray(quat_xyzw, dtype=np.float64) * _QUAT_REFLECT_X)
+
+
+def gltf_to_rig_matrix(turn_deg: float) -> FloatArray:
+    """(3, 3): a glTF file's axes → the rig frame for an avatar that must turn ``turn_deg`` about +Y to face +Z
+    with its left on +X (0 for VRM 1.0, 180 for VRM 0.x, a quarter turn for other files)."""
+    return np.asarray(Rotation.from_euler("y", turn_deg, degrees=True).as_matrix(), dtype=np.float64)
+
+
+def rig_to_gltf_matrix(turn_deg: float) -> FloatArray:
+    """Inverse of :func:`gltf_to_rig_matrix`."""
+    return gltf_to_rig_matrix(turn_deg).T
+
+
+def to_pixels(image_xy: FloatArray, image_size: tuple[int, int]) -> FloatArray:
+    """(..., 2) normalised image points → pixels of an image ``(width, height)``."""
+    return np.asarray(image_xy, dtype=np.float64) * np.asarray(image_size, dtype=np.float64)
+
+
+def to_normalised(pixels_xy: FloatArray, image_size: tuple[int, int]) -> FloatArray:
+    """Inverse of :func:`to_pixels`."""
+    return np.asarray(pixels_xy, dtype=np.float64) / np.asarray(image_size, dtype=np.float64)
+
+
+def metres_to_unit(value_m: FloatArray | float, unit: str) -> FloatArray:
+    """Lengths in metres → ``unit`` (a key of :data:`LENGTH_UNITS`)."""
+    return np.asarray(value_m, dtype=np.float64) * LENGTH_UNITS[unit]
+
+
+def unit_to_metres(value: FloatArray | float, unit: str) -> FloatArray:
+    """Inverse of :func:`metres_to_unit`."""
+    return np.asarray(value, dtype=np.float64) / LENGTH_UNITS[unit]
+
+
+def reflect_x(xyz: FloatArray) -> FloatArray:
+    """(..., 3) points with x negated: the mirror image in the MediaPipe world, hand and rig frames (which share
+    their x axis up to sign). Its own inverse."""
+    return np.asarray(xyz, dtype=np.float64) * _REFLECT_X
+
+
+def reflect_x_rotation(matrix: FloatArray) -> FloatArray:
+    """(..., 3, 3) rotation or (..., 4, 4) transform matrices of the mirror image: ``S · M · S`` with S = diag(-1,
+    1, 1[, 1]), i.e. the rotation seen in a mirror (its angle about y and z reversed). Its own inverse."""
+    m = np.asarray(matrix, dtype=np.float64)
+    s = np.ones(m.shape[-1])
+    s[0] = -1.0
+    return np.asarray(m * s[:, None] * s[None, :], dtype=np.float64)
+
+
+def flip_image_x(image_xy: FloatArray) -> FloatArray:
+    """(..., 2) normalised image points of the horizontally flipped image: x → 1 − x. Its own inverse (up to
+    rounding)."""
+    out = np.array(image_xy, dtype=np.float64, copy=True)
+    out[..., 0] = 1.0 - out[..., 0]
+    return out
+
+
+__all__ = [
+    "LENGTH_UNITS",
+    "MEDIAPIPE_TO_RIG",
+    "OPENGL_CAMERA_TO_RIG",
+    "RIG_TO_UNITY",
+    "flip_image_x",
+    "gltf_to_rig_matrix",
+    "mediapipe_to_rig",
+    "metres_to_unit",
+    "opengl_camera_to_rig_rotation",
+    "reflect_x",
+    "reflect_x_rotation",
+    "rig_to_gltf_matrix",
+    "rig_to_mediapipe",
+    "rig_to_opengl_camera_rotation",
+    "rig_to_unity_position",
+    "rig_to_unity_quaternion",
+    "to_normalised",
+    "to_pixels",
+    "unit_to_metres",
+    "unity_to_rig_position",
+    "unity_to_rig_quaternion",
+]

@@ -75,6 +75,21 @@ NUM_BLENDSHAPES = len(ARKIT_BLENDSHAPES)
 ARKIT_INDEX: dict[str, int] = {n: i for i, n in enumerate(ARKIT_BLENDSHAPES)}
 
 
+def _swap_side(name: str) -> str:
+    if name.endswith("Left"):
+        return name[:-4] + "Right"
+    if name.endswith("Right"):
+        return name[:-5] + "Left"
+    return name
+
+
+#: ``weights[ARKIT_SWAP_LEFT_RIGHT]`` exchanges every ...Left weight with its ...Right twin (the mirror image's
+#: weights; its own inverse).
+ARKIT_SWAP_LEFT_RIGHT: npt.NDArray[np.intp] = np.array(
+    [ARKIT_INDEX[_swap_side(n)] for n in ARKIT_BLENDSHAPES], dtype=np.intp
+)
+
+
 @dataclass(frozen=True, eq=False)
 class HandObservation:
     """One hand as the hand model saw it.

@@ -427,10 +427,6 @@ class BvhRecorder:
             self._pending.extend(" ".join(f"{v:.{d}f}" for v in row) + "\n" for row in rows.tolist())
             self._pending_frames += len(rows)
 
-    def on_pose(self, landmarks: object, pose: BonePose) -> None:
-        """``run_stream``'s ``on_pose`` callback: records ``pose``."""
-        self.add(pose)
-
     def flush(self) -> None:
         """Append the pending frame lines, then rewrite the frame count."""
         self._last_flush = time.monotonic()

@@ -1,14 +1,11 @@
-"""UDP output: ``--osc`` targets, protocol choice per target, sending that never stops the stream, rate cap.
+"""UDP output: ``--osc`` targets, sending that never stops the stream, rate cap. Knows nothing of the protocols
+(:mod:`bridge.output.protocols`): it sends whatever datagrams it is given.
 
 I/O lives here and only here; the encoders (:mod:`bridge.osc`) hand over ready datagrams.
 
 **Targets** are written ``HOST:PORT`` (``127.0.0.1:39539``, ``localhost:9000``, ``studio-pc:39540``) or
 ``[IPV6]:PORT`` (``[::1]:9000``). Host names are resolved once, when parsed; IPv4 is preferred when a name
 has both (most VMC receivers and VRChat listen on IPv4 only).
-
-**Protocol per target** (:func:`select_protocol`): an explicit ``--protocol`` wins; otherwise port 9000 means
-VRChat and port 39539 means VMC, their default ports; any other port is an error asking for ``--protocol``,
-since sending the wrong protocol fails silently on the receiver's side.
 
 **Failures never stop the stream** (:class:`UdpSender`). Each target has its own *connected* UDP socket: on
 Linux (and macOS) only a connected socket learns that the previous datagram met an ICMP "port unreachable",
@@ -32,12 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bridge.core.errors import BridgeError
-from bridge.output.vmc import VMC_DEFAULT_PORT
-from bridge.output.vrchat import VRCHAT_DEFAULT_PORT
 
-PROTOCOLS: tuple[str, ...] = ("vmc", "vrchat")
-#: Port → protocol implied when no ``--protocol`` is given.
-PORT_PROTOCOLS: dict[int, str] = {VMC_DEFAULT_PORT: "vmc", VRCHAT_DEFAULT_PORT: "vrchat"}
 #: Default and ceiling of the send-rate cap, in frames per second.
 DEFAULT_MAX_HZ = 60.0
 MAX_MAX_HZ = 200.0
@@ -136,27 +128,6 @@ def parse_osc_target(text: str, resolve: bool = True) -> OscTarget:
     usable.sort(key=lambda i: 0 if i[0] == socket.AF_INET else 1)
     family, _, _, _, sockaddr = usable[0]
     return OscTarget(host, port, ip=str(sockaddr[0]), family=int(family))
-
-
-def select_protocol(target: OscTarget, protocol: str | None = None) -> str:
-    """The protocol to speak to ``target``: ``protocol`` if given, else implied by the port (9000 → vrchat,
-    39539 → vmc).
-
-    Raises:
-        BridgeError: unknown ``protocol``, or no ``protocol`` and a port that implies none.
-    """
-    if protocol is not None:
-        p = protocol.strip().lower()
-        if p not in PROTOCOLS:
-            raise BridgeError(f"unknown protocol {protocol!r}; use one of: {', '.join(PROTOCOLS)}")
-        return p
-    implied = PORT_PROTOCOLS.get(target.port)
-    if implied is None:
-        raise BridgeError(
-            f"cannot tell which protocol target {target} speaks; add --protocol vmc or --protocol vrchat "
-            f"(ports {VMC_DEFAULT_PORT} and {VRCHAT_DEFAULT_PORT} imply vmc and vrchat)"
-        )
-    return implied
 
 
 def _describe_error(exc: OSError) -> str:

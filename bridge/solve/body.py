@@ -40,8 +40,9 @@ Hips position. MediaPipe's world landmarks are hip-centred, so the hips stay abo
 *grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips).
 
 Frames: input landmarks are converted from MediaPipe's world frame to the rig frame by
-:func:`bridge.core.frames.mediapipe_to_rig` (where the mirror option lives); every array in this module is in the
-rig frame (right-handed, Y up, +Z the avatar's front, +X its left), metres.
+:func:`bridge.core.frames.mediapipe_to_rig` (the mirror, where asked for, was applied before:
+:mod:`bridge.stages.mirror`); every array in this module is in the rig frame (right-handed, Y up, +Z the avatar's
+front, +X its left), metres.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.core.frames import mediapipe_to_rig, mirror_per_landmark
+from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose, BoneState
@@ -85,7 +86,6 @@ class SolverConfig:
     """Settings of the solver.
 
     Attributes:
-        mirror: the avatar mirrors the user (left and right exchanged, x reflected) — applied on the way in.
         min_visibility: landmarks below this visibility do not drive bones.
         hold_s: how long an untracked bone keeps its last tracked rotation.
         ease_s: how long it then takes to ease back to rest.
@@ -103,7 +103,6 @@ class SolverConfig:
         ground: keep the lowest foot point at its rest height (the hips move down when the user crouches).
     """
 
-    mirror: bool = False
     min_visibility: float = 0.5
     hold_s: float = 0.5
     ease_s: float = 1.0
@@ -522,9 +521,8 @@ def _frames_to_arrays(
     world = np.stack([f.world_xyz_m for f in frames])
     vis = np.stack([f.visibility for f in frames])
     person = np.array([f.person for f in frames], dtype=bool)
-    xyz = mediapipe_to_rig(world, mirror=config.mirror)
-    vis_rig = np.asarray(mirror_per_landmark(vis, config.mirror), dtype=np.float64)
-    visible = (vis_rig >= config.min_visibility) & person[:, None]
+    xyz = mediapipe_to_rig(world)
+    visible = (vis >= config.min_visibility) & person[:, None]
     return xyz, visible, np.array([f.t_s for f in frames], dtype=np.float64), person
 
 

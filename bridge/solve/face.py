@@ -29,9 +29,8 @@ Sorrow            sad               mean of mouthFrownLeft/Right
 Gaze is not sent as expressions (VRM 1.0 lookUp/…): it turns the LeftEye / RightEye bones instead, so an avatar
 does not get it twice.
 
-Mirror (``--mirror``): the avatar is the user's mirror image, so every left/right pair is exchanged
-(eyeBlinkLeft drives the avatar's right eye; jawLeft — the jaw moving to the user's left — becomes jawRight)
-before any mapping; the head's rotation is reflected like the body's (x → −x).
+Mirror (``--mirror``): :mod:`bridge.stages.mirror` has already exchanged every left/right pair (eyeBlinkLeft
+then drives the avatar's right eye) and reflected the transform; this module knows nothing of it.
 
 Head: the face transform's rotation is the head's world rotation in the rig frame (see
 :mod:`bridge.core.hand_face`); it replaces the body solver's head (from ears and nose, much coarser), split evenly
@@ -53,6 +52,7 @@ import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
+from bridge.core.frames import opengl_camera_to_rig_rotation
 from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.one_euro import OneEuroFilter
@@ -61,26 +61,6 @@ from bridge.core.pose import BonePose, BoneState
 FloatArray = npt.NDArray[np.float64]
 
 NAME_SETS: tuple[str, ...] = ("arkit", "vrm0", "vrm1")
-
-
-def _swap_side(name: str) -> str:
-    if name.endswith("Left"):
-        return name[:-4] + "Right"
-    if name.endswith("Right"):
-        return name[:-5] + "Left"
-    return name
-
-
-#: ``weights[MIRROR_PERMUTATION]`` exchanges every ...Left weight with its ...Right twin.
-MIRROR_PERMUTATION: npt.NDArray[np.intp] = np.array(
-    [ARKIT_INDEX[_swap_side(n)] for n in ARKIT_BLENDSHAPES], dtype=np.intp
-)
-
-
-def mirror_weights(weights: FloatArray, mirror: bool = True) -> FloatArray:
-    """(52,) ARKit weights of the user → those of their mirror image (left/right pairs exchanged)."""
-    w = np.asarray(weights, dtype=np.float64)
-    return w[MIRROR_PERMUTATION] if mirror else w.copy()
 
 
 def _g(w: FloatArray, name: str) -> float:
@@ -123,15 +103,14 @@ VRM0_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
-def map_blendshapes(weights: FloatArray, name_set: str = "vrm0", mirror: bool = False) -> dict[str, float]:
+def map_blendshapes(weights: FloatArray, name_set: str = "vrm0") -> dict[str, float]:
     """(52,) ARKit weights (:data:`ARKIT_BLENDSHAPES` order, [0, 1]) → name → weight for the receiver.
 
     Args:
-        weights: the user's weights ("Left" = the user's left).
+        weights: the weights of the face ("Left" = the face's own left).
         name_set: ``arkit``, ``vrm0`` or ``vrm1`` (see the module docstring).
-        mirror: the avatar mirrors the user: exchange left and right first.
     """
-    w = np.clip(mirror_weights(weights, mirror), 0.0, 1.0)
+    w = np.clip(np.asarray(weights, dtype=np.float64), 0.0, 1.0)
     if w.shape != (NUM_BLENDSHAPES,):
         raise BridgeError(f"expected {NUM_BLENDSHAPES} blend shape weights, got shape {w.shape}")
     if name_set == "arkit":
@@ -146,24 +125,22 @@ def map_blendshapes(weights: FloatArray, name_set: str = "vrm0", mirror: bool = 
 
 # ------------------------------------------------------------------------------------------ head and eyes
 
-_REFLECT_X = np.diag([-1.0, 1.0, 1.0])
 
-
-def head_rotation(transform: FloatArray, mirror: bool = False) -> FloatArray:
+def head_rotation(transform: FloatArray) -> FloatArray:
     """(3, 3) head world rotation, rig frame, from a (4, 4) facial transformation matrix (its rotation part,
-    made orthonormal); reflected in x under the mirror option."""
+    made orthonormal)."""
     u, _, vt = np.linalg.svd(np.asarray(transform, dtype=np.float64)[:3, :3])
     r = u @ vt
     if np.linalg.det(r) < 0:
         r = u @ np.diag([1.0, 1.0, -1.0]) @ vt
-    return np.asarray(_REFLECT_X @ r @ _REFLECT_X if mirror else r, dtype=np.float64)
+    return opengl_camera_to_rig_rotation(r)
 
 
 def eye_rotations(
     weights: FloatArray, yaw_max_deg: float = 25.0, pitch_max_deg: float = 20.0
 ) -> dict[str, Rotation]:
     """LeftEye / RightEye local rotations (rig frame, relative to the Head) from (52,) ARKit weights of the
-    avatar (mirror already applied). The avatar faces +Z, +X is its left: looking to its left turns +Z toward +X
+    avatar. The avatar faces +Z, +X is its left: looking to its left turns +Z toward +X
     (positive about +Y), looking up turns +Z toward +Y (negative about +X)."""
     w = np.asarray(weights, dtype=np.float64)
     out = {}
@@ -182,7 +159,6 @@ class FaceConfig:
     """Settings of the face stage.
 
     Attributes:
-        mirror: the avatar mirrors the user (must match the body solver's).
         names: blend shape name set sent to receivers, one of :data:`NAME_SETS`.
         drive_head: the head (Neck + Head) from the face transform.
         drive_eyes: LeftEye / RightEye from the gaze weights.
@@ -195,7 +171,6 @@ class FaceConfig:
         filter: One-Euro on the weights; min_cutoff_hz, beta: its settings (beta per weight/s).
     """
 
-    mirror: bool = False
     names: str = "vrm0"
     drive_head: bool = True
     drive_eyes: bool = True
@@ -258,7 +233,6 @@ class FaceSolver:
         w, seen = self._weights(frame, frame.t_s)
         if w is None:
             return FaceOutput(pose, None, None)
-        avatar_w = mirror_weights(w, cfg.mirror)
         quats = pose.local_rotations.as_quat().copy()
         state = pose.bone_state.copy()
         rig = pose.rig
@@ -273,7 +247,7 @@ class FaceSolver:
             parent = rig.parent_of(top)
             _, world = pose.world()
             parent_w = world[rig.index(parent)] if parent is not None else np.eye(3)
-            face_head = head_rotation(frame.face.transform, cfg.mirror)
+            face_head = head_rotation(frame.face.transform)
             body_head = world[rig.index("Head")]
             body_tracked = pose.bone_state[rig.index("Head")] == BoneState.TRACKED
             gap = Rotation.from_matrix(body_head.T @ face_head).magnitude()
@@ -289,7 +263,7 @@ class FaceSolver:
                 else:
                     put("Head", Rotation.from_rotvec(rv), BoneState.TRACKED)
         if cfg.drive_eyes:
-            for bone, r in eye_rotations(avatar_w, cfg.eye_yaw_max_deg, cfg.eye_pitch_max_deg).items():
+            for bone, r in eye_rotations(w, cfg.eye_yaw_max_deg, cfg.eye_pitch_max_deg).items():
                 put(bone, r, BoneState.TRACKED if seen else BoneState.HELD)
         new_pose = BonePose(
             t_s=pose.t_s,
@@ -300,7 +274,7 @@ class FaceSolver:
             tracking=pose.tracking,
             flags=pose.flags,
         )
-        return FaceOutput(new_pose, map_blendshapes(w, cfg.names, cfg.mirror), w)
+        return FaceOutput(new_pose, map_blendshapes(w, cfg.names), w)
 
 
 #: Helpers for tests / tools: the source weights each VRM 1.0 preset reads (by construction of the table).

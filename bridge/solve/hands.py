@@ -10,12 +10,12 @@ smallest total distance; a hand far from both wrists — someone else's — is d
 hand's 3-D shape decides (:func:`hand_chirality`), then the label. A hand whose 3-D shape is the other side's
 (depth guessed wrong) is reflected in depth before solving (:meth:`HandSolver.observe`).
 
-Mirror. The mirror option (:mod:`bridge.core.frames`) exchanges the person's sides and reflects x for the body; the
-hands do the same, so each hand's fingers always drive the avatar hand at the end of the arm that the same real
-arm drives: without ``--mirror`` the user's right hand drives the avatar's right hand; with it, the user's
-right hand (with its arm) drives the avatar's left one, exactly as a mirror image moves.
+Mirror. :mod:`bridge.stages.mirror` reflects the hands with the body, so each hand's fingers always drive the
+avatar hand at the end of the arm that the same real arm drives: without ``--mirror`` the user's right hand
+drives the avatar's right hand; with it, the user's right hand (with its arm) drives the avatar's left one,
+exactly as a mirror image moves. This module knows nothing of it.
 
-Method (rig frame, after ``(x, -y, -z)`` like the pose, x reflected under the mirror option). With
+Method (rig frame, after :func:`~bridge.core.frames.mediapipe_to_rig` like the pose). With
 :func:`bridge.solve.body.align_two` every bone's *world* rotation in the hand's frame carries its rest direction
 exactly onto the observed one and a rest secondary vector as close as possible onto an observed one:
 
@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.core.frames import MEDIAPIPE_TO_RIG
+from bridge.core.frames import mediapipe_to_rig, rig_to_mediapipe
 from bridge.core.hand_face import HandLandmark as H
 from bridge.core.hand_face import HandObservation, HandsResult
 from bridge.core.landmarks import LandmarkFrame
@@ -81,7 +81,6 @@ class HandConfig:
     """Settings of the finger stage.
 
     Attributes:
-        mirror: the avatar mirrors the user (must match the body solver's).
         hold_s, ease_s: a lost hand holds this long, then eases to rest over ``ease_s``.
         drive_wrist: set the Hand bone from the hand model's palm (else the body solver's stays).
         hand_max_deg: largest hand rotation relative to the forearm.
@@ -91,7 +90,6 @@ class HandConfig:
             side's before it is reflected in depth (see :meth:`HandSolver.observe`).
     """
 
-    mirror: bool = False
     hold_s: float = 0.5
     ease_s: float = 1.0
     drive_wrist: bool = True
@@ -179,14 +177,6 @@ def assign_sides(hands: HandsResult | None, pose: LandmarkFrame) -> dict[str, Ha
     return best
 
 
-def hand_points_to_rig(world_xyz_m: FloatArray, mirror: bool = False) -> FloatArray:
-    """(..., 21, 3) hand world landmarks, MediaPipe frame → rig frame (x reflected under the mirror option)."""
-    xyz = np.asarray(world_xyz_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
-    if mirror:
-        xyz = xyz * np.array([-1.0, 1.0, 1.0])
-    return xyz
-
-
 # ----------------------------------------------------------------------------------------- geometry
 
 
@@ -238,7 +228,8 @@ def solve_hand(geometry: HandGeometry, xyz: FloatArray) -> tuple[FloatArray, Flo
 
     Args:
         geometry: the avatar hand's rest geometry.
-        xyz: (21, 3) or (T, 21, 3) float, rig frame (see :func:`hand_points_to_rig`), any origin and scale.
+        xyz: (21, 3) or (T, 21, 3) float, rig frame (see :func:`~bridge.core.frames.mediapipe_to_rig`), any origin
+        and scale.
 
     Returns:
         palm_world: (3, 3) or (T, 3, 3): the hand bone's world rotation as the landmarks show it (rig frame).
@@ -306,7 +297,8 @@ class HandSolver:
         self._state = {s: _SideState(config) for s in self.geometry}
 
     def observe(self, frame: LandmarkFrame) -> dict[str, FloatArray]:
-        """The hands of ``frame`` as (21, 3) rig-frame points by **avatar** side (after the mirror option).
+        """The hands of ``frame`` as (21, 3) rig-frame points by side (the avatar's, after
+        the mirror stage where it ran: the person's side otherwise).
 
         Depth check: a single camera cannot always tell a palm facing it from a back facing it; a wrong guess
         reflects the hand in depth and turns a left hand's shape into a right hand's, so its fingers would bend
@@ -319,8 +311,7 @@ class HandSolver:
             c = hand_chirality(xyz)
             if abs(c) >= self.config.min_chirality_m and (c < 0) != (side == "Left"):
                 xyz[:, 2] = 2.0 * xyz[H.WRIST, 2] - xyz[:, 2]
-            avatar_side = side if not self.config.mirror else ("Right" if side == "Left" else "Left")
-            out[avatar_side] = hand_points_to_rig(xyz, self.config.mirror)
+            out[side] = mediapipe_to_rig(xyz)
         return out
 
     def __call__(self, frame: LandmarkFrame, pose: BonePose) -> BonePose:
@@ -399,4 +390,4 @@ def hand_landmarks_from_pose(pose: BonePose, side: str) -> FloatArray:
         tail = rig.tails_m.get(f"{side}{f}Distal", rig.offsets_m[distal])
         out[pts[3]] = pos[distal] + rot[distal] @ tail
     out -= out[H.MIDDLE_MCP]
-    return np.asarray(out @ MEDIAPIPE_TO_RIG.T, dtype=np.float64)  # the rig ↔ MediaPipe change is its own inverse
+    return rig_to_mediapipe(out)

@@ -32,13 +32,13 @@ from typing import Protocol
 
 import numpy as np
 
-from bridge.app.stream import Processor, ProcessorConfig
+from bridge.app.processor import Processor, ProcessorConfig
+from bridge.app.run import open_run
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, load_rig
 from bridge.tracking.config import TrackerConfig
-from bridge.tracking.process import open_landmarks
 from bridge.viewer.receiver import ReceivedFrame, VmcReceiver
 from bridge.viewer.scene import (
     LineLayer,
@@ -164,7 +164,8 @@ class RestFeed:
 
 
 class PipelineFeed:
-    """Track and solve ``input_text`` in a worker thread; hand (landmarks, pose) items to the viewer.
+    """Track and solve ``input_text`` in a worker thread (the run loop of :mod:`bridge.app.run`, the whole chain
+    including fingers and the face-driven head); hand (landmarks, pose) items to the viewer.
 
     ``lossless``: the worker waits until the viewer took each item (headless rendering of every frame);
     otherwise only the newest item is kept (a window never slows the pipeline).
@@ -232,34 +233,26 @@ class PipelineFeed:
     def _run(self) -> None:
         try:
             processor = Processor(self.rig, self.processor_config)
-            with open_landmarks(self.input_text, self.tracker) as (info, frames):
+            with open_run(
+                self.input_text, self.tracker, processor, realtime=self.realtime, max_frames=self.max_frames,
+                stop=self._stop,
+            ) as (info, run):  # fmt: skip
                 self.description = info.description
                 self._started.set()
                 meter = RateMeter()
-                pace_start: float | None = None
-                first_t = 0.0
-                for frame in frames:
-                    if self._stop.is_set():
-                        break
-                    if self.realtime and not info.live:
-                        now = time.monotonic()
-                        if pace_start is None:
-                            pace_start, first_t = now, frame.t_s
-                        delay = pace_start + (frame.t_s - first_t) - now
-                        if delay > 0 and self._stop.wait(delay):
-                            break
-                    lm = processor.landmarks(frame)
-                    pose = processor.solver(lm)
+                for result in run:
+                    pose = result.pose
+                    assert pose is not None
                     fps = meter.tick()
                     status = (
                         f"{info.description} | {'tracking' if pose.tracking else 'no person'} | "
                         f"{fps:4.1f} fps | frame {self.frames}"
                     )
-                    if not self._offer(ViewItem(self.frames, pose=pose, landmarks=lm, status=status)):
+                    if not self._offer(
+                        ViewItem(self.frames, pose=pose, landmarks=result.landmarks, status=status)
+                    ):
                         break
                     self.frames += 1
-                    if self.max_frames is not None and self.frames >= self.max_frames:
-                        break
         except BaseException as exc:  # handed to the viewer's thread, re-raised there
             self.error = exc
         finally:

@@ -261,7 +261,6 @@ def rest_layers(rig: Rig, axes_m: float = 0.0) -> list[LineLayer | SphereLayer]:
 def landmark_layers(
     frame: LandmarkFrame,
     hips_position_m: FloatArray,
-    mirror: bool = False,
     offset_m: FloatArray | None = None,
 ) -> list[LineLayer | SphereLayer]:
     """The landmark skeleton (:data:`BODY_SEGMENTS`) in the rig frame, mid-hips placed at ``hips_position_m``.
@@ -269,12 +268,11 @@ def landmark_layers(
     Args:
         frame: filtered landmarks; nothing is drawn when ``frame.person`` is False.
         hips_position_m: (3,) float, rig frame, metres: where the landmarks' mid-hips goes (the pose's hips).
-        mirror: convert as the solver does with its mirror option (so both skeletons agree).
         offset_m: (3,) float, metres: extra translation (side-by-side layout).
     """
     if not frame.person:
         return []
-    xyz = mediapipe_to_rig(frame.world_xyz_m, mirror=mirror)  # (33, 3) rig frame, metres
+    xyz = mediapipe_to_rig(frame.world_xyz_m)  # (33, 3) rig frame, metres (mirrored by the stage, if asked)
     mid_hips = 0.5 * (xyz[PoseLandmark.LEFT_HIP] + xyz[PoseLandmark.RIGHT_HIP])
     shift = np.asarray(hips_position_m, dtype=np.float64) - mid_hips
     if offset_m is not None:
@@ -298,11 +296,10 @@ def landmark_layers(
 
 @dataclass(frozen=True)
 class ViewOptions:
-    """How a frame is laid out: ``layout`` (side | overlay), local axes length (0 = none), mirror, grid."""
+    """How a frame is laid out: ``layout`` (side | overlay), local axes length (0 = none), grid."""
 
     layout: str = "side"
     axes_m: float = 0.0
-    mirror: bool = False
     grid: bool = True
 
 
@@ -321,7 +318,7 @@ def compose(
         layers += rig_layers(pose, options.axes_m, rig_shift)
     if landmarks is not None:
         hips = pose.hips_position_m if pose is not None else np.array([0.0, 0.95, 0.0])
-        layers += landmark_layers(landmarks, hips, options.mirror, lm_shift)
+        layers += landmark_layers(landmarks, hips, lm_shift)
     return SceneContent(
         lines=tuple(x for x in layers if isinstance(x, LineLayer)),
         spheres=tuple(x for x in layers if isinstance(x, SphereLayer)),

@@ -1,0 +1,126 @@
+"""The chain every command shares: a tracked frame in, a :class:`FrameResult` out.
+
+Order (each stage optional, see :class:`ProcessorConfig`):
+
+    tracked frame ─► flip repair ─► lifter ─► One-Euro filter ─► mirror ─► body solver ─► hands ─► face
+                     (stages: LandmarkFrame → LandmarkFrame)               (solvers: → BonePose, blend shapes)
+
+* the lifter runs after the flip repair, so its 2-D window is labelled consistently (one swapped frame would
+  disturb every output whose window holds it), and before the filter, which smooths what it made;
+* the mirror runs last among the stages: flip repair, lifter and filter work on what the camera saw;
+* a processor without a rig runs the landmark stages only (``bridge analyze``, ``bridge record``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.pose import BonePose
+from bridge.core.rig import Rig
+from bridge.solve.body import Solver, SolverConfig
+from bridge.solve.face import FaceConfig, FaceSolver
+from bridge.solve.hands import HandConfig, HandSolver
+from bridge.stages.filter import LandmarkFilter, OneEuroConfig
+from bridge.stages.flips import FlipRepair, FlipRepairConfig
+from bridge.stages.lifter import CausalLifter, LifterConfig
+from bridge.stages.mirror import Mirror
+
+Stage = Callable[[LandmarkFrame], LandmarkFrame]
+
+
+@dataclass(frozen=True)
+class ProcessorConfig:
+    """Settings of the chain; a stage set to None (``mirror`` False) is left out.
+
+    Attributes:
+        flips: left/right swap repair (:mod:`bridge.stages.flips`).
+        lifter: temporal 3-D lifter (``--lifter temporal``, :mod:`bridge.stages.lifter`); None keeps MediaPipe's
+            world landmarks.
+        filter: One-Euro filter (:mod:`bridge.stages.filter`).
+        mirror: the avatar mirrors the user (:mod:`bridge.stages.mirror`).
+        solver: body solver settings (:mod:`bridge.solve.body`).
+        hands: finger solver (:mod:`bridge.solve.hands`), applied where frames carry hands.
+        face: face solver (:mod:`bridge.solve.face`: head, eyes, blend shapes).
+    """
+
+    flips: FlipRepairConfig | None = field(default_factory=FlipRepairConfig)
+    lifter: LifterConfig | None = None
+    filter: OneEuroConfig | None = field(default_factory=OneEuroConfig)
+    mirror: bool = False
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    hands: HandConfig | None = field(default_factory=HandConfig)
+    face: FaceConfig | None = field(default_factory=FaceConfig)
+
+
+#: The landmark stages of offline movement analysis: flip repair only (``bridge.analysis`` low-passes the
+#: landmarks itself, zero-phase, instead of the live One-Euro filter).
+ANALYSIS_STAGES = ProcessorConfig(filter=None, hands=None, face=None)
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """One frame through the chain.
+
+    Attributes:
+        raw: the frame as tracked (what a recording stores).
+        landmarks: after the landmark stages: what the solvers saw (MediaPipe world frame; mirrored with
+            ``--mirror``).
+        pose: the solved pose (rig frame); None when the processor has no rig.
+        blendshapes: blend shape name → weight to send with this frame; None until a face has been seen.
+        received_s: monotonic clock when the frame reached the processor (for latency figures), NaN if unknown.
+    """
+
+    raw: LandmarkFrame
+    landmarks: LandmarkFrame
+    pose: BonePose | None = None
+    blendshapes: Mapping[str, float] | None = None
+    received_s: float = math.nan
+
+    @property
+    def t_s(self) -> float:
+        """The frame's timestamp, seconds."""
+        return self.raw.t_s
+
+
+class Processor:
+    """Tracked frames → :class:`FrameResult`, one at a time and in order (the stages and solvers keep state)."""
+
+    def __init__(self, rig: Rig | None, config: ProcessorConfig = ProcessorConfig()) -> None:
+        self.rig = rig
+        self.config = config
+        stages: list[Stage] = []
+        if config.flips is not None:
+            stages.append(FlipRepair(config.flips))
+        if config.lifter is not None:
+            stages.append(CausalLifter(config.lifter))
+        if config.filter is not None:
+            stages.append(LandmarkFilter(config.filter))
+        if config.mirror:
+            stages.append(Mirror())
+        self.stages: tuple[Stage, ...] = tuple(stages)
+        self.solver = Solver(rig, config.solver) if rig is not None else None
+        self.hands = HandSolver(rig, config.hands) if rig is not None and config.hands is not None else None
+        self.face = FaceSolver(config.face) if rig is not None and config.face is not None else None
+
+    def landmarks(self, frame: LandmarkFrame) -> LandmarkFrame:
+        """``frame`` through the landmark stages."""
+        for stage in self.stages:
+            frame = stage(frame)
+        return frame
+
+    def __call__(self, frame: LandmarkFrame, received_s: float = math.nan) -> FrameResult:
+        """Process one tracked frame."""
+        landmarks = self.landmarks(frame)
+        if self.solver is None:
+            return FrameResult(frame, landmarks, received_s=received_s)
+        pose = self.solver(landmarks)
+        if self.hands is not None and landmarks.hands is not None:
+            pose = self.hands(landmarks, pose)
+        blendshapes = None
+        if self.face is not None:
+            out = self.face(landmarks, pose)
+            pose, blendshapes = out.pose, out.blendshapes
+        return FrameResult(frame, landmarks, pose, blendshapes, received_s)

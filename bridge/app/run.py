@@ -1,0 +1,107 @@
+"""The one run loop: open an input, track it, push every frame through the processor, hand out results.
+
+Every command iterates :func:`open_run` (or, where frames come from elsewhere, :func:`process_frames`) and does
+its own thing with each :class:`~bridge.app.processor.FrameResult`: ``stream`` encodes and sends it, ``record``
+writes the tracked frame, ``export`` keeps the pose, ``analyze`` the landmarks, ``view`` draws them, ``batch``
+does all of that for a folder of videos.
+
+Pacing (``realtime``): a video plays at its own speed because the tracker process reads each frame at its time,
+as a camera delivers it; a recording (no tracker, no image to read) is paced here. ``stop`` (an event) ends the
+loop between frames or during a pacing wait.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from bridge.app.processor import FrameResult, Processor
+from bridge.core.landmarks import LandmarkFrame
+from bridge.tracking.config import TrackerConfig
+from bridge.tracking.process import READ_TIME_FLAG, open_landmarks
+from bridge.tracking.sources import StreamInfo
+
+
+def process_frames(
+    frames: Iterable[LandmarkFrame],
+    processor: Processor | None,
+    *,
+    pace: bool = False,
+    max_frames: int | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[FrameResult]:
+    """Each frame of ``frames`` through ``processor`` (None: results carry the frames as tracked).
+
+    Args:
+        pace: deliver frames that were not read from images (recordings) at their own speed.
+        max_frames: stop after this many frames.
+        stop: set it to end the loop (checked between frames and while pacing).
+    """
+    start_s: float | None = None
+    first_t = 0.0
+    for count, frame in enumerate(frames, 1):
+        if stop is not None and stop.is_set():
+            return
+        if pace and READ_TIME_FLAG not in frame.flags:
+            now = time.monotonic()
+            if start_s is None:
+                start_s, first_t = now, frame.t_s
+            delay = start_s + (frame.t_s - first_t) - now
+            if delay > 0 and _wait(delay, stop):
+                return
+        received_s = time.monotonic()
+        if processor is None:
+            yield FrameResult(frame, frame, received_s=received_s)
+        else:
+            yield processor(frame, received_s)
+        if max_frames is not None and count >= max_frames:
+            return
+
+
+def _wait(seconds: float, stop: threading.Event | None) -> bool:
+    """Sleep; True when ``stop`` was set meanwhile."""
+    if stop is None:
+        time.sleep(seconds)
+        return False
+    return stop.wait(seconds)
+
+
+class Run:
+    """The results of an open input (iterate it), and what the tracker counted along the way."""
+
+    def __init__(self, frames: Iterator[LandmarkFrame], results: Iterator[FrameResult]) -> None:
+        self._frames = frames
+        self._results = results
+
+    def __iter__(self) -> Iterator[FrameResult]:
+        return self._results
+
+    @property
+    def dropped_frames(self) -> int:
+        """Live frames the tracker dropped because this process was behind (known once the input ended)."""
+        return int(getattr(self._frames, "dropped_frames", 0))
+
+
+@contextmanager
+def open_run(
+    input_text: str | None,
+    tracker: TrackerConfig,
+    processor: Processor | None,
+    *,
+    realtime: bool = False,
+    max_frames: int | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[tuple[StreamInfo, Run]]:
+    """Track ``input_text`` (see :mod:`bridge.tracking.sources`) and yield ``(info, run)``; iterate ``run`` for
+    the :class:`~bridge.app.processor.FrameResult` of every frame.
+
+    The tracker process (or the recording) is opened here and always closed when the block ends; errors are
+    one-line :class:`~bridge.core.errors.BridgeError` values. ``realtime``: files play at their own speed.
+    """
+    with open_landmarks(input_text, dataclasses.replace(tracker, realtime=realtime)) as (info, frames):
+        pace = realtime and not info.live
+        results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop)
+        yield info, Run(frames, results)

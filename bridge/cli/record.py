@@ -1,0 +1,39 @@
+"""``bridge record``: track an input and save every landmark frame to a recording
+(:mod:`bridge.tracking.recording`), replayable anywhere an input is accepted."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bridge.app.run import open_run
+from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
+from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
+
+
+def configure_record(parser: argparse.ArgumentParser) -> None:
+    add_input_args(parser)
+    parser.add_argument("--out", "-o", metavar="FILE", type=Path, required=True, help="recording file to write")
+    parser.add_argument("--max-frames", metavar="N", type=positive_int, default=None, help="stop after N frames")
+    parser.add_argument("--append", action="store_true", help="continue FILE if it is already a recording")
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Track the input and write every LandmarkFrame to a recording."""
+    input_text = resolve_input(args)
+    written = found = 0
+    with open_run(input_text, tracker_config_from_args(args), None, max_frames=args.max_frames) as (info, run):
+        header = RecordingHeader(
+            source=info.description, fps=info.fps, image_size=info.image_size, created=now_iso()
+        )
+        note(f"recording {info.description} to {args.out} (Ctrl-C to stop)")
+        with RecordingWriter(args.out, header, append=args.append) as writer:
+            try:
+                for result in run:
+                    writer.write(result.raw)
+                    written += 1
+                    found += result.raw.person
+            finally:
+                share = f", person in {100.0 * found / written:.1f}%" if written else ""
+                note(f"wrote {written} frames{share} to {args.out}")
+    return 0
