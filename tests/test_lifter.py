@@ -15,7 +15,7 @@ from bridge.app.stream import Processor, ProcessorConfig, StatusLine, StreamConf
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 from bridge.core.rig import load_rig
-from bridge.export.bvh_file import bvh_forward_kinematics
+from bridge.export.bvh_kinematics import bvh_forward_kinematics
 from bridge.output.transport import parse_osc_target
 from bridge.stages.lifter import (
     BASELINE_MODEL,

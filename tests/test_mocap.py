@@ -11,7 +11,8 @@ import pytest
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import BODY_SEGMENTS, NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.export.bvh_file import BvhMotion, bvh_forward_kinematics, parse_bvh, read_bvh
+from bridge.export.bvh_file import BvhMotion, parse_bvh, read_bvh
+from bridge.export.bvh_kinematics import bvh_forward_kinematics
 from bridge.testing.mocap import (
     JOINT_KEYS,
     MocapLandmarks,

@@ -40,13 +40,8 @@ import numpy.typing as npt
 
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
-from bridge.export.bvh_file import (
-    BvhMotion,
-    BvhSkeleton,
-    FrameSelection,
-    bvh_forward_kinematics,
-    bvh_rest_positions,
-)
+from bridge.export.bvh_file import BvhMotion, BvhSkeleton, FrameSelection
+from bridge.export.bvh_kinematics import bvh_forward_kinematics, bvh_rest_positions
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
