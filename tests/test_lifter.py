@@ -42,7 +42,7 @@ from bridge.testing.lifter_data import (
     procrustes_align,
     render_view,
 )
-from bridge.testing.mocap import VirtualCamera
+from bridge.testing.virtual_camera import VirtualCamera
 
 L = PoseLandmark
 REPO = Path(__file__).resolve().parents[1]

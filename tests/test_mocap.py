@@ -16,12 +16,12 @@ from bridge.export.bvh_kinematics import bvh_forward_kinematics
 from bridge.testing.mocap import (
     JOINT_KEYS,
     MocapLandmarks,
-    VirtualCamera,
     guess_units_to_m,
     mocap_landmarks,
     skeleton_roles,
     to_landmark_frames,
 )
+from bridge.testing.virtual_camera import VirtualCamera
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 pytestmark = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian assimp-testmodels not installed")
