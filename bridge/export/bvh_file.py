@@ -1,4 +1,4 @@
-"""Biovision BVH motion files: reader, writer and forward kinematics.
+"""Biovision BVH motion files: reader and writer (forward kinematics: :mod:`bridge.export.bvh_kinematics`).
 
 A BVH file has a HIERARCHY (``ROOT``/``JOINT``/``End Site`` blocks with an ``OFFSET`` and ``CHANNELS``) and a
 MOTION section (``Frames:``, ``Frame Time:``, then one line of channel values per frame).
@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy.spatial.transform import Rotation
 
 from bridge.core.errors import BridgeError
 
@@ -45,7 +44,7 @@ CHANNEL_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 _CANONICAL_CHANNEL = {c.lower(): c for c in CHANNEL_NAMES}
 
-#: What :func:`bvh_forward_kinematics` and friends accept to pick frames: all (None), a slice, or indices.
+#: What the functions of :mod:`bridge.export.bvh_kinematics` accept to pick frames: all (None), a slice or indices.
 FrameSelection = slice | Sequence[int] | npt.NDArray[np.integer] | None
 
 
@@ -209,24 +208,6 @@ class BvhMotion:
     def subset(self, frames: FrameSelection) -> BvhMotion:
         """A motion holding only the selected frames (same skeleton and frame time)."""
         return BvhMotion(self.skeleton, self.frame_time_s, self.channels[self.frame_indices(frames)], self.source)
-
-
-@dataclass(frozen=True, eq=False)
-class BvhPose:
-    """Forward kinematics of some frames of a BVH motion, in the file's units and axes.
-
-    Attributes:
-        frame_indices: (T,) int, the BVH frames these rows are.
-        positions: (T, J, 3) float, file units, BVH world frame: joint positions.
-        rotations: (T, J, 3, 3) float: world rotation matrix of each joint (rest pose = identity), i.e. the
-            rotation that carries the joint's rest-pose directions to this frame's.
-        end_sites: joint name → (T, 3) float, file units, BVH world frame: position of that joint's End Site.
-    """
-
-    frame_indices: IntArray
-    positions: FloatArray
-    rotations: FloatArray
-    end_sites: dict[str, FloatArray]
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -401,8 +382,12 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
     if not frame_time > 0:
         raise fail(k_time + 1, f"Frame Time must be > 0 seconds, found {frame_time:g}")
 
-    n = int(n_frames)
-    n_ch = skeleton.num_channels
+    channels = _frame_values(lines, k, int(n_frames), skeleton.num_channels, fail)
+    return BvhMotion(skeleton=skeleton, frame_time_s=float(frame_time), channels=channels, source=source)
+
+
+def _frame_values(lines: list[str], k: int, n: int, n_ch: int, fail: Callable[[int, str], BvhError]) -> FloatArray:
+    """(n, n_ch) float: the first ``n`` non-empty lines from ``lines[k]`` on, one frame of channel values each."""
     data_rows = [(i + 1, ln) for i, ln in enumerate(lines[k:], start=k) if ln.strip()]
     if len(data_rows) < n:
         raise fail(len(lines), f"Frames says {n} but the file has only {len(data_rows)} frame lines")
@@ -426,8 +411,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
                 if not math.isfinite(v):
                     raise fail(line_no, f"frame value {tok!r} is not finite")
         raise fail(len(lines), "frame data could not be read")  # pragma: no cover - every case is caught above
-    channels = values.reshape(n, n_ch)
-    return BvhMotion(skeleton=skeleton, frame_time_s=float(frame_time), channels=channels, source=source)
+    return values.reshape(n, n_ch)
 
 
 def _header_value(text: str, key: str, line_no: int, fail: Callable[[int, str], BvhError]) -> float:
@@ -547,83 +531,3 @@ def write_bvh(
         raise BvhError(
             f"cannot write BVH file {p} ({exc.strerror}); check the folder exists and is writable"
         ) from None
-
-
-# ---------------------------------------------------------------------------------------- forward kinematics
-
-_AXIS_OF = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
-_POS_AXIS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
-
-
-def bvh_local_transforms(motion: BvhMotion, frames: FrameSelection = None) -> tuple[FloatArray, FloatArray]:
-    """Each joint's translation from its parent and its local rotation, for the selected frames.
-
-    Returns:
-        translations: (T, J, 3) float, file units, parent's frame: ``OFFSET`` with position channels applied.
-        rotations: (T, J, 3, 3) float: local rotation matrices, the rotation channels composed intrinsically
-            in their listed order (``Zrotation Xrotation Yrotation`` → ``Rz @ Rx @ Ry``).
-    """
-    sk = motion.skeleton
-    idx = motion.frame_indices(frames)
-    data = motion.channels[idx]
-    n_t, n_j = len(idx), len(sk)
-    trans = np.broadcast_to(sk.offsets, (n_t, n_j, 3)).copy()
-    rots = np.broadcast_to(np.eye(3), (n_t, n_j, 3, 3)).copy()
-    for j in range(n_j):
-        cols = sk.channel_columns(j)
-        rot_axes = ""
-        rot_cols: list[int] = []
-        for c, name in zip(cols, sk.channels[j], strict=True):
-            if name in _POS_AXIS:
-                trans[:, j, _POS_AXIS[name]] = data[:, c]
-            else:
-                rot_axes += _AXIS_OF[name]
-                rot_cols.append(c)
-        if rot_axes and n_t:
-            # Channels are unique, so the axes never repeat: a valid scipy sequence; uppercase = intrinsic.
-            rots[:, j] = Rotation.from_euler(rot_axes, data[:, rot_cols], degrees=True).as_matrix()
-    return trans, rots
-
-
-def bvh_forward_kinematics(motion: BvhMotion, frames: FrameSelection = None) -> BvhPose:
-    """World positions and rotations of every joint and end site for the selected frames (vectorised)."""
-    sk = motion.skeleton
-    idx = motion.frame_indices(frames)
-    trans, local = bvh_local_transforms(motion, idx)
-    n_t, n_j = trans.shape[0], trans.shape[1]
-    world_r = np.empty((n_t, n_j, 3, 3))
-    world_p = np.empty((n_t, n_j, 3))
-    for j in range(n_j):
-        p = int(sk.parents[j])
-        if p < 0:
-            world_r[:, j] = local[:, j]
-            world_p[:, j] = trans[:, j]
-        else:
-            world_r[:, j] = world_r[:, p] @ local[:, j]
-            world_p[:, j] = world_p[:, p] + np.einsum("tab,tb->ta", world_r[:, p], trans[:, j])
-    ends = {
-        name: world_p[:, sk.index(name)] + world_r[:, sk.index(name)] @ off for name, off in sk.end_sites.items()
-    }
-    return BvhPose(frame_indices=idx, positions=world_p, rotations=world_r, end_sites=ends)
-
-
-def bvh_world_positions(motion: BvhMotion, frames: FrameSelection = None) -> FloatArray:
-    """(T, J, 3) float, file units, BVH world frame: joint positions of the selected frames."""
-    return bvh_forward_kinematics(motion, frames).positions
-
-
-def bvh_world_rotations(motion: BvhMotion, frames: FrameSelection = None) -> Rotation:
-    """T*J world rotations of the selected frames (frame-major: row ``t * J + j``), rest pose = identity."""
-    mats = bvh_forward_kinematics(motion, frames).rotations
-    return Rotation.from_matrix(mats.reshape(-1, 3, 3))
-
-
-def bvh_rest_positions(skeleton: BvhSkeleton) -> tuple[FloatArray, dict[str, FloatArray]]:
-    """Rest pose (every channel zero, root at its OFFSET): (J, 3) joint positions and end-site positions, file
-    units, BVH world frame."""
-    pos = np.zeros((len(skeleton), 3))
-    for j in range(len(skeleton)):
-        p = int(skeleton.parents[j])
-        pos[j] = skeleton.offsets[j] if p < 0 else pos[p] + skeleton.offsets[j]
-    ends = {name: pos[skeleton.index(name)] + off for name, off in skeleton.end_sites.items()}
-    return pos, ends

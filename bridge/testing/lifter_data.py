@@ -37,7 +37,8 @@ import numpy.typing as npt
 from bridge.core.landmarks import NUM_LANDMARKS, PoseLandmark
 from bridge.export.bvh_file import BvhMotion, read_bvh
 from bridge.stages.lifter import LifterModel
-from bridge.testing.mocap import VirtualCamera, mocap_landmarks
+from bridge.testing.mocap import mocap_landmarks
+from bridge.testing.virtual_camera import VirtualCamera
 
 FloatArray = npt.NDArray[np.float64]
 L = PoseLandmark

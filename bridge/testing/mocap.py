@@ -3,7 +3,7 @@
 :func:`mocap_landmarks` runs forward kinematics on a BVH clip, maps its joints to the 33 BlazePose landmarks,
 synthesises the points mocap skeletons lack (face, hand knuckles, heels) from the world **rotations** of the
 joints they belong to (so they turn rigidly with the body), and expresses everything the way MediaPipe
-reports a person seen by a virtual camera (:class:`VirtualCamera`):
+reports a person seen by a virtual camera (:class:`~bridge.testing.virtual_camera.VirtualCamera`):
 
 * ``world_xyz_m``: MediaPipe world frame: x to the image's right, y down, z away from the camera, origin at
   the midpoint of LEFT_HIP and RIGHT_HIP in every frame, metres.
@@ -40,13 +40,9 @@ import numpy.typing as npt
 
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT, LandmarkFrame, PoseLandmark
-from bridge.export.bvh_file import (
-    BvhMotion,
-    BvhSkeleton,
-    FrameSelection,
-    bvh_forward_kinematics,
-    bvh_rest_positions,
-)
+from bridge.export.bvh_file import BvhMotion, BvhSkeleton, FrameSelection
+from bridge.export.bvh_kinematics import bvh_forward_kinematics, bvh_rest_positions
+from bridge.testing.virtual_camera import VirtualCamera
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -115,87 +111,6 @@ _HAND_M: dict[str, tuple[float, float, float]] = {  # (along, thumb side, palm s
 _HEEL_BODY_M = (0.0, -0.05, -0.06)
 # Foot index when the skeleton has no toe joint: ahead of and below the ankle.
 _TOE_FALLBACK_BODY_M = (0.0, -0.06, 0.15)
-
-
-@dataclass(frozen=True)
-class VirtualCamera:
-    """A pinhole camera looking horizontally at the mocap subject.
-
-    It stands ``distance_m`` from the subject's starting position (hips midpoint at the first selected frame,
-    on the floor), ``height_m`` above the floor, and looks horizontally at the vertical line through that
-    position. ``yaw_deg = 0`` puts it in front of the subject as they face at the start of the clip; positive
-    yaw walks it counter-clockwise seen from above, so ``yaw_deg = 90`` looks at the subject's left side and
-    180 at their back. The default 4 m keeps a standing adult whole in the image: at 3 m, with a 60°
-    horizontal field of view on a 16:9 image (36° vertically) and the camera 1 m up, the feet of a subject at
-    the start position fall on the image's bottom edge.
-
-    Attributes:
-        yaw_deg: where the camera stands around the subject, degrees (see above).
-        distance_m: horizontal distance from the subject's start position, metres.
-        height_m: height of the optical centre above the floor, metres.
-        hfov_deg: horizontal field of view, degrees.
-        width: image width, pixels.
-        height: image height, pixels.
-        follow: when True the camera dollies along with the subject (it keeps its direction and its
-            distance from the hips' current position on the floor), so a subject that walks far, like the
-            one in CMU 01_01 who jumps 3.7 m toward the camera, stays in view; only ``image_xy``,
-            ``in_image`` and ``hips_camera_m`` change, the world landmarks do not.
-    """
-
-    yaw_deg: float = 0.0
-    distance_m: float = 4.0
-    height_m: float = 1.0
-    hfov_deg: float = 60.0
-    width: int = 1280
-    height: int = 720
-    follow: bool = False
-
-    def __post_init__(self) -> None:
-        ok = (
-            all(math.isfinite(v) for v in (self.yaw_deg, self.distance_m, self.height_m, self.hfov_deg))
-            and self.distance_m > 0
-            and 0 < self.hfov_deg < 180
-            and self.width > 0
-            and self.height > 0
-        )
-        if not ok:
-            raise BridgeError(
-                f"virtual camera {self} is not usable; distance and image size must be positive and the "
-                "field of view between 0 and 180 degrees"
-            )
-
-    @property
-    def focal_px(self) -> float:
-        """Focal length in pixels (square pixels): ``width / 2 / tan(hfov / 2)``."""
-        return self.width / 2.0 / math.tan(math.radians(self.hfov_deg) / 2.0)
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        """(width, height) in pixels."""
-        return (self.width, self.height)
-
-    @property
-    def intrinsics(self) -> FloatArray:
-        """(3, 3) float, pixels: the pinhole matrix K (principal point at the image centre)."""
-        f = self.focal_px
-        return np.array([[f, 0.0, self.width / 2.0], [0.0, f, self.height / 2.0], [0.0, 0.0, 1.0]])
-
-    def project(self, points_camera_m: FloatArray, near_m: float = 0.05) -> FloatArray:
-        """Normalised image coordinates (x right, y down, 0..1 inside the image) of camera-frame points.
-
-        Args:
-            points_camera_m: (..., 3) float, camera frame (x right, y down, z along the optical axis), metres.
-            near_m: depths below this are clamped to it so points behind the camera stay finite.
-
-        Returns:
-            (..., 2) float, normalised image coordinates (may leave [0, 1]).
-        """
-        p = np.asarray(points_camera_m, dtype=np.float64)
-        z = np.maximum(p[..., 2], near_m)
-        f = self.focal_px
-        u = (f * p[..., 0] / z + self.width / 2.0) / self.width
-        v = (f * p[..., 1] / z + self.height / 2.0) / self.height
-        return np.stack([u, v], axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -384,6 +299,180 @@ def _rotation_about(axis_unit: FloatArray, angle_rad: float) -> FloatArray:
     return np.asarray(np.eye(3) + math.sin(angle_rad) * kx + (1.0 - math.cos(angle_rad)) * (kx @ kx))
 
 
+# ------------------------------------------------------------------------------------------ landmark synthesis
+
+
+@dataclass(frozen=True, eq=False)
+class _Posed:
+    """Forward kinematics of the selected frames in metres, BVH axes, with what the synthesised points need."""
+
+    skeleton: BvhSkeleton
+    roles: Mapping[str, str]
+    rest: _RestFrame
+    pos: FloatArray  # (T, J, 3) metres, BVH axes: joint positions
+    rot: FloatArray  # (T, J, 3, 3): joint world rotations
+    ends: dict[str, FloatArray]  # joint name → (T, 3) metres, BVH axes: its End Site
+    rest_pos: FloatArray  # (J, 3) file units, BVH axes: rest-pose joint positions
+    units_to_m: float
+    height_m: float
+    scale: float  # height_m / REFERENCE_HEIGHT_M: the factor of the synthesised offsets
+    body: FloatArray  # (3, 3): columns are the rest body axes (left, up, forward) in BVH coords
+
+    def j(self, role: str) -> int:
+        """Index of the joint playing ``role``."""
+        return self.skeleton.index(self.roles[role])
+
+    def carried(self, joint: int, offset_bvh_m: FloatArray) -> FloatArray:
+        """(T, 3): joint position plus its world rotation applied to a rest-pose offset (BVH axes, metres)."""
+        return self.pos[:, joint] + self.rot[:, joint] @ offset_bvh_m
+
+
+def _posed(
+    motion: BvhMotion, idx: IntArray, role_map: Mapping[str, str], rf: _RestFrame, units_to_m: float
+) -> _Posed:
+    """Forward kinematics of frames ``idx`` scaled to metres, and the subject's size and rest body axes."""
+    sk = motion.skeleton
+    pose = bvh_forward_kinematics(motion, idx)
+    pos = pose.positions * units_to_m  # (T, J, 3) metres, BVH axes
+    rot = pose.rotations  # (T, J, 3, 3)
+    ends = {k: v * units_to_m for k, v in pose.end_sites.items()}
+    rest_pos, _ = bvh_rest_positions(sk)
+    height_m = rf.height_units * units_to_m
+    s = height_m / REFERENCE_HEIGHT_M
+    body = np.stack([rf.left, rf.up, rf.forward], axis=1)  # columns: body axes in BVH coords
+    return _Posed(
+        skeleton=sk, roles=role_map, rest=rf, pos=pos, rot=rot, ends=ends, rest_pos=rest_pos,
+        units_to_m=units_to_m, height_m=height_m, scale=s, body=body,
+    )  # fmt: skip
+
+
+def _limb_joints(p: _Posed, side: str, lm: FloatArray, joints: dict[str, FloatArray]) -> None:
+    """SHOULDER, ELBOW, WRIST, HIP, KNEE, ANKLE of one side (``"LEFT"``/``"RIGHT"``): the mapped joints."""
+    low = side.lower()
+    for role, mark in (
+        ("shoulder", "SHOULDER"), ("elbow", "ELBOW"), ("wrist", "WRIST"),
+        ("hip", "HIP"), ("knee", "KNEE"), ("ankle", "ANKLE"),
+    ):  # fmt: skip
+        lm[:, _lm(f"{side}_{mark}")] = p.pos[:, p.j(f"{low}_{role}")]
+        joints[f"{low}_{role}"] = p.pos[:, p.j(f"{low}_{role}")]
+
+
+def _foot_points(p: _Posed, side: str, lm: FloatArray, joints: dict[str, FloatArray]) -> None:
+    """HEEL and FOOT_INDEX of one side, and its ``toe`` joint (the toe joint, else a point ahead of the ankle)."""
+    low = side.lower()
+    ankle = p.j(f"{low}_ankle")
+    lm[:, _lm(f"{side}_HEEL")] = p.carried(ankle, p.body @ (np.array(_HEEL_BODY_M) * p.scale))
+    toe_name = p.roles.get(f"{low}_toe")
+    if toe_name is not None:
+        joints[f"{low}_toe"] = p.pos[:, p.skeleton.index(toe_name)]
+        tip = p.ends.get(toe_name)
+        lm[:, _lm(f"{side}_FOOT_INDEX")] = tip if tip is not None else p.pos[:, p.skeleton.index(toe_name)]
+    else:
+        toe_pt = p.carried(ankle, p.body @ (np.array(_TOE_FALLBACK_BODY_M) * p.scale))
+        joints[f"{low}_toe"] = toe_pt
+        lm[:, _lm(f"{side}_FOOT_INDEX")] = toe_pt
+
+
+def _hand_points(p: _Posed, side: str, lm: FloatArray) -> None:
+    """INDEX, PINKY and THUMB of one side, carried by the wrist joint."""
+    low = side.lower()
+    # Hand axes at rest: along the forearm, thumb toward body forward, palm toward body down.
+    wrist, elbow = p.j(f"{low}_wrist"), p.j(f"{low}_elbow")
+    along = _unit(p.rest_pos[wrist] - p.rest_pos[elbow])
+    thumb = _unit(p.rest.forward - (p.rest.forward @ along) * along)
+    palm = np.cross(along, thumb)
+    if palm @ p.rest.up > 0:
+        palm = -palm
+    for name, (da, dt, dp) in _HAND_M.items():
+        off = (da * along + dt * thumb + dp * palm) * p.scale
+        lm[:, _lm(f"{side}_{name}")] = p.carried(wrist, off)
+
+
+def _face_points(p: _Posed, lm: FloatArray, joints: dict[str, FloatArray]) -> None:
+    """Face landmarks, carried by the head joint around the head centre; the trunk and head joints."""
+    mirror = np.array([-1.0, 1.0, 1.0])
+    head = p.j("head")
+    head_end = p.skeleton.end_sites.get(p.roles["head"])
+    centre_off = 0.5 * head_end * p.units_to_m if head_end is not None else p.rest.up * 0.10 * p.scale
+    for face_mark, off_body in _FACE_BODY_M.items():
+        o = np.array(off_body) * p.scale
+        lm[:, int(face_mark)] = p.carried(head, centre_off + p.body @ o)
+        lm[:, int(SWAP_LEFT_RIGHT[face_mark])] = p.carried(head, centre_off + p.body @ (o * mirror))
+    joints["pelvis"] = p.pos[:, 0]
+    joints["neck_base"] = p.pos[:, p.j("neck")]
+    joints["head"] = p.pos[:, head]
+    joints["head_centre"] = p.carried(head, centre_off)
+    joints["head_top"] = (
+        p.carried(head, head_end * p.units_to_m) if head_end is not None else p.carried(head, 2 * centre_off)
+    )
+
+
+def _landmarks(p: _Posed) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """(T, 33, 3) landmarks and the ground-truth joints (by :data:`JOINT_KEYS`, less ``hips_mid``), metres, BVH
+    axes."""
+    lm = np.zeros((p.pos.shape[0], NUM_LANDMARKS, 3))
+    joints: dict[str, FloatArray] = {}
+    for side in ("LEFT", "RIGHT"):
+        _limb_joints(p, side, lm, joints)
+        _foot_points(p, side, lm, joints)
+        _hand_points(p, side, lm)
+    _face_points(p, lm, joints)
+    return lm, joints
+
+
+def _start_left(
+    lm: FloatArray, idx: IntArray, motion: BvhMotion, up_w: FloatArray, facing_window_s: float
+) -> FloatArray:
+    """(3,) unit, BVH axes: the subject's left at the start, from the hip and shoulder lines, made horizontal."""
+    n_win = max(1, int(np.count_nonzero((idx - idx[0]) * motion.frame_time_s <= facing_window_s + 1e-9)))
+    left_raw = (lm[:n_win, L.LEFT_HIP] - lm[:n_win, L.RIGHT_HIP]) + (
+        lm[:n_win, L.LEFT_SHOULDER] - lm[:n_win, L.RIGHT_SHOULDER]
+    )
+    left_per_frame = _unit(left_raw - (left_raw @ up_w)[:, None] * up_w)
+    # Median of the per-frame directions: robust to a stray frame such as CMU's synthetic T-pose frame 0.
+    left_h = np.median(left_per_frame, axis=0)
+    if np.linalg.norm(left_h) < 1e-6:
+        raise BridgeError(f"cannot tell which way the subject faces at the start of {motion.source}")
+    return _unit(left_h)
+
+
+def _camera_frame(
+    camera: VirtualCamera, left_h: FloatArray, up_w: FloatArray, hips_mid: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Where the camera stands and looks: ``(axes, hips_camera_m)``, the (3, 3) camera axes in BVH coords (rows;
+    ``v_mp = axes @ v_bvh``) and the (T, 3) hips midpoint in the camera frame, metres."""
+    forward_h = np.cross(left_h, up_w)
+    toward_cam = _rotation_about(up_w, math.radians(camera.yaw_deg)) @ forward_h  # subject → camera
+    anchor = hips_mid if camera.follow else hips_mid[:1]
+    start = anchor - (anchor @ up_w)[:, None] * up_w  # on the floor (the BVH's up = 0 plane); (T or 1, 3)
+    cam_pos = start + camera.distance_m * toward_cam + camera.height_m * up_w
+    z_c = -toward_cam
+    y_c = -up_w
+    x_c = np.cross(y_c, z_c)
+    axes = np.stack([x_c, y_c, z_c])  # rows: camera axes in BVH coords → v_mp = axes @ v_bvh
+    return axes, (hips_mid - cam_pos) @ axes.T
+
+
+def _in_view(
+    camera: VirtualCamera, cam_pts: FloatArray
+) -> tuple[FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``(image_xy, in_front, in_image)`` of (T, 33, 3) camera-frame points (see :class:`MocapLandmarks`)."""
+    near = 0.05
+    image_xy = camera.project(cam_pts, near_m=near)
+    in_front = cam_pts[..., 2] > near
+    in_image = in_front & np.all((image_xy >= 0.0) & (image_xy <= 1.0), axis=-1)
+    return image_xy, in_front, in_image
+
+
+def _the_camera(camera: VirtualCamera | None, camera_yaw_deg: float) -> VirtualCamera:
+    """``camera``, or a :class:`VirtualCamera` at ``camera_yaw_deg``; BridgeError when both give a yaw."""
+    if camera is None:
+        return VirtualCamera(yaw_deg=float(camera_yaw_deg))
+    if camera_yaw_deg != 0.0 and camera_yaw_deg != camera.yaw_deg:
+        raise BridgeError("pass the camera yaw either as camera_yaw_deg or in camera=VirtualCamera(...), not both")
+    return camera
+
+
 # ------------------------------------------------------------------------------------------------ main entry
 
 
@@ -429,10 +518,7 @@ def mocap_landmarks(
     Raises:
         BridgeError: no frames selected, missing joints, or an unusable camera/unit.
     """
-    if camera is None:
-        camera = VirtualCamera(yaw_deg=float(camera_yaw_deg))
-    elif camera_yaw_deg != 0.0 and camera_yaw_deg != camera.yaw_deg:
-        raise BridgeError("pass the camera yaw either as camera_yaw_deg or in camera=VirtualCamera(...), not both")
+    camera = _the_camera(camera, camera_yaw_deg)
     sk = motion.skeleton
     role_map = skeleton_roles(sk, roles)
     rf = _rest_frame(sk, role_map)
@@ -444,102 +530,15 @@ def mocap_landmarks(
     if idx.size == 0:
         raise BridgeError(f"no frames selected from {motion.source}; pick at least one frame")
 
-    pose = bvh_forward_kinematics(motion, idx)
-    pos = pose.positions * units_to_m  # (T, J, 3) metres, BVH axes
-    rot = pose.rotations  # (T, J, 3, 3)
-    ends = {k: v * units_to_m for k, v in pose.end_sites.items()}
-    rest_pos, _ = bvh_rest_positions(sk)
-    height_m = rf.height_units * units_to_m
-    s = height_m / REFERENCE_HEIGHT_M
-    body = np.stack([rf.left, rf.up, rf.forward], axis=1)  # columns: body axes in BVH coords
-
-    def j(role: str) -> int:
-        return sk.index(role_map[role])
-
-    def carried(joint: int, offset_bvh_m: FloatArray) -> FloatArray:
-        """(T, 3): joint position plus its world rotation applied to a rest-pose offset (BVH axes, metres)."""
-        return pos[:, joint] + rot[:, joint] @ offset_bvh_m
-
-    lm = np.zeros((len(idx), NUM_LANDMARKS, 3))
-    joints: dict[str, FloatArray] = {}
-    mirror = np.array([-1.0, 1.0, 1.0])
-    for side in ("LEFT", "RIGHT"):
-        low = side.lower()
-        for role, mark in (
-            ("shoulder", "SHOULDER"), ("elbow", "ELBOW"), ("wrist", "WRIST"),
-            ("hip", "HIP"), ("knee", "KNEE"), ("ankle", "ANKLE"),
-        ):  # fmt: skip
-            lm[:, _lm(f"{side}_{mark}")] = pos[:, j(f"{low}_{role}")]
-            joints[f"{low}_{role}"] = pos[:, j(f"{low}_{role}")]
-        ankle = j(f"{low}_ankle")
-        lm[:, _lm(f"{side}_HEEL")] = carried(ankle, body @ (np.array(_HEEL_BODY_M) * s))
-        toe_name = role_map.get(f"{low}_toe")
-        if toe_name is not None:
-            joints[f"{low}_toe"] = pos[:, sk.index(toe_name)]
-            tip = ends.get(toe_name)
-            lm[:, _lm(f"{side}_FOOT_INDEX")] = tip if tip is not None else pos[:, sk.index(toe_name)]
-        else:
-            toe_pt = carried(ankle, body @ (np.array(_TOE_FALLBACK_BODY_M) * s))
-            joints[f"{low}_toe"] = toe_pt
-            lm[:, _lm(f"{side}_FOOT_INDEX")] = toe_pt
-        # Hand axes at rest: along the forearm, thumb toward body forward, palm toward body down.
-        wrist, elbow = j(f"{low}_wrist"), j(f"{low}_elbow")
-        along = _unit(rest_pos[wrist] - rest_pos[elbow])
-        thumb = _unit(rf.forward - (rf.forward @ along) * along)
-        palm = np.cross(along, thumb)
-        if palm @ rf.up > 0:
-            palm = -palm
-        for name, (da, dt, dp) in _HAND_M.items():
-            off = (da * along + dt * thumb + dp * palm) * s
-            lm[:, _lm(f"{side}_{name}")] = carried(wrist, off)
-    # Face, carried by the head joint, around the head centre.
-    head = j("head")
-    head_end = sk.end_sites.get(role_map["head"])
-    centre_off = 0.5 * head_end * units_to_m if head_end is not None else rf.up * 0.10 * s
-    for face_mark, off_body in _FACE_BODY_M.items():
-        o = np.array(off_body) * s
-        lm[:, int(face_mark)] = carried(head, centre_off + body @ o)
-        lm[:, int(SWAP_LEFT_RIGHT[face_mark])] = carried(head, centre_off + body @ (o * mirror))
-    joints["pelvis"] = pos[:, 0]
-    joints["neck_base"] = pos[:, j("neck")]
-    joints["head"] = pos[:, head]
-    joints["head_centre"] = carried(head, centre_off)
-    joints["head_top"] = (
-        carried(head, head_end * units_to_m) if head_end is not None else carried(head, 2 * centre_off)
-    )
-
-    # Facing at the start: the subject's left from the hip and shoulder lines, made horizontal.
-    up_w = rf.world_up
-    n_win = max(1, int(np.count_nonzero((idx - idx[0]) * motion.frame_time_s <= facing_window_s + 1e-9)))
-    left_raw = (lm[:n_win, L.LEFT_HIP] - lm[:n_win, L.RIGHT_HIP]) + (
-        lm[:n_win, L.LEFT_SHOULDER] - lm[:n_win, L.RIGHT_SHOULDER]
-    )
-    left_per_frame = _unit(left_raw - (left_raw @ up_w)[:, None] * up_w)
-    # Median of the per-frame directions: robust to a stray frame such as CMU's synthetic T-pose frame 0.
-    left_h = np.median(left_per_frame, axis=0)
-    if np.linalg.norm(left_h) < 1e-6:
-        raise BridgeError(f"cannot tell which way the subject faces at the start of {motion.source}")
-    left_h = _unit(left_h)
-    forward_h = np.cross(left_h, up_w)
-    toward_cam = _rotation_about(up_w, math.radians(camera.yaw_deg)) @ forward_h  # subject → camera
+    posed = _posed(motion, idx, role_map, rf, units_to_m)
+    lm, joints = _landmarks(posed)
+    left_h = _start_left(lm, idx, motion, rf.world_up, facing_window_s)
     hips_mid = 0.5 * (lm[:, L.LEFT_HIP] + lm[:, L.RIGHT_HIP])  # (T, 3) metres, BVH axes
-    anchor = hips_mid if camera.follow else hips_mid[:1]
-    start = anchor - (anchor @ up_w)[:, None] * up_w  # on the floor (the BVH's up = 0 plane); (T or 1, 3)
-    cam_pos = start + camera.distance_m * toward_cam + camera.height_m * up_w
-    z_c = -toward_cam
-    y_c = -up_w
-    x_c = np.cross(y_c, z_c)
-    axes = np.stack([x_c, y_c, z_c])  # rows: camera axes in BVH coords → v_mp = axes @ v_bvh
-
+    axes, hips_cam = _camera_frame(camera, left_h, rf.world_up, hips_mid)
     world = (lm - hips_mid[:, None, :]) @ axes.T
     joints["hips_mid"] = hips_mid
     joints_mp = {k: (joints[k] - hips_mid) @ axes.T for k in JOINT_KEYS}
-    hips_cam = (hips_mid - cam_pos) @ axes.T
-    cam_pts = world + hips_cam[:, None, :]
-    near = 0.05
-    image_xy = camera.project(cam_pts, near_m=near)
-    in_front = cam_pts[..., 2] > near
-    in_image = in_front & np.all((image_xy >= 0.0) & (image_xy <= 1.0), axis=-1)
+    image_xy, in_front, in_image = _in_view(camera, world + hips_cam[:, None, :])
     return MocapLandmarks(
         t_s=idx.astype(np.float64) * motion.frame_time_s,
         frame_indices=idx,
@@ -553,7 +552,7 @@ def mocap_landmarks(
         camera=camera,
         units_to_m=float(units_to_m),
         joint_names={k: v for k, v in role_map.items()},
-        height_m=float(height_m),
+        height_m=float(posed.height_m),
         source=motion.source,
     )
 
