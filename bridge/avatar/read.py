@@ -55,13 +55,11 @@ from scipy.spatial.transform import Rotation
 
 from bridge.avatar.gltf import AvatarError, load_gltf, mesh_y_range, world_matrices
 from bridge.avatar.names import NAME_MAPPINGS, vrm0_bone_name, vrm1_bone_name
+from bridge.core.frames import gltf_to_rig_matrix
 from bridge.core.humanoid import HUMAN_BODY_BONES, REQUIRED_BONES
 from bridge.core.rig import Rig, rig_from_json
 
 FloatArray = npt.NDArray[np.float64]
-
-#: File suffixes ``--avatar`` accepts.
-AVATAR_SUFFIXES = (".vrm", ".glb", ".gltf")
 
 
 @dataclass(frozen=True, eq=False)
@@ -385,7 +383,7 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
 
     # The file's frame → the rig frame: a turn about +Y.
     turn_deg = _facing_turn_deg(kind, world, bone_nodes)
-    to_rig = Rotation.from_euler("y", turn_deg, degrees=True).as_matrix()
+    to_rig = gltf_to_rig_matrix(turn_deg)
     joints = {b: to_rig @ world[i][:3, 3] for b, i in bone_nodes.items()}
     head_up = joints["Head"][1] - joints["Hips"][1]
     if head_up <= 0:
