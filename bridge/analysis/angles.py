@@ -43,19 +43,20 @@ from bridge.core.landmarks import PoseLandmark as L
 
 SIDES = ("left", "right")
 
+#: Joints measured on both sides, in report order.
+TWO_SIDED: tuple[str, ...] = (
+    "knee_flexion",
+    "hip_flexion",
+    "ankle_dorsiflexion",
+    "elbow_flexion",
+    "shoulder_flexion",
+    "shoulder_abduction",
+)
 #: Angle column names in report order: (T,) degrees each, by the definitions in the module docstring.
-ANGLE_NAMES: tuple[str, ...] = tuple(
-    f"{side}_{joint}"
-    for joint in (
-        "knee_flexion",
-        "hip_flexion",
-        "ankle_dorsiflexion",
-        "elbow_flexion",
-        "shoulder_flexion",
-        "shoulder_abduction",
-    )
-    for side in SIDES
-) + ("trunk_forward_lean", "trunk_lateral_lean")
+ANGLE_NAMES: tuple[str, ...] = tuple(f"{side}_{joint}" for joint in TWO_SIDED for side in SIDES) + (
+    "trunk_forward_lean",
+    "trunk_lateral_lean",
+)
 
 #: Point names :func:`angles_from_points` reads: ``left_/right_`` + these, and ``heel``/``foot_index``.
 POINT_PARTS: tuple[str, ...] = ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")

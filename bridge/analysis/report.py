@@ -15,21 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bridge.analysis.analyse import Analysis
+from bridge.analysis.angles import TWO_SIDED
 from bridge.analysis.page import _title, report_html
 from bridge.core.errors import BridgeError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-#: Joints plotted left and right together, in report order.
-TWO_SIDED = (
-    "knee_flexion",
-    "hip_flexion",
-    "ankle_dorsiflexion",
-    "elbow_flexion",
-    "shoulder_flexion",
-    "shoulder_abduction",
-)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from bridge.core.rig import load_rig
 from bridge.output.transport import parse_osc_target
 from bridge.output.vmc import VMC_DEFAULT_PORT
 from bridge.viewer.app import ViewConfig, run_view
-from bridge.viewer.scene import ViewOptions
+from bridge.viewer.scene import LAYOUTS, ViewOptions
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -46,7 +46,7 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
                        help="receiver mode: draw the rig from VMC arriving here "
                        f"(e.g. 127.0.0.1:{VMC_DEFAULT_PORT}); "
                        "binds to the host given, use 0.0.0.0 to accept other machines")  # fmt: skip
-    group.add_argument("--layout", choices=("side", "overlay"), default="side",
+    group.add_argument("--layout", choices=LAYOUTS, default="side",
                        help="landmarks beside the rig (default) or on top of it")  # fmt: skip
     group.add_argument("--axes", action="store_true", help="draw each bone's local x/y/z axes (red/green/blue)")
     group.add_argument("--no-grid", action="store_true", help="no floor grid")

@@ -26,12 +26,3 @@ REQUIRED_BONES: tuple[str, ...] = (
     "LeftUpperArm", "LeftLowerArm", "LeftHand", "RightUpperArm", "RightLowerArm", "RightHand",
     "LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "RightUpperLeg", "RightLowerLeg", "RightFoot",
 )  # fmt: skip
-
-
-def mirror_bone_name(name: str) -> str:
-    """``LeftHand`` → ``RightHand`` and back; names without a side map to themselves."""
-    if name.startswith("Left"):
-        return "Right" + name[4:]
-    if name.startswith("Right"):
-        return "Left" + name[5:]
-    return name

@@ -79,11 +79,6 @@ SWAP_LEFT_RIGHT: npt.NDArray[np.intp] = np.array(
     [PoseLandmark[_mirror_name(lm.name)] for lm in PoseLandmark], dtype=np.intp
 )
 
-#: (left, right) pairs of landmarks, e.g. (LEFT_KNEE, RIGHT_KNEE).
-LEFT_RIGHT_PAIRS: tuple[tuple[PoseLandmark, PoseLandmark], ...] = tuple(
-    (lm, PoseLandmark(int(SWAP_LEFT_RIGHT[lm]))) for lm in PoseLandmark if "LEFT" in lm.name.split("_")
-)
-
 #: Segments of the body as (landmark, landmark): used for bone-length checks and drawing.
 BODY_SEGMENTS: tuple[tuple[PoseLandmark, PoseLandmark], ...] = (
     (L.LEFT_SHOULDER, L.RIGHT_SHOULDER),

@@ -24,7 +24,6 @@ import numpy.typing as npt
 from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import BODY_SEGMENTS, LandmarkFrame, PoseLandmark
 from bridge.core.pose import BonePose
-from bridge.core.rig import Rig
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -96,12 +95,6 @@ class SceneContent:
     lines: tuple[LineLayer, ...] = ()
     spheres: tuple[SphereLayer, ...] = ()
     status: str = ""
-
-    def all_points_m(self) -> FloatArray:
-        """(K, 3) float, rig frame, metres: every drawn skeleton point (grid excluded), for camera fitting."""
-        pts = [layer.points_m for layer in self.lines if not layer.name.startswith("grid")]
-        pts += [layer.centres_m for layer in self.spheres]
-        return np.concatenate(pts) if pts else np.zeros((0, 3))
 
 
 @dataclass(frozen=True)
@@ -251,11 +244,6 @@ def rig_layers(
     )
     out: list[LineLayer | SphereLayer] = [lines, spheres]
     return out + ([axes] if axes is not None else [])
-
-
-def rest_layers(rig: Rig, axes_m: float = 0.0) -> list[LineLayer | SphereLayer]:
-    """The rig in its rest pose (T-pose)."""
-    return rig_layers(BonePose.rest(rig), axes_m)
 
 
 def landmark_layers(
