@@ -8,7 +8,6 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bridge.core.frames import mediapipe_to_rig
-from bridge.core.hand_face import HandLandmark as H
 from bridge.core.hand_face import HandObservation, HandsResult
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
@@ -217,7 +216,3 @@ def test_filter_smooths_a_jittery_finger(rig) -> None:  # type: ignore[no-untype
             )
     assert np.std(filtered[10:]) < 0.5 * np.std(raw[10:])
     assert abs(np.mean(filtered[10:]) - 50.0) < 3.0
-
-
-def test_hand_landmark_names_follow_mediapipe() -> None:
-    assert H.WRIST == 0 and H.THUMB_TIP == 4 and H.INDEX_MCP == 5 and H.PINKY_TIP == 20 and len(H) == 21
