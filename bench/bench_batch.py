@@ -48,8 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import sports2d_demo  # noqa: E402
 
-from bridge.app import batch  # noqa: E402
-from bridge.app.batch import BatchConfig, ray_available, run_batch  # noqa: E402
+from bridge.app import batch_engines as batch  # noqa: E402
+from bridge.app.batch import run_batch  # noqa: E402
+from bridge.app.batch_engines import ray_available  # noqa: E402
+from bridge.app.batch_jobs import BatchConfig  # noqa: E402
 from bridge.core.rig import load_rig  # noqa: E402
 
 

@@ -22,12 +22,11 @@ import cv2
 import pytest
 from conftest import REPO, process_exists, spawned_children
 
-from bridge.app.batch import (
+from bridge.app.batch import SUMMARY_NAME, BatchProgress
+from bridge.app.batch_jobs import (
     MANIFEST_SUFFIX,
     RECORDING_SUFFIX,
-    SUMMARY_NAME,
     BatchJob,
-    BatchProgress,
     completed_result,
     file_sha256,
     find_videos,

@@ -48,7 +48,8 @@ def configure_batch(parser: argparse.ArgumentParser) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run the batch, print the summary table on stdout; 1 if any video failed."""
-    from bridge.app.batch import BatchConfig, run_batch
+    from bridge.app.batch import run_batch
+    from bridge.app.batch_jobs import BatchConfig
     from bridge.cli.stream import processor_config_from_args, rig_from_args
     from bridge.tracking.config import TrackerConfig
 
