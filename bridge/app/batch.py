@@ -1,16 +1,15 @@
 """Batch processing of a video library: every video of a folder tracked, solved and written, on a local process
 pool or on Ray.
 
-Per video (:func:`process_video`, the same function on every engine): the pose model runs **in the worker's own
-process** (:class:`~bridge.tracking.pose_detector.PoseDetector` over :func:`~bridge.tracking.sources.open_source`;
-a worker already is a separate process, so no tracker process is started per file); every frame goes through the
-chain ``bridge stream`` uses (:class:`~bridge.app.stream.Processor`: flip repair → One-Euro filter → solver).
+Per video (:func:`~bridge.app.batch_video.process_video`, the same function on every engine): the pose model
+runs **in the worker's own process** (:class:`~bridge.tracking.pose_detector.PoseDetector` over
+:func:`~bridge.tracking.sources.open_source`; a worker already is a separate process, so no tracker process is
+started per file); every frame goes through the chain ``bridge stream`` uses (:class:`~bridge.app.processor.Processor`: flip repair → One-Euro filter → solver).
 Written next to each other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name
 without its suffix, or with the suffix as ``_mp4`` when two videos of one folder share a stem):
 
-* ``<stem>.bridgerec.jsonl`` — the tracker's raw landmarks (:mod:`bridge.tracking.recording`), replayable anywhere
-an
-  input is accepted;
+* ``<stem>.bridgerec.jsonl`` — the tracker's raw landmarks (:mod:`bridge.tracking.recording`), replayable
+  anywhere an input is accepted;
 * ``<stem>.bvh`` with ``--bvh`` — the solved motion (:func:`bridge.export.bvh.export_bvh`, at the video's rate);
 * ``<stem>_report.html``, ``<stem>_angles.csv`` and ``<stem>_*.png`` with ``--analyze`` — the movement
   analysis (:func:`bridge.analysis.analyse.analyse` on the flip-repaired landmarks, before the live One-Euro
@@ -28,12 +27,12 @@ a run, under a lock file (``OUT_DIR/.bridge-batch.lock``) that also keeps two ba
 to one folder at once. A video that fails (not decodable, no person for the analysis, ...) is reported with
 its one-line error and the batch goes on; failed videos are tried again by the next run.
 
-Engines (:class:`LocalEngine`, :class:`RayEngine`) run at most ``workers`` videos at once and report frame
+Engines (:mod:`bridge.app.batch_engines`) run at most ``workers`` videos at once and report frame
 progress through a queue (a ``multiprocessing`` queue; a Ray queue actor). Ray is an optional extra
 (``pip install 'bridge-mocap[ray]'``): ``ray.init(address=...)`` joins a cluster whose nodes have bridge
 installed, without an address a local Ray instance is started (quietly: no dashboard, no usage report, logs
 not forwarded, a small object store), from a thread that lives as long as the batch (Ray ties its processes'
-lives to the starting thread) and within :data:`RAY_START_TIMEOUT_S`; a ``host:port`` address that does not
+lives to the starting thread) and within ``RAY_START_TIMEOUT_S``; a ``host:port`` address that does not
 answer is a one-line error at once. SIGTERM ends a batch like Ctrl-C (workers and Ray stopped, summary written,
 exit 130). The summary (:class:`BatchSummary`) goes to a table on stdout and to ``OUT_DIR/batch_summary.json``.
 """

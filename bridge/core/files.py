@@ -49,4 +49,5 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, what: str = "f
             f"cannot write {what} {target} ({exc.strerror or exc}); check the folder exists and is writable"
         ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

@@ -6,8 +6,7 @@ MOTION section (``Frames:``, ``Frame Time:``, then one line of channel values pe
 Conventions this module implements (the ones Blender, MotionBuilder and the CMU conversions use):
 
 * Units and axes are the file's own: nothing here converts them (:mod:`bridge.testing.mocap` does, for its
-purpose).
-  In the rest (bind) pose every rotation is zero and each joint sits at its parent's joint plus its
+  purpose). In the rest (bind) pose every rotation is zero and each joint sits at its parent's joint plus its
   ``OFFSET``, expressed in the parent's frame.
 * Rotation channels are Euler angles in degrees that compose **intrinsically in the listed order**:
   ``CHANNELS 3 Zrotation Xrotation Yrotation`` gives the local rotation ``R = Rz(z) @ Rx(x) @ Ry(y)``, the
