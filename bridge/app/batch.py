@@ -1,12 +1,13 @@
 """Batch processing of a video library: every video of a folder tracked, solved and written, on a local process
 pool or on Ray.
 
-Per video (:func:`~bridge.app.batch_video.process_video`, the same function on every engine): the pose model
-runs **in the worker's own process** (:class:`~bridge.tracking.pose_detector.PoseDetector` over
+Per video (:func:`~bridge.app.batch_video.process_video`, the same function on every engine): the pose model runs
+**in the worker's own process** (:class:`~bridge.tracking.pose_detector.PoseDetector` over
 :func:`~bridge.tracking.sources.open_source`; a worker already is a separate process, so no tracker process is
-started per file); every frame goes through the chain ``bridge stream`` uses (:class:`~bridge.app.processor.Processor`: flip repair → One-Euro filter → solver).
-Written next to each other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name
-without its suffix, or with the suffix as ``_mp4`` when two videos of one folder share a stem):
+started per file); every frame goes through the chain ``bridge stream`` uses
+(:class:`~bridge.app.processor.Processor`: flip repair → One-Euro filter → mirror → solvers). Written next to each
+other in ``OUT_DIR`` (the input folder's sub-folders are kept; ``<stem>`` = the video's name without its suffix, or
+with the suffix as ``_mp4`` when two videos of one folder share a stem):
 
 * ``<stem>.bridgerec.jsonl`` — the tracker's raw landmarks (:mod:`bridge.tracking.recording`), replayable
   anywhere an input is accepted;
