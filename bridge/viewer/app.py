@@ -253,12 +253,11 @@ def display_available() -> bool:
     return True
 
 
-def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
-    """The interactive window: Open3D's GUI on this thread, polling the feed between event ticks.
+def _open_window(config: ViewConfig, feed: Feed):  # type: ignore[no-untyped-def]
+    """Open3D's application, a window with a scene widget and a status label, aimed like the headless camera.
 
-    The window stays open on the last frame after the input ends, until it is closed; with ``frames`` it
-    closes itself after that many frames or when the input ends.
-    """
+    Returns (app, window, label, closed event, scene updater)."""
+    import open3d as o3d
     import open3d.visualization.gui as gui
     import open3d.visualization.rendering as rendering
 
@@ -286,13 +285,20 @@ def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
         return True
 
     window.set_on_close(on_close)
-    updater = SceneUpdater(widget.scene)
     cam = _camera(config, feed)
-    import open3d as o3d
-
     bounds = o3d.geometry.AxisAlignedBoundingBox([-2.0, 0.0, -2.0], [2.0, 2.2, 2.0])  # the floor grid's extent
     widget.setup_camera(cam.fov_deg, bounds, list(cam.centre_m))
     widget.look_at(list(cam.centre_m), list(cam.eye_m), list(cam.up))
+    return app, window, label, closed, SceneUpdater(widget.scene)
+
+
+def _run_window(config: ViewConfig, feed: Feed) -> ViewResult:
+    """The interactive window: Open3D's GUI on this thread, polling the feed between event ticks.
+
+    The window stays open on the last frame after the input ends, until it is closed; with ``frames`` it
+    closes itself after that many frames or when the input ends.
+    """
+    app, window, label, closed, updater = _open_window(config, feed)
     result = ViewResult()
     min_interval = 1.0 / config.max_fps if config.max_fps > 0 else 0.0
     last_draw = 0.0

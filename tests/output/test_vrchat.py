@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from osc_receiver import Msg, OscReceiver, parse_datagram, random_pose
 from pythonosc.osc_bundle import OscBundle
 from scipy.spatial.transform import Rotation
 
@@ -13,6 +12,7 @@ from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.transport import UdpSender, parse_osc_target
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig, encode_vrchat_frame
+from tests.helpers.osc_receiver import Msg, OscReceiver, parse_datagram, random_pose
 
 #: Rig frame → Unity frame, written out here independently of bridge.frames: x → -x.
 REFLECT = np.diag([-1.0, 1.0, 1.0])

@@ -29,7 +29,7 @@ from bridge.viewer.receiver import VmcReceiver
 from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
 from bridge.viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "view_rest_default.png"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_rest_default.png"
 W, H = 320, 240
 
 
@@ -217,10 +217,9 @@ def test_receiver_state_equals_what_the_stream_sent(mocap_recording: Path, view:
 @pytest.mark.parametrize("vmc", [{"bundle": False}, {"bundle": True, "max_datagram_bytes": 600}])
 def test_receiver_state_unbundled_and_split_frames(vmc: dict[str, object]) -> None:
     """Senders that do not bundle, or split a frame over several bundles, still give the sent transforms."""
-    from osc_receiver import random_pose
-
     from bridge.output.vmc import VmcConfig, encode_vmc_frame
     from bridge.viewer.receiver import ReceiverState
+    from tests.helpers.osc_receiver import random_pose
 
     state = ReceiverState(history=100)
     poses = [random_pose(seed, tracking=seed % 2 == 0) for seed in (1, 2, 3)]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_receiver import Msg, OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
 from bridge.app.processor import ProcessorConfig
@@ -21,6 +20,7 @@ from bridge.output.protocols import EncoderConfig
 from bridge.output.transport import OscTarget, parse_osc_target
 from bridge.output.vrchat import VrchatConfig
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
+from tests.helpers.osc_receiver import Msg, OscReceiver, parse_datagram
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_receiver import OscReceiver, parse_datagram
 
 from bridge.app.processor import Processor, ProcessorConfig
 from bridge.app.status import StatusLine
@@ -45,9 +44,10 @@ from bridge.testing.lifter_data import (
     render_view,
 )
 from bridge.testing.virtual_camera import VirtualCamera
+from tests.helpers.osc_receiver import OscReceiver, parse_datagram
 
 L = PoseLandmark
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ import time
 
 import numpy as np
 import pytest
-from osc_receiver import OscReceiver, parse_datagram, random_pose
 
 from bridge.core.errors import BridgeError
 from bridge.output.protocols import select_protocol
 from bridge.output.transport import RateLimiter, UdpSender, parse_osc_target
 from bridge.output.vmc import VmcConfig, encode_vmc_frame
 from bridge.output.vrchat import encode_vrchat_frame
+from tests.helpers.osc_receiver import OscReceiver, parse_datagram, random_pose
 
 
 class FakeClock:

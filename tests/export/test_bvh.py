@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
 from scipy.spatial.transform import Rotation
 
 from bridge.app.processor import Processor
@@ -44,6 +43,7 @@ from bridge.export.bvh import (
 from bridge.export.bvh_file import format_bvh, parse_bvh, read_bvh
 from bridge.export.bvh_kinematics import bvh_forward_kinematics, bvh_rest_positions
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
+from tests.conftest import REPO
 
 FPS = 30.0
 

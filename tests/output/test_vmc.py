@@ -6,7 +6,6 @@ from typing import SupportsFloat
 
 import numpy as np
 import pytest
-from osc_receiver import Msg, OscReceiver, parse_datagram, random_pose
 from pythonosc.osc_bundle import OscBundle
 from scipy.spatial.transform import Rotation
 
@@ -15,6 +14,7 @@ from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.transport import UdpSender, parse_osc_target
 from bridge.output.vmc import VmcConfig, encode_vmc_blendshapes, encode_vmc_frame, vmc_frame_messages
+from tests.helpers.osc_receiver import Msg, OscReceiver, parse_datagram, random_pose
 
 #: Rig frame → Unity frame for vectors, written out here independently of bridge.frames: x → -x.
 REFLECT = np.diag([-1.0, 1.0, 1.0])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_receiver import OscReceiver, parse_datagram
 
 from bridge.app.processor import Processor
 from bridge.core.errors import BridgeError
@@ -23,6 +22,7 @@ from bridge.tracking.config import TrackerConfig, parse_track
 from bridge.tracking.hand_face_detector import Crop, VtuberConfig, VtuberDetector, cut
 from bridge.tracking.process import open_landmarks
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, read_recording
+from tests.helpers.osc_receiver import OscReceiver, parse_datagram
 
 ALL = ("body", "hands", "face")
 DEMO_FRAMES = 90

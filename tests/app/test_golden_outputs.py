@@ -38,7 +38,7 @@ from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
 from bridge.testing.virtual_camera import VirtualCamera
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "outputs.json"
 FRAMES = slice(0, 360, 2)  # 180 frames at 60 fps of the 120 fps clip: 3 s of jumping
 
 

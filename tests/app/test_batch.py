@@ -20,7 +20,6 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import REPO, process_exists, spawned_children
 
 from bridge.app.batch import SUMMARY_NAME, BatchProgress
 from bridge.app.batch_jobs import (
@@ -34,6 +33,7 @@ from bridge.app.batch_jobs import (
 )
 from bridge.export.bvh_file import read_bvh
 from bridge.tracking.recording import read_recording
+from tests.conftest import REPO, process_exists, spawned_children
 
 FRAMES = 20
 GOOD = ("cams/cam01.mp4", "cams/cam02.mp4", "jump_a.mp4", "jump_b.mp4")
