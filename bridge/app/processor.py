@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
-from bridge.solve.body import Solver, SolverConfig
+from bridge.solve.body import Solver
+from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig, FaceSolver
 from bridge.solve.hands import HandConfig, HandSolver
 from bridge.stages.filter import LandmarkFilter, OneEuroConfig

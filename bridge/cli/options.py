@@ -18,7 +18,7 @@ from bridge.avatar.load import load_rig_or_avatar
 from bridge.avatar.read import read_avatar
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
-from bridge.solve.body import SolverConfig
+from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig
 from bridge.solve.hands import HandConfig
 from bridge.stages.filter import OneEuroConfig

@@ -17,7 +17,7 @@ from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, forward_kinematics
-from bridge.solve.body import SolverConfig
+from bridge.solve.body_config import SolverConfig
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -11,7 +11,8 @@ from scipy.spatial.transform import Rotation
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig, load_rig
-from bridge.solve.body import Solver, SolverConfig, solve_frames
+from bridge.solve.body import Solver, solve_frames
+from bridge.solve.body_config import SolverConfig
 from bridge.testing.synth import frame_from_pose
 
 LIMB_BONES = [
