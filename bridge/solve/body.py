@@ -5,8 +5,9 @@ Pure: numpy and scipy only, no mediapipe, no sockets, no rendering.
 Method. Every bone gets a *world* rotation that carries its rest direction onto the direction the landmarks
 show (the **primary** vector, matched exactly) and a rest **secondary** vector as close as possible onto an
 observed one that fixes the twist about the bone. This is ``Rotation.align_vectors([p, s], [p0, s0],
-weights=[inf, 1])``; :func:`align_two` computes the same thing vectorised over frames (a test checks it
-against scipy). Local rotations are then ``parent_world⁻¹ · world``. The primary and secondary of each bone:
+weights=[inf, 1])``; :func:`~bridge.core.rotations.align_two` (here via its basis,
+:func:`~bridge.core.rotations.basis`) computes the same thing vectorised over frames (a test checks it against
+scipy). Local rotations are then ``parent_world⁻¹ · world``. The primary and secondary of each bone:
 
 =============  =======================================  =====================================================
 bone           primary (observed ← rest)                secondary (fixes the twist)

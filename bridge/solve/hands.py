@@ -16,8 +16,8 @@ drives the avatar's right hand; with it, the user's right hand (with its arm) dr
 exactly as a mirror image moves. This module knows nothing of it.
 
 Method (rig frame, after :func:`~bridge.core.frames.mediapipe_to_rig` like the pose). With
-:func:`bridge.solve.body.align_two` every bone's *world* rotation in the hand's frame carries its rest direction
-exactly onto the observed one and a rest secondary vector as close as possible onto an observed one:
+:func:`bridge.core.rotations.align_two` every bone's *world* rotation in the hand's frame carries its rest
+direction exactly onto the observed one and a rest secondary vector as close as possible onto an observed one:
 
 ===================  =======================================  ==========================================
 bone                 primary (observed ← rest)                secondary (fixes the twist)
