@@ -254,6 +254,7 @@ def demo_analysis(sports2d_tracked: tuple[object, list[LandmarkFrame]]) -> objec
     return analyse(repair_flips(frames))
 
 
+@pytest.mark.slow
 def test_jumps_in_the_sports2d_demo(demo_analysis: object) -> None:
     """The man on the box hops in place (airborne around 1.1 s, 1.7 s, 2.3 s) before walking off; the woman
     then walks past (no flight). Jumps must be found in his part, with plausible flight times whose implied
@@ -275,6 +276,7 @@ def test_jumps_in_the_sports2d_demo(demo_analysis: object) -> None:
     assert 0.003 < float(np.nanmedian(scale[:160])) < 0.006
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fps", [30.0, 60.0])
 @pytest.mark.parametrize("flight_s, drop_m", [(0.3, 0.0), (0.45, 0.0), (0.5, 0.3), (0.6, 0.5)])
 def test_ballistic_jump_known_answer(fps: float, flight_s: float, drop_m: float) -> None:
@@ -359,6 +361,7 @@ def analyzed(sports2d_tracked: tuple[object, list[LandmarkFrame]], run_bridge, t
     return out
 
 
+@pytest.mark.slow
 def test_analyze_writes_csv_plots_and_report(analyzed: Path, sports2d_tracked) -> None:  # type: ignore[no-untyped-def]
     _, frames = sports2d_tracked
     with open(analyzed / "demo_angles.csv", newline="") as f:
@@ -385,6 +388,7 @@ def test_analyze_writes_csv_plots_and_report(analyzed: Path, sports2d_tracked) -
         (["demo", "--out", "FILE"], "is a file"),
     ],
 )
+@pytest.mark.slow
 def test_analyze_bad_inputs_one_line_errors(run_bridge, tmp_path: Path, args: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"format": "bridge-landmarks", "version": 1, "fps": 30.0}\n')
@@ -422,6 +426,7 @@ def test_progress_bar() -> None:
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(analyzed: Path) -> None:
     """The report opens in headless Chromium and its plots are drawn: the screenshot holds the plots' blue and
     red lines (the page's own text and tables are black and grey)."""

@@ -97,6 +97,7 @@ def local_run(video_dir: Path, tmp_path_factory: pytest.TempPathFactory, run_bri
     return out, proc
 
 
+@pytest.mark.slow
 def test_local_batch_writes_every_output_and_reports_the_corrupt_file(local_run, video_dir: Path) -> None:
     out, proc = local_run
     assert proc.returncode == 1, proc.stderr  # some file failed
@@ -131,6 +132,7 @@ def test_local_batch_writes_every_output_and_reports_the_corrupt_file(local_run,
     assert not list(out.rglob("*.batch-tmp-*"))  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_outputs_equal_bridge_export_and_bridge_analyze_of_the_same_video(
     local_run, video_dir: Path, tmp_path: Path, run_bridge
 ) -> None:
@@ -145,6 +147,7 @@ def test_outputs_equal_bridge_export_and_bridge_analyze_of_the_same_video(
     assert (tmp_path / "analysis" / "jump_b_angles.csv").read_bytes() == (out / "jump_b_angles.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_second_run_skips_what_is_done_and_retries_failures(local_run, video_dir: Path, run_bridge) -> None:
     out, _ = local_run
     manifests = {rel: out / f"{rel.removesuffix('.mp4')}{MANIFEST_SUFFIX}" for rel in GOOD}
@@ -158,6 +161,7 @@ def test_second_run_skips_what_is_done_and_retries_failures(local_run, video_dir
     assert {rel: p.stat().st_mtime_ns for rel, p in manifests.items()} == before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="the optional ray package is not installed (pip install ray)")
 def test_ray_engine_writes_the_same_outputs_as_the_local_pool(
     local_run, video_dir: Path, tmp_path: Path, run_bridge
@@ -205,6 +209,7 @@ def _complete(out: Path) -> dict[str, int]:
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name.lower())
 def test_killed_batch_resumes_without_redoing_finished_videos(
     video_dir: Path, tmp_path: Path, run_bridge, sig: signal.Signals
@@ -249,6 +254,7 @@ def test_killed_batch_resumes_without_redoing_finished_videos(
     assert not list(out.rglob("*.batch-tmp-*"))
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_its_video_and_the_batch_goes_on(video_dir: Path, tmp_path: Path) -> None:
     """A native crash in a worker (here: SIGKILL while it works on a video) fails that video only."""
     out = tmp_path / "out"
@@ -321,6 +327,7 @@ def test_progress_line_counts_files_and_frames() -> None:
     bar.status.stream.close()
 
 
+@pytest.mark.slow
 def test_bad_batch_arguments_are_one_line_errors(tmp_path: Path, run_bridge) -> None:
     proc = run_bridge("batch", str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and proc.stderr.strip().startswith("bridge: error: input folder not found")
@@ -331,6 +338,7 @@ def test_bad_batch_arguments_are_one_line_errors(tmp_path: Path, run_bridge) -> 
     assert proc.returncode == 2 and "--ray-address needs --engine ray" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="the optional ray package is not installed (pip install ray)")
 def test_unreachable_ray_cluster_is_a_one_line_error(video_dir: Path, tmp_path: Path, run_bridge) -> None:
     import socket

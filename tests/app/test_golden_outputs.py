@@ -152,6 +152,7 @@ def outputs(recording: Path, out: Path) -> dict[str, str]:
     return got
 
 
+@pytest.mark.slow
 def test_outputs_are_byte_identical_to_the_golden_ones(recording: Path, tmp_path: Path) -> None:
     got = outputs(recording, tmp_path)
     if os.environ.get("BRIDGE_UPDATE_GOLDEN") or not GOLDEN.is_file():

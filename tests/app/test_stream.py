@@ -67,6 +67,7 @@ def target(receiver: OscReceiver, protocol: str = "vmc") -> StreamTarget:
     return StreamTarget(parse_osc_target(f"127.0.0.1:{receiver.port}"), protocol)
 
 
+@pytest.mark.slow
 def test_vmc_stream_of_a_recording(recording: Path) -> None:
     rig = load_rig()
     with OscReceiver() as rx:
@@ -142,6 +143,7 @@ def test_vrchat_stream_of_a_recording(recording: Path) -> None:
     assert min(feet_y) > -0.05  # floor at y = 0
 
 
+@pytest.mark.slow
 def test_stream_of_the_real_demo_video(sports2d_video: Path) -> None:
     """The real tracker process on the real video, streamed to a real receiver."""
     with OscReceiver() as rx:
@@ -155,6 +157,7 @@ def test_stream_of_the_real_demo_video(sports2d_video: Path) -> None:
     assert stats.latencies_ms and stats.added_ms  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["localhost", "1.2.3.4:99999", ":9000", "host:abc"])
 def test_bad_osc_values_fail_before_anything_starts(run_bridge, bad: str) -> None:  # type: ignore[no-untyped-def]
     result = run_bridge("stream", "--input", "demo", "--osc", bad, timeout=60)
@@ -164,6 +167,7 @@ def test_bad_osc_values_fail_before_anything_starts(run_bridge, bad: str) -> Non
     assert "--osc" in lines[-1] or bad.split(":")[0] in lines[-1] or "port" in lines[-1]
 
 
+@pytest.mark.slow
 def test_bridge_stream_command_line(run_bridge, recording: Path) -> None:  # type: ignore[no-untyped-def]
     """Paced at the recording's 30 fps under the default 60 Hz cap: every frame the stream reports as sent
     arrives (on a heavily loaded machine bunched frames may be skipped by the cap, and are reported as such)."""

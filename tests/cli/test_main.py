@@ -82,10 +82,12 @@ def _text_video(d: Path) -> Path:
         "record-unwritable",
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_a_one_line_error(run_bridge, tmp_path: Path, args, fragment: str) -> None:  # type: ignore[no-untyped-def]
     assert_one_line_error(run_bridge(*args(tmp_path)), fragment)
 
 
+@pytest.mark.slow
 def test_track_json(run_bridge) -> None:  # type: ignore[no-untyped-def]
     result = run_bridge("track", "--input", "demo", "--json", "--max-frames", "30")
     assert result.returncode == 0, result.stderr
@@ -99,6 +101,7 @@ def test_track_json(run_bridge) -> None:  # type: ignore[no-untyped-def]
     assert all(1.0 < r["vertical_extent_m"] < 2.2 for r in per_frame if r["person"] and r["frame_index"] > 10)
 
 
+@pytest.mark.slow
 def test_track_text_and_replay_of_a_recording(run_bridge, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "take.jsonl"
     recorded = run_bridge("record", "--input", "demo", "--out", str(out), "--max-frames", "12")
@@ -114,6 +117,7 @@ def test_track_text_and_replay_of_a_recording(run_bridge, tmp_path: Path) -> Non
     assert "12 frames" in lines[-1] and lines[-1].startswith("recording take.jsonl (demo clip)")
 
 
+@pytest.mark.slow
 def test_no_input_and_no_camera_uses_the_demo(run_bridge) -> None:  # type: ignore[no-untyped-def]
     if camera_available(0):
         pytest.skip("this machine has a camera: without --input bridge uses it")

@@ -204,6 +204,7 @@ def read_with_bvhio(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]
     return out, int(bvh.FrameCount), float(bvh.FrameTime)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["sports2d", "random"])
 def test_round_trip_through_an_independent_reader(
     tmp_path: Path, rig: Rig, solved: list[BonePose], which: str
@@ -267,6 +268,7 @@ def blender_to_rig(xyz: np.ndarray) -> np.ndarray:
     return np.stack([xyz[..., 0], xyz[..., 2], -xyz[..., 1]], axis=-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", ["cm", "m"])
 def test_blender_imports_the_export(tmp_path: Path, rig: Rig, solved: list[BonePose], unit: str) -> None:
     blender = shutil.which("blender")
@@ -371,6 +373,7 @@ with open(out, "w") as fh:
 """
 
 
+@pytest.mark.slow
 def test_blender_imports_the_glb(tmp_path: Path, rig: Rig, solved: list[BonePose]) -> None:
     from bridge.export.gltf import export_glb
 
@@ -443,6 +446,7 @@ def write_recording(path: Path, frames: list[LandmarkFrame], repeat: int = 1) ->
     return written
 
 
+@pytest.mark.slow
 def test_export_command_on_a_recording(
     tmp_path: Path, run_bridge, sports2d_tracked: tuple[object, list[LandmarkFrame]], rig: Rig
 ) -> None:
@@ -466,6 +470,7 @@ def test_export_command_on_a_recording(
     np.testing.assert_allclose(motion.channels, want.channels, atol=2e-6)
 
 
+@pytest.mark.slow
 def test_export_command_on_a_video(tmp_path: Path, run_bridge, sports2d_video: Path) -> None:
     out = tmp_path / "video.bvh"
     proc = run_bridge("export", str(sports2d_video), "--bvh", str(out), "--max-frames", "12", "--unit", "m")
@@ -488,6 +493,7 @@ def test_export_command_on_a_video(tmp_path: Path, run_bridge, sports2d_video: P
         (("/no/such/take.jsonl", "--bvh", "{tmp}/x.bvh"), "input not found"),
     ],
 )
+@pytest.mark.slow
 def test_export_command_errors(tmp_path: Path, run_bridge, args: tuple[str, ...], message: str) -> None:
     rec = tmp_path / "r.jsonl"
     rec.write_text('{"format": "bridge-landmarks", "version": 1}\n')
@@ -512,6 +518,7 @@ def _frames_in_header(path: Path) -> int:
     return int(text[at + 9 : at + 9 + FRAME_COUNT_WIDTH]) if at >= 0 else 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_stream_record_bvh_survives_ctrl_c(
     tmp_path: Path, sports2d_tracked: tuple[object, list[LandmarkFrame]], rig: Rig, sig: signal.Signals

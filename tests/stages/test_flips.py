@@ -227,6 +227,7 @@ def _shoulder_order_truth(frames: list[LandmarkFrame]) -> dict[int, bool]:
     return out
 
 
+@pytest.mark.slow
 def test_real_flips_on_pose2sim_cam02(cam02_tracked: list[LandmarkFrame]) -> None:
     frames = cam02_tracked
     assert len(frames) == 100 and all(f.person for f in frames)

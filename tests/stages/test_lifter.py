@@ -200,6 +200,7 @@ def test_metrics_known_answers() -> None:
     assert accel_error_mm(jolt, truth) > 0
 
 
+@pytest.mark.slow
 def test_temporal_model_beats_the_single_frame_model_on_a_held_out_clip(held_out_cmu: list[View]) -> None:
     """Held-out CMU 01_03 (never trained on), 8 cameras, detector noise: the 27-frame models, causal and
     symmetric, have lower MPJPE, PA-MPJPE and acceleration error than the single-frame model."""
@@ -292,6 +293,7 @@ def test_real_deepmimic_clips_have_rigid_bones_and_stand_on_the_floor() -> None:
 # ------------------------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.slow
 def test_bridge_stream_with_the_temporal_lifter(run_bridge) -> None:  # type: ignore[no-untyped-def]
     """``bridge stream --input demo --lifter temporal`` tracks the demo clip and sends VMC frames."""
     with OscReceiver() as rx:
@@ -304,6 +306,7 @@ def test_bridge_stream_with_the_temporal_lifter(run_bridge) -> None:  # type: ig
     assert any(m.address == "/VMC/Ext/Bone/Pos" for m in msgs)
 
 
+@pytest.mark.slow
 def test_stream_in_process_uses_the_lifter_on_the_real_tracker() -> None:
     poses: list[tuple[LandmarkFrame, object]] = []
     with OscReceiver() as rx:

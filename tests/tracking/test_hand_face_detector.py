@@ -73,6 +73,7 @@ def test_crop_maps_back_to_the_whole_image() -> None:
     assert out[:, 200:].max() == 0  # outside the image: black
 
 
+@pytest.mark.slow
 def test_demo_faces_give_52_weights_and_hands_sit_on_the_wrists(demo_frames: list[LandmarkFrame]) -> None:
     faces = [f.face for f in demo_frames if f.face is not None]
     assert len(faces) >= 20, f"a face on only {len(faces)} of {DEMO_FRAMES} frames"
@@ -99,6 +100,7 @@ def test_demo_faces_give_52_weights_and_hands_sit_on_the_wrists(demo_frames: lis
     assert assigned >= 30
 
 
+@pytest.mark.slow
 def test_pose2sim_shows_both_hands_on_their_own_sides(cam02_frames: list[LandmarkFrame]) -> None:
     both = 0
     for f in cam02_frames:
@@ -169,6 +171,7 @@ def test_recording_keeps_hands_and_face(demo_frames: list[LandmarkFrame], tmp_pa
             assert np.allclose(ha.world_xyz_m, hb.world_xyz_m, atol=1e-6) and ha.label == hb.label
 
 
+@pytest.mark.slow
 def test_stream_track_face_sends_52_arkit_weights_and_fingers(run_bridge, sports2d_video: Path) -> None:  # type: ignore[no-untyped-def]
     with OscReceiver() as rx:
         result = run_bridge(

@@ -121,6 +121,7 @@ def test_left_landmarks_are_on_the_persons_left(sports2d_tracked) -> None:  # ty
     assert (xyz[facing, L.LEFT_SHOULDER, 0] > xyz[facing, L.RIGHT_SHOULDER, 0]).mean() >= 0.95
 
 
+@pytest.mark.slow
 def test_process_gives_the_same_landmarks_as_in_process_tracking() -> None:
     """The process pipeline changes nothing: equal to a plain in-process loop on the demo clip."""
     info_in, direct = track_video_inprocess("demo")
@@ -132,6 +133,7 @@ def test_process_gives_the_same_landmarks_as_in_process_tracking() -> None:
     assert len(found(direct)) / len(direct) >= 0.90  # the demo clip is a useful demo
 
 
+@pytest.mark.slow
 def test_video_without_person_gives_explicit_no_person_frames(tmp_path: Path) -> None:
     path = tmp_path / "noise.mp4"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (320, 240))
@@ -150,6 +152,7 @@ def test_video_without_person_gives_explicit_no_person_frames(tmp_path: Path) ->
     assert all(f.image_size == (320, 240) and not f.world_xyz_m.any() for f in frames)
 
 
+@pytest.mark.slow
 def test_image_folder_in_name_order_with_timestamps_from_fps(tmp_path: Path) -> None:
     cap = cv2.VideoCapture(str(demo_video_path()))
     images = [cap.read()[1] for _ in range(30)]  # the first second of the demo clip, as lossless PNGs
@@ -173,6 +176,7 @@ def test_image_folder_in_name_order_with_timestamps_from_fps(tmp_path: Path) -> 
 # Process lifetime
 
 
+@pytest.mark.slow
 def test_consumer_leaving_early_stops_the_tracker_process(sports2d_video: Path) -> None:
     with open_landmarks(str(sports2d_video)) as (_, frames):
         pid = frames.pid  # type: ignore[attr-defined]
@@ -184,6 +188,7 @@ def test_consumer_leaving_early_stops_the_tracker_process(sports2d_video: Path) 
     assert not spawned_children(os.getpid())
 
 
+@pytest.mark.slow
 def test_exception_in_consumer_stops_the_tracker_process(sports2d_video: Path) -> None:
     with pytest.raises(ZeroDivisionError), open_landmarks(str(sports2d_video)) as (_, frames):
         pid = frames.pid  # type: ignore[attr-defined]
@@ -193,6 +198,7 @@ def test_exception_in_consumer_stops_the_tracker_process(sports2d_video: Path) -
     assert not process_exists(pid)
 
 
+@pytest.mark.slow
 def test_killed_tracker_process_is_a_clear_error_not_a_hang(sports2d_video: Path) -> None:
     start = time.monotonic()
     with open_landmarks(str(sports2d_video)) as (_, frames):
@@ -272,6 +278,7 @@ def test_corrupt_model_inside_a_valid_bundle_is_reported_from_mediapipe(tmp_path
         pass
 
 
+@pytest.mark.slow
 def test_tracker_process_ends_when_its_parent_is_killed(sports2d_video: Path, tmp_path: Path) -> None:
     """SIGKILL gives the parent no chance to clean up: the tracker process notices and exits by itself."""
     script = (

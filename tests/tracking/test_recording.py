@@ -148,6 +148,7 @@ def test_append_continues_after_a_cut_line(tmp_path: Path) -> None:
     assert all(a.equals(b, atol=1.01e-6) for a, b in zip(frames, back, strict=True))
 
 
+@pytest.mark.slow
 def test_sigint_during_bridge_record_leaves_a_valid_recording(
     tmp_path: Path,
     sports2d_video: Path,

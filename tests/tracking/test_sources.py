@@ -63,6 +63,7 @@ def test_missing_path_and_empty_folder_are_errors(tmp_path: Path) -> None:
         parse_input(str(tmp_path / "empty"))
 
 
+@pytest.mark.slow
 def test_demo_clip_comes_from_the_registry_package_and_decodes(sports2d_video: Path) -> None:
     path = demo_video_path()
     assert path == sports2d_video  # Sports2D/Demo/demo.mp4, installed, never committed
@@ -80,6 +81,7 @@ def test_missing_demo_package_is_a_one_line_error(monkeypatch: pytest.MonkeyPatc
         parse_input("demo")
 
 
+@pytest.mark.slow
 def test_video_source_reads_every_frame(sports2d_video: Path) -> None:
     with VideoFileSource(sports2d_video) as source:
         indices = [f.frame_index for f in source]

@@ -307,6 +307,7 @@ def _read(path: Path) -> np.ndarray:
     return image[:, :, ::-1]
 
 
+@pytest.mark.slow
 def test_cli_rig_rest_snapshot_and_animated_recording(tmp_path: Path, mocap_recording: Path) -> None:
     snap = tmp_path / "rest.png"
     done = _bridge("view", "--rig", "default", "--snapshot", str(snap), "--size", "320x240")
@@ -323,6 +324,7 @@ def test_cli_rig_rest_snapshot_and_animated_recording(tmp_path: Path, mocap_reco
     assert (np.abs(first.astype(int) - last.astype(int)).sum(axis=2) > 60).sum() > 50  # it moves
 
 
+@pytest.mark.slow
 def test_cli_video_through_the_real_tracker(tmp_path: Path, sports2d_video: Path) -> None:
     """A real video through the real model in the tracker process: landmarks on the left, the rig on the right."""
     out = tmp_path / "video"
@@ -340,6 +342,7 @@ def test_cli_video_through_the_real_tracker(tmp_path: Path, sports2d_video: Path
     assert both >= 3
 
 
+@pytest.mark.slow
 def test_cli_listen_draws_what_bridge_stream_sends(tmp_path: Path, mocap_recording: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -366,6 +369,7 @@ def test_cli_listen_draws_what_bridge_stream_sends(tmp_path: Path, mocap_recordi
     assert "VMC" in err or "listening" in err
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     for args, needle in (
         (["view", "--listen", "nonsense"], "--listen"),
@@ -383,6 +387,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no display" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_receiver_headless_times_out_cleanly(tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -393,6 +398,7 @@ def test_receiver_headless_times_out_cleanly(tmp_path: Path) -> None:
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed (Debian package xvfb)")
 def test_window_mode_under_xvfb(mocap_recording: Path) -> None:
     """The interactive window opens, draws frames from a worker-thread pipeline and closes cleanly."""
@@ -441,6 +447,7 @@ def _recording_with_hands(path: Path, hands: bool) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_view_draws_the_fingers_the_hand_model_found(tmp_path: Path) -> None:
     """``bridge view --track body,hands,face`` of a recording with hands draws the curled fingers: the image
     differs from the same recording without hands, and only at the ends of the arms (the hands)."""
