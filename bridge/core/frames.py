@@ -8,6 +8,10 @@ The frames:
 * **OpenGL camera** (MediaPipe's facial transformation matrix): x right, y up, z toward the viewer.
 * **rig** (the rig, the solver, every ``BonePose``, BVH, glTF): right-handed, Y up, the avatar faces +Z and +X
   is the avatar's left (the glTF / VRM 1.0 frame); metres.
+* **room** (:class:`~bridge.core.landmarks.Placement`): the rig's axes made absolute — right-handed, Y up
+  (gravity), floor at y = 0; +X the reference camera's image right, +Z from the scene toward that camera (so a
+  person facing the camera faces +Z, like the avatar), origin on the floor below the camera; metres. It is the
+  OpenGL camera frame levelled and lowered to the floor.
 * **Unity** (VMC and VRChat messages): left-handed, Y up, +Z forward; quaternions scalar-last ``x y z w``.
 * **glTF file**: right-handed, Y up, but an avatar may face any way in its file (VRM 0.x faces −Z).
 

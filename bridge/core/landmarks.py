@@ -114,6 +114,24 @@ BODY_SEGMENTS: tuple[tuple[PoseLandmark, PoseLandmark], ...] = (
 
 
 @dataclass(frozen=True, eq=False)
+class Placement:
+    """Where the body is in the room: what hip-centred world landmarks cannot say.
+
+    Attributes:
+        hips_m: (3,) float, **room frame** (:mod:`bridge.core.frames`: right-handed, Y up, floor at y = 0, +X the
+            reference camera's image right, +Z from the scene toward that camera, origin on the floor below it),
+            metres: the mid-point of the two hip landmarks.
+        source: how it was found: ``"camera"`` (one camera's model and the body's size) or ``"triangulated"``
+            (several calibrated cameras).
+        confidence: 0..1, how much to trust it (1: measured; lower: guessed, e.g. the feet out of view).
+    """
+
+    hips_m: FloatArray
+    source: str = "camera"
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
 class LandmarkFrame:
     """One tracked frame: what the tracker hands to the rest of the pipeline.
 
@@ -132,6 +150,7 @@ class LandmarkFrame:
             True}``); read-only: a stage that adds one returns a new frame (:meth:`with_flags`).
         hands: the hands the hand model found (``--track hands``), None when it did not run.
         face: the face the face model found (``--track face``), None when it did not run or found none.
+        placement: where the body stands in the room (:class:`Placement`), None until a stage estimates it.
     """
 
     t_s: float
@@ -145,6 +164,7 @@ class LandmarkFrame:
     flags: Mapping[str, object] = field(default_factory=dict)
     hands: HandsResult | None = None
     face: FaceResult | None = None
+    placement: Placement | None = None
 
     @staticmethod
     def no_person(t_s: float, image_size: tuple[int, int], frame_index: int = -1) -> LandmarkFrame:
