@@ -9,18 +9,20 @@ body leave the floor).
 
 :func:`analyse` runs every stage, one module each: :mod:`bridge.analysis.track` (the landmarks as arrays,
 low-passed), :mod:`bridge.analysis.angles` (the joint angles and their definitions, ranges of motion, symmetry)
-and :mod:`bridge.analysis.events` (squat repetitions, jumps), with the settings of
+and :mod:`bridge.analysis.events` (squat repetitions, jumps) and :mod:`bridge.analysis.reps` (repetitions of any
+angle), with the settings of
 :mod:`bridge.analysis.config`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bridge.analysis.angles import AngleSummary, JointAngles, Symmetry, joint_angles, summarise_angles, symmetry
 from bridge.analysis.config import AnalysisConfig
 from bridge.analysis.events import FootTrack, Jump, SquatRep, count_squats, detect_jumps, knee_signal
+from bridge.analysis.reps import RepSet, count_all_reps
 from bridge.analysis.track import FloatArray, Track, lowpass_track, track_from_frames
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
@@ -35,6 +37,8 @@ class Analysis:
         angles: per-frame joint angles; summary: their ranges of motion; symmetry: left vs right.
         knee_deg: (T,) degrees: the squat signal (:func:`knee_signal`) repetitions are counted on.
         squats, jumps: what was found; feet: the image-track signals of jump detection.
+        reps: the repetitions of every ``--reps`` angle (:mod:`bridge.analysis.reps`).
+        view: per angle name, how well the camera's view suits it (shown in the report); empty: not assessed.
         config: the settings used.
     """
 
@@ -46,6 +50,8 @@ class Analysis:
     squats: list[SquatRep]
     jumps: list[Jump]
     feet: FootTrack
+    reps: tuple[RepSet, ...] = ()
+    view: Mapping[str, str] = field(default_factory=dict)
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
 
 
@@ -66,5 +72,6 @@ def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisCo
         squats=count_squats(angles.t_s, knee, config),
         jumps=jumps,
         feet=feet,
+        reps=count_all_reps(angles, config),
         config=config,
     )

@@ -7,6 +7,42 @@ from dataclasses import dataclass
 from bridge.core.errors import BridgeError
 
 
+@dataclass(frozen=True)
+class RepSpec:
+    """What ``--reps`` counts: repetitions of one angle (see :mod:`bridge.analysis.reps`, which makes these).
+
+    Attributes:
+        name: as given (``elbow_flexion``, ``left_knee_flexion``, ``sit-to-stand``), shown in the report.
+        angle: the angle: a two-sided joint of :data:`~bridge.analysis.angles.TWO_SIDED` (``knee_flexion``) or a
+            column of :data:`~bridge.analysis.angles.ANGLE_NAMES` (``left_knee_flexion``, ``trunk_forward_lean``).
+        combine: ``"sides"``: each side of a two-sided joint counted on its own; ``"mean"``: the mean of the two
+            sides counted as one signal (bilateral movements such as standing up); ``"single"``: one column.
+        rest_deg, active_deg: the hysteresis thresholds, degrees: a repetition leaves the rest posture (at or
+            beyond ``rest_deg``), reaches ``active_deg`` and comes back beyond ``rest_deg``; ``active_deg <
+            rest_deg`` counts movements that decrease the angle. None: from the clip (see
+            :func:`bridge.analysis.reps.thresholds`).
+        count_unfinished: a repetition the clip ends in (active, not back at rest) still counts — the
+            30-second chair stand test counts the last stand.
+        definition: what the preset measures, in words (for the report); empty for a plain angle.
+    """
+
+    name: str
+    angle: str
+    combine: str = "sides"
+    rest_deg: float | None = None
+    active_deg: float | None = None
+    count_unfinished: bool = False
+    definition: str = ""
+
+    def __post_init__(self) -> None:
+        if self.combine not in ("sides", "mean", "single"):
+            raise BridgeError(f"repetitions of {self.name}: unknown combine {self.combine!r}")
+        if (self.rest_deg is None) != (self.active_deg is None):
+            raise BridgeError(f"repetitions of {self.name}: give both thresholds (REST:ACTIVE) or neither")
+        if self.rest_deg is not None and self.rest_deg == self.active_deg:
+            raise BridgeError(f"repetitions of {self.name}: the two thresholds must differ")
+
+
 # Frozen, so the stages' ``config: AnalysisConfig = AnalysisConfig()`` defaults are safe (ruff's B008 cannot
 # see that across modules: hence their ``noqa``).
 @dataclass(frozen=True)
@@ -49,6 +85,10 @@ class AnalysisConfig:
     min_contact_s: float = 0.1
     min_flight_s: float = 0.1
     max_flight_s: float = 1.5
+    reps: tuple[RepSpec, ...] = ()
+    rep_onset_deg: float = 3.0
+    rep_hold_share: float = 0.1
+    rep_min_range_deg: float = 20.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_visibility <= 1:

@@ -86,58 +86,110 @@ def knee_signal(angles: JointAngles, config: AnalysisConfig = AnalysisConfig()) 
     return moving_average(angles.t_s, least, config.smooth_s)
 
 
-def count_squats(
-    t_s: FloatArray,
-    knee_flexion_deg: FloatArray,
-    config: AnalysisConfig = AnalysisConfig(),
-) -> list[SquatRep]:
-    """Squat repetitions in a knee-flexion signal, with hysteresis.
+@dataclass(frozen=True)
+class Swing:
+    """One excursion of a signal from its rest side across an active threshold and back (frame indices).
 
-    A repetition goes "up" (flexion ≤ ``squat_up_deg``) → "down" (≥ ``squat_down_deg``) → "up" again. Noise
-    that crosses one threshold back and forth changes nothing: only a full swing across both counts. Its start
-    (end) is the last (first) frame within ``squat_onset_deg`` of the standing posture before (after) it. Frames
-    with NaN (person lost) keep the state; a repetition whose bottom was never seen cannot be made up.
+    Attributes:
+        start: last frame within ``onset_deg`` of the rest posture before the excursion.
+        extreme: the frame farthest toward the active side (the first one, if several are equal).
+        end: first frame back within ``onset_deg`` of the rest posture; the last frame seen when the clip
+            ends before the signal comes back (``returned`` False).
+        returned: the signal came back across the rest threshold.
+    """
+
+    start: int
+    extreme: int
+    end: int
+    returned: bool
+
+
+def hysteresis_swings(values: FloatArray, rest: float, active: float, onset: float) -> list[Swing]:
+    """Excursions of ``values`` from the rest side (beyond ``rest``) across ``active`` and back, with hysteresis.
+
+    The direction is the thresholds' order: ``active > rest`` counts rises (a squat's knee flexion), ``active <
+    rest`` falls (standing up out of a chair in knee flexion). A swing goes "rest" (at or beyond ``rest``) →
+    "active" (at or beyond ``active``) → "rest" again, so noise that crosses one threshold back and forth
+    changes nothing: only a full swing across both counts. Its start (end) is the last (first) frame within
+    ``onset`` of the rest posture before (after) it, the rest posture being the value nearest the rest side
+    between two swings. Frames with NaN keep the state; the signal must first be seen on the rest side (a clip
+    that starts in the active state does not make a swing of it). A swing still active when the clip ends is
+    returned with ``returned`` False.
 
     Args:
-        t_s: (T,) seconds; knee_flexion_deg: (T,) degrees (e.g. :func:`knee_signal`).
+        values: (T,) float, e.g. degrees; rest, active, onset: in the same unit (``onset`` ≥ 0).
     """
-    t = np.asarray(t_s, dtype=np.float64)
-    k = np.asarray(knee_flexion_deg, dtype=np.float64)
-    crossings: list[tuple[int, int, int]] = []  # (last "up" frame, bottom, first "up" frame again)
-    state = "unknown"  # until the knees are first seen straight: a clip starting at the bottom is not a rep
+    sign = 1.0 if active > rest else -1.0
+    k = sign * np.asarray(values, dtype=np.float64)  # now "active" is always above "rest"
+    up, down = sign * rest, sign * active
+    crossings: list[tuple[int, int, int]] = []  # (last rest frame, extreme, first rest frame again)
+    state = "unknown"
     start_i = bottom_i = -1
     for i in range(k.size):
         v = k[i]
         if not np.isfinite(v):
             continue
         if state in ("unknown", "up"):
-            if v <= config.squat_up_deg:
+            if v <= up:
                 state, start_i = "up", i
-            elif v >= config.squat_down_deg and state == "up":
+            elif v >= down and state == "up":
                 state, bottom_i = "down", i
         elif state == "down":
             if v > k[bottom_i]:
                 bottom_i = i
-            if v <= config.squat_up_deg:
+            if v <= up:
                 crossings.append((start_i, bottom_i, i))
                 state, start_i = "up", i
-    # Start and end: where the knees leave and come back to the standing posture (within squat_onset_deg of the
-    # least flexion between repetitions), not where they cross the "up" threshold, so the tempo is complete.
-    reps: list[SquatRep] = []
+    swings: list[Swing] = []
     prev_end = 0
-    for n, (up_i, bottom_i, back_i) in enumerate(crossings):
-        next_start = crossings[n + 1][0] + 1 if n + 1 < len(crossings) else k.size
+    pending = start_i if state == "down" else None  # the clip ended during an excursion that left here
+    for n, (up_i, extreme_i, back_i) in enumerate(crossings):
+        following = crossings[n + 1][0] if n + 1 < len(crossings) else pending
+        next_start = following + 1 if following is not None else k.size
         before = k[prev_end : up_i + 1]
-        base = float(np.nanmin(before))
-        near = np.flatnonzero(before <= base + config.squat_onset_deg)
-        start = prev_end + int(near[-1])
+        start = prev_end + int(np.flatnonzero(before <= float(np.nanmin(before)) + onset)[-1])
         after = k[back_i:next_start]
-        base_after = float(np.nanmin(after))
-        end = back_i + int(np.flatnonzero(after <= base_after + config.squat_onset_deg)[0])
-        depth = float(k[bottom_i])
-        reps.append(SquatRep(float(t[start]), float(t[bottom_i]), float(t[end]), depth, 180.0 - depth))
+        end = back_i + int(np.flatnonzero(after <= float(np.nanmin(after)) + onset)[0])
+        swings.append(Swing(start, extreme_i, end, True))
         prev_end = end
-    return reps
+    if pending is not None:
+        before = k[min(prev_end, pending) : pending + 1]
+        start = min(prev_end, pending) + int(np.flatnonzero(before <= float(np.nanmin(before)) + onset)[-1])
+        last = int(np.flatnonzero(np.isfinite(k))[-1])
+        swings.append(Swing(start, bottom_i, last, False))
+    return swings
+
+
+def count_squats(
+    t_s: FloatArray,
+    knee_flexion_deg: FloatArray,
+    config: AnalysisConfig = AnalysisConfig(),
+) -> list[SquatRep]:
+    """Squat repetitions in a knee-flexion signal, with hysteresis (:func:`hysteresis_swings`).
+
+    A repetition goes "up" (flexion ≤ ``squat_up_deg``) → "down" (≥ ``squat_down_deg``) → "up" again. Noise
+    that crosses one threshold back and forth changes nothing: only a full swing across both counts. Its start
+    (end) is the last (first) frame within ``squat_onset_deg`` of the standing posture before (after) it, so
+    time down and time up cover the whole movement. Frames with NaN (person lost) keep the state; a repetition
+    whose bottom was never seen cannot be made up, and one the clip ends in is not counted.
+
+    Args:
+        t_s: (T,) seconds; knee_flexion_deg: (T,) degrees (e.g. :func:`knee_signal`).
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    k = np.asarray(knee_flexion_deg, dtype=np.float64)
+    swings = hysteresis_swings(k, config.squat_up_deg, config.squat_down_deg, config.squat_onset_deg)
+    return [
+        SquatRep(
+            float(t[s.start]),
+            float(t[s.extreme]),
+            float(t[s.end]),
+            float(k[s.extreme]),
+            float(180.0 - k[s.extreme]),
+        )
+        for s in swings
+        if s.returned
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ jumps

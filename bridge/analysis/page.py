@@ -1,165 +1,209 @@
-"""The movement-analysis report page: one self-contained HTML file per input.
+"""The movement-analysis report page: one self-contained HTML file per input, readable on its own and printable.
 
-The page embeds every plot as a base64 PNG, so the single file can be mailed or opened anywhere.
+The page embeds every plot (PNG) and still (JPEG) as base64, so the single file can be mailed or opened
+anywhere; it carries its own definitions and sign conventions, the symmetry formula, the normative ranges with
+their source, which person was analysed, and a print layout (A4, no page break inside a table or figure; a
+PDF is printed from it by headless Chromium: :mod:`bridge.analysis.pdf`). The tables are
+:mod:`bridge.analysis.page_tables`.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from bridge.analysis.analyse import Analysis
+from bridge.analysis.exports import MARKER_FRAME
+from bridge.analysis.page_tables import (
+    VIEW_NOT_ASSESSED,
+    definitions_html,
+    jumps_table,
+    norms_chart,
+    para,
+    reps_html,
+    squats_table,
+    summary_table,
+    symmetry_table,
+    table,
+)
+from bridge.analysis.page_tables import title as _title
+from bridge.analysis.stills import LEFT_RGB, MIDDLE_RGB, RIGHT_RGB, Still
+from bridge.analysis.track import track_segments
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+#definitions td{text-align:left}
 img{max-width:100%;display:block;margin:6px 0 18px}
-.note{color:#555;font-size:90%}
+.note{color:#555;font-size:90%}.source{font-size:90%}.formula{font-weight:600}
+.warn{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}
+.stills{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}
+figure{margin:0;break-inside:avoid}figure img{margin:0;border:1px solid #bbb}
+figcaption{font-size:85%;color:#333;margin-top:3px}
+#norms td.chart,#norms th.chart{width:360px;padding:3px 12px}#norms td:last-child{text-align:left;min-width:200px}
+.track{position:relative;height:16px;background:#f1f1f1}
+.norm{position:absolute;top:0;height:16px;background:#8fd18f}
+.measured{position:absolute;top:5px;height:6px;background:#1f3a93}
+.tick{position:absolute;top:0;height:16px;width:1px;background:#999}
+.scale{position:relative;height:14px}.scale .label{position:absolute;transform:translateX(-50%);font-size:80%}
+.key{display:inline-block;width:22px;height:10px;vertical-align:middle;margin:0 4px 0 12px}
+.norm-key{background:#8fd18f}.measured-key{background:#1f3a93}
+.swatch{display:inline-block;width:14px;height:8px;margin:0 3px 0 8px;vertical-align:middle}
+@page{size:A4;margin:12mm}
+@media print{
+ body{margin:0;max-width:none;font-size:10pt;padding:0}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ h2,h3{break-after:avoid}table,figure,img,.track{break-inside:avoid}
+ .stills{grid-template-columns:repeat(3,1fr)}
+ .plots img{max-width:100%;break-inside:avoid}
+}
 """
 
 
-def _table(header: list[str], rows: list[list[str]], table_id: str) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
+def _rgb(colour: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in colour)
 
 
-def _deg(v: float) -> str:
-    return f"{v:.1f}" if math.isfinite(v) else "–"
-
-
-def _title(name: str) -> str:
-    return name.replace("_", " ").capitalize()
-
-
-def _summary_table(analysis: Analysis) -> str:
-    return _table(
-        ["angle", "min", "max", "ROM", "mean", "frames seen"],
-        [
-            [
-                _title(s.name),
-                _deg(s.min_deg),
-                _deg(s.max_deg),
-                _deg(s.rom_deg),
-                _deg(s.mean_deg),
-                f"{100 * s.seen:.0f}%",
-            ]
-            for s in analysis.summary
-        ],
-        "summary",
-    )
-
-
-def _symmetry_table(analysis: Analysis) -> str:
-    return _table(
-        ["joint", "ROM left", "ROM right", "symmetry index", "mean |L − R|"],
-        [
-            [
-                _title(s.joint),
-                _deg(s.rom_left_deg),
-                _deg(s.rom_right_deg),
-                f"{s.rom_index_percent:+.0f}%" if math.isfinite(s.rom_index_percent) else "–",
-                _deg(s.mean_abs_diff_deg),
-            ]
-            for s in analysis.symmetry
-        ],
-        "symmetry",
-    )
-
-
-def _squats_table(analysis: Analysis) -> str:
-    return _table(
-        [
-            "#",
-            "start (s)",
-            "bottom (s)",
-            "end (s)",
-            "depth: min knee angle",
-            "max knee flexion",
-            "down (s)",
-            "up (s)",
-        ],
-        [
-            [
-                str(n),
-                f"{r.start_s:.2f}",
-                f"{r.bottom_s:.2f}",
-                f"{r.end_s:.2f}",
-                _deg(r.min_knee_angle_deg),
-                _deg(r.depth_flexion_deg),
-                f"{r.descent_s:.2f}",
-                f"{r.ascent_s:.2f}",
-            ]
-            for n, r in enumerate(analysis.squats, 1)
-        ],
-        "squats",
-    )
-
-
-def _jumps_table(analysis: Analysis) -> str:
-    return _table(
-        [
-            "#",
-            "take-off (s)",
-            "landing (s)",
-            "flight (s)",
-            "height from flight (cm)",
-            "foot peak (cm)",
-            "hip rise (cm)",
-            "drop (cm)",
-        ],
-        [
-            [
-                str(n),
-                f"{j.takeoff_s:.2f}",
-                f"{j.landing_s:.2f}",
-                f"{j.flight_s:.3f}",
-                f"{100 * j.height_from_flight_m:.1f}",
-                f"{100 * j.peak_height_m:.1f}",
-                f"{100 * j.hip_rise_m:.1f}",
-                f"{100 * j.drop_m:.1f}",
-            ]
-            for n, j in enumerate(analysis.jumps, 1)
-        ],
-        "jumps",
-    )
-
-
-def report_html(analysis: Analysis, plots: tuple[tuple[str, Path], ...], title: str) -> str:
-    """The self-contained report page: summary, symmetry, repetitions and jumps tables, and every plot inline."""
+def person_html(analysis: Analysis, input_note: str) -> str:
+    """Which input and which person: the continuous tracks (MediaPipe follows one person per frame)."""
     t = analysis.track
-    seen = 100.0 * float(t.person.mean())
+    segments = track_segments(t)
+    rows = [
+        [str(n), f"{t.t_s[a]:.2f}", f"{t.t_s[b - 1]:.2f}", str(int(t.frame_index[a])), str(b - a)]
+        for n, (a, b) in enumerate(segments, 1)
+    ]
+    seen = 100.0 * float(t.person.mean()) if len(t) else 0.0
     duration = float(t.t_s[-1] - t.t_s[0]) if len(t) > 1 else 0.0
+    parts = [
+        para(f"{input_note} {len(t)} frames, {duration:.2f} s, a person tracked in {seen:.0f}% of the frames."),
+        para(
+            "One person is analysed: MediaPipe's pose landmarker follows one person per frame (the most "
+            "prominent). The track is cut where the person is lost or the hips jump across the image (MediaPipe "
+            "switching to someone else); each continuous track below starts with a still (under Key moments) "
+            "that shows who it follows."
+        ),
+        table(["track", "from (s)", "to (s)", "first frame", "frames"], rows, "persons"),
+    ]
+    if len(segments) > 1:
+        parts.append(
+            "<p class='warn'>The person was tracked in "
+            f"{len(segments)} separate pieces: check in the stills that every piece shows the same person — the "
+            "angles, repetitions and jumps of all pieces are pooled.</p>"
+        )
+    return "\n".join(parts)
+
+
+def stills_html(stills: Sequence[Still]) -> str:
+    if not stills:
+        return para("No key moments: the person was never tracked.", "note")
+    from_video = any(s.from_video for s in stills)
+    legend = (
+        f"Skeleton: <span class='swatch' style='background:{_rgb(LEFT_RGB)}'></span>left"
+        f"<span class='swatch' style='background:{_rgb(RIGHT_RGB)}'></span>right"
+        f"<span class='swatch' style='background:{_rgb(MIDDLE_RGB)}'></span>midline (the tracked landmarks, "
+        "low-passed)."
+    )
+    note = (
+        "Frames of the video at each key moment, with the tracked skeleton drawn on them."
+        if from_video
+        else "This input is a recording: it holds landmarks, not images, so there is no video frame to show — "
+        "the skeleton of each key moment is drawn on a blank background."
+    )
+    figures = []
+    for s in stills:
+        data = base64.b64encode(s.jpeg).decode("ascii")
+        caption = "<br>".join(html.escape(label) for label in s.moment.labels)
+        when = f"{s.moment.t_s:.2f} s, frame {s.moment.frame_index}"
+        figures.append(
+            f"<figure><img class='still' alt='{html.escape(s.moment.labels[0])}' "
+            f"src='data:image/jpeg;base64,{data}'><figcaption>{caption}<br><span class='note'>{when}</span>"
+            "</figcaption></figure>"
+        )
+    return f"<p>{html.escape(note)} {legend}</p><div class='stills'>{''.join(figures)}</div>"
+
+
+def files_html(files: Sequence[Path]) -> str:
+    """The files written next to the page, with what each holds."""
+    what = {
+        "_angles.csv": "every angle per frame, degrees (one row per frame)",
+        "_reps.csv": "every repetition of the --reps sets",
+        ".trc": f"OpenSim markers, metres; {MARKER_FRAME}",
+        ".mot": "OpenSim storage of every angle, degrees",
+        ".c3d": "C3D markers, millimetres, the same frame as the .trc",
+        ".pdf": "this page, printed",
+    }
+    rows = []
+    for path in files:
+        desc = next((d for suffix, d in what.items() if path.name.endswith(suffix)), "")
+        rows.append([path.name, desc])
+    return table(["file", "content"], rows, "files")
+
+
+def report_html(
+    analysis: Analysis,
+    plots: tuple[tuple[str, Path], ...],
+    title: str,
+    stills: Sequence[Still] = (),
+    files: Sequence[Path] = (),
+    input_note: str = "",
+) -> str:
+    """The self-contained report page (module docstring)."""
+    view_note = (
+        "View suitability (“view suits it”): whether the camera's view suits each angle is "
+        f"{VIEW_NOT_ASSESSED} in this version."
+        if not analysis.view
+        else "View suitability: how well the camera's view suits each angle, as estimated from the landmarks."
+    )
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Movement analysis: {html.escape(title)}</h1>",
-        f"<p>{len(t)} frames, {duration:.2f} s, person tracked in {seen:.0f}% of frames. Angles are 3-D, from the "
-        "filtered world landmarks in body-fixed frames (see the README, section “Movement analysis”, for the "
-        "definitions and signs). Range of motion (ROM) = 98th − 2nd percentile.</p>",
+        "<h2 id='person-section'>Input and person</h2>",
+        person_html(analysis, input_note),
+        "<h2 id='stills-section'>Key moments</h2>",
+        stills_html(stills),
         "<h2>Joint angles (degrees)</h2>",
-        _summary_table(analysis),
+        summary_table(analysis),
+        para(view_note, "note"),
+        "<h2 id='norms-section'>Range of motion against the norms</h2>",
+        norms_chart(analysis),
         "<h2>Left/right symmetry</h2>",
-        _symmetry_table(analysis),
+        symmetry_table(analysis),
+        para(
+            "Symmetry index = 100 · (L − R) / ((L + R) / 2) % of the ranges of motion (Robinson et al. 1987).",
+            "formula",
+        ),
         f"<h2>Squat repetitions: {len(analysis.squats)}</h2>",
-        _squats_table(analysis),
+        squats_table(analysis),
+    ]
+    if analysis.reps:
+        parts += ["<h2 id='reps-section'>Repetitions</h2>", reps_html(analysis)]
+    parts += [
         f"<h2>Jumps: {len(analysis.jumps)}</h2>",
-        _jumps_table(analysis),
-        "<p class='note'>Jumps are timed from the image track (feet and hips), scaled to metres by the person's "
-        "apparent size; they need a still camera. Height from flight = g·t²/8, valid for a landing at the "
-        "take-off level.</p>",
-        "<h2>Plots</h2>",
+        jumps_table(analysis),
+        para(
+            "Jumps are timed from the image track (feet and hips), scaled to metres by the person's apparent "
+            "size; they need a still camera that sees the feet. Height from flight = g·t²/8, valid for a landing "
+            "at the take-off level.",
+            "note",
+        ),
+        "<h2 id='definitions-section'>Definitions and sign conventions</h2>",
+        definitions_html(analysis),
+        "<h2>Plots</h2><div class='plots'>",
     ]
     for name, path in plots:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         parts.append(
             f"<h3>{html.escape(name)}</h3><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>"
         )
+    parts.append("</div>")
+    if files:
+        parts += ["<h2>Files</h2>", files_html(files)]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-__all__ = ["report_html"]
+__all__ = ["_title", "report_html"]

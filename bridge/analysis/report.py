@@ -1,13 +1,17 @@
-"""Movement-analysis output: the angle CSV, PNG plots and one self-contained HTML report page per input.
+"""Movement-analysis output: the angle CSV, the exports (OpenSim ``.trc``/``.mot``, ``.c3d``), the repetitions CSV,
+PNG plots and one self-contained HTML report page per input.
 
 The I/O edge of :mod:`bridge.analysis.analyse`: nothing here computes an angle. Plots use matplotlib's Agg backend
-(no display needed); the HTML page is :func:`bridge.analysis.page.report_html`.
+(no display needed); the HTML page is :func:`bridge.analysis.page.report_html`, the exports
+:mod:`bridge.analysis.exports`, the stills :mod:`bridge.analysis.stills`.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +20,10 @@ import numpy as np
 
 from bridge.analysis.analyse import Analysis
 from bridge.analysis.angles import TWO_SIDED
+from bridge.analysis.exports import write_c3d, write_mot, write_trc
 from bridge.analysis.page import _title, report_html
+from bridge.analysis.reps import RepSet
+from bridge.analysis.stills import BgrImage, make_stills
 from bridge.core.errors import BridgeError
 
 if TYPE_CHECKING:
@@ -25,11 +32,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """What :func:`write_report` wrote: the CSV, the PNG plots (title, path) and the HTML page."""
+    """What :func:`write_report` wrote: the CSV, the PNG plots (title, path), the HTML page, the exports and
+    (with ``--reps``) the repetitions CSV."""
 
     csv_path: Path
     plots: tuple[tuple[str, Path], ...]
     html_path: Path
+    exports: tuple[Path, ...] = ()
+    reps_csv_path: Path | None = None
 
 
 def write_csv(analysis: Analysis, path: Path) -> None:
@@ -53,6 +63,40 @@ def write_csv(analysis: Analysis, path: Path) -> None:
                     _fmt(analysis.feet.foot_height_m[k], 4),
                 ]
             )
+
+
+def write_reps_csv(analysis: Analysis, path: Path) -> None:
+    """One row per repetition of every ``--reps`` set: set, number, side, times (s), angles (degrees), phases,
+    time under tension, whether it finished, and each side's range for a mean signal."""
+    header = [
+        "set", "rep", "side", "start_s", "extreme_s", "end_s", "start_deg", "extreme_deg", "range_deg",
+        "out_s", "hold_s", "back_s", "tut_s", "finished", "left_range_deg", "right_range_deg",
+    ]  # fmt: skip
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for rep_set in analysis.reps:
+            for n, r in enumerate(rep_set.reps, 1):
+                w.writerow(
+                    [
+                        rep_set.spec.name,
+                        n,
+                        r.side,
+                        f"{r.start_s:.4f}",
+                        f"{r.extreme_s:.4f}",
+                        f"{r.end_s:.4f}",
+                        _fmt(r.start_deg, 2),
+                        _fmt(r.extreme_deg, 2),
+                        _fmt(r.range_deg, 2),
+                        f"{r.out_s:.4f}",
+                        f"{r.hold_s:.4f}",
+                        f"{r.back_s:.4f}",
+                        f"{r.tut_s:.4f}",
+                        int(r.finished),
+                        _fmt(r.left_range_deg, 2),
+                        _fmt(r.right_range_deg, 2),
+                    ]  # fmt: skip
+                )
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -169,6 +213,32 @@ def plot_jumps(analysis: Analysis, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_reps(analysis: Analysis, rep_set: RepSet, path: Path) -> None:
+    """The signals of one ``--reps`` set with its two thresholds and each counted repetition shaded."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    colours = {"left": "tab:blue", "right": "tab:red", "": "black"}
+    t = analysis.angles.t_s
+    for side, values in rep_set.signals.items():
+        label = f"{side} {rep_set.spec.angle}".strip().replace("_", " ")
+        ax.plot(t, values, color=colours[side], lw=1.3, label=label)
+    if math.isfinite(rep_set.rest_deg):
+        ax.axhline(rep_set.rest_deg, color="tab:green", ls="--", lw=1, label=f"rest {rep_set.rest_deg:.0f}°")
+        ax.axhline(
+            rep_set.active_deg, color="tab:orange", ls="--", lw=1, label=f"active {rep_set.active_deg:.0f}°"
+        )
+    for n, rep in enumerate(rep_set.reps, 1):
+        ax.axvspan(rep.start_s, rep.end_s, color=colours[rep.side], alpha=0.08)
+        ax.plot([rep.extreme_s], [rep.extreme_deg], "v", color=colours[rep.side])
+        ax.text(rep.extreme_s, rep.extreme_deg + 3, str(n), ha="center", fontsize=8)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("degrees")
+    ax.set_title(f"Repetitions of {rep_set.spec.name}: {len(rep_set.reps)}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _save(fig, path)
+
+
 def write_plots(analysis: Analysis, out_dir: Path, stem: str) -> tuple[tuple[str, Path], ...]:
     """Every plot as ``<stem>_<name>.png`` in ``out_dir``; returns (title, path) pairs in report order."""
     plots: list[tuple[str, Path]] = []
@@ -184,11 +254,29 @@ def write_plots(analysis: Analysis, out_dir: Path, stem: str) -> tuple[tuple[str
         path = out_dir / f"{stem}_{name}.png"
         fn(analysis, path)
         plots.append((title, path))
+    for n, rep_set in enumerate(analysis.reps, 1):
+        path = out_dir / f"{stem}_reps_{n}_{re.sub(r'[^a-z0-9]+', '_', rep_set.spec.name.lower())}.png"
+        plot_reps(analysis, rep_set, path)
+        plots.append((f"Repetitions: {rep_set.spec.name}", path))
     return tuple(plots)
 
 
-def write_report(analysis: Analysis, out_dir: Path, stem: str, title: str | None = None) -> ReportFiles:
-    """Write ``<stem>_angles.csv``, the PNG plots and ``<stem>_report.html`` into ``out_dir`` (created)."""
+def write_report(
+    analysis: Analysis,
+    out_dir: Path,
+    stem: str,
+    title: str | None = None,
+    images: Mapping[int, BgrImage] | None = None,
+    input_note: str = "",
+) -> ReportFiles:
+    """Write into ``out_dir`` (created): ``<stem>_angles.csv``, ``<stem>.trc``, ``<stem>.mot``, ``<stem>.c3d``,
+    ``<stem>_reps.csv`` (with ``--reps``), the PNG plots and ``<stem>_report.html``.
+
+    Args:
+        images: frame index → BGR image of the analysed video for the stills
+            (:func:`bridge.analysis.stills.grab_frames`); None for a recording (skeletons on a blank canvas).
+        input_note: what the input was, one sentence for the page (e.g. ``"Video clip.mp4."``).
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -196,14 +284,22 @@ def write_report(analysis: Analysis, out_dir: Path, stem: str, title: str | None
             f"cannot create the output folder {out_dir}: {exc.strerror}; pick another --out"
         ) from None
     csv_path = out_dir / f"{stem}_angles.csv"
+    exports = (out_dir / f"{stem}.trc", out_dir / f"{stem}.mot", out_dir / f"{stem}.c3d")
+    reps_csv = out_dir / f"{stem}_reps.csv" if analysis.reps else None
     try:
         write_csv(analysis, csv_path)
+        for path, writer in zip(exports, (write_trc, write_mot, write_c3d), strict=True):
+            writer(analysis, path)
+        if reps_csv is not None:
+            write_reps_csv(analysis, reps_csv)
         plots = write_plots(analysis, out_dir, stem)
         html_path = out_dir / f"{stem}_report.html"
-        html_path.write_text(report_html(analysis, plots, title or stem), encoding="utf-8")
+        files = [csv_path, *([reps_csv] if reps_csv else []), *exports]
+        page = report_html(analysis, plots, title or stem, make_stills(analysis, images), files, input_note)
+        html_path.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise BridgeError(f"cannot write the report into {out_dir}: {exc.strerror}; check the folder") from None
-    return ReportFiles(csv_path, plots, html_path)
+    return ReportFiles(csv_path, plots, html_path, exports, reps_csv)
 
 
-__all__ = ["ReportFiles", "write_csv", "write_plots", "write_report"]
+__all__ = ["ReportFiles", "write_csv", "write_plots", "write_report", "write_reps_csv"]

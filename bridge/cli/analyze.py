@@ -2,8 +2,10 @@
 
 For each input: track it (or replay a recording), repair left/right swaps like ``bridge stream`` does, low-pass
 the landmarks without lag (offline: zero-phase Butterworth), then write into ``--out``: ``<name>_angles.csv``
-(per-frame 3-D joint angles), PNG plots and a self-contained ``<name>_report.html`` (see
-:mod:`bridge.analysis.analyse` and :mod:`bridge.analysis.report`).
+(per-frame 3-D joint angles), the OpenSim ``<name>.trc`` markers and ``<name>.mot`` angles, ``<name>.c3d``,
+``<name>_reps.csv`` (with ``--reps``), PNG plots and a self-contained ``<name>_report.html`` with stills of the
+key moments read back from the video (``--pdf``: printed to PDF too). See :mod:`bridge.analysis.analyse` and
+:mod:`bridge.analysis.report`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import dataclasses
 from pathlib import Path
 from typing import IO
 
-from bridge.analysis.analyse import analyse
+from bridge.analysis.analyse import Analysis, analyse
 from bridge.analysis.config import AnalysisConfig
+from bridge.analysis.pdf import print_pdf
 from bridge.analysis.report import write_report
+from bridge.analysis.reps import PRESETS, parse_rep_spec
+from bridge.analysis.stills import BgrImage, grab_frames, key_moments
 from bridge.app.processor import ANALYSIS_STAGES, Processor, ProcessorConfig
 from bridge.app.run import open_run
 from bridge.app.status import StatusLine, progress_bar
@@ -23,7 +28,7 @@ from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.tracking.config import TrackerConfig
-from bridge.tracking.sources import parse_input
+from bridge.tracking.sources import SourceSpec, open_source, parse_input
 
 
 def progress_text(label: str, done: int, total: int | None, width: int = 30) -> str:
@@ -107,6 +112,19 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="the feet must rise this far above the floor to start a jump (default %(default)s m)",
     )
+    a.add_argument(
+        "--reps",
+        action="append",
+        type=parse_rep_spec,
+        default=[],
+        metavar="ANGLE[:REST:ACTIVE]",
+        help="count repetitions of an angle (repeatable): a joint such as elbow_flexion (each side), a column "
+        f"such as left_knee_flexion, or a preset ({', '.join(PRESETS)}); REST:ACTIVE thresholds in degrees "
+        "(default: from the clip's range)",
+    )
+    parser.add_argument(
+        "--pdf", action="store_true", help="also print each report to <name>_report.pdf (needs Chromium or Chrome)"
+    )
 
 
 def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]:
@@ -122,6 +140,7 @@ def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]
         squat_up_deg=args.squat_up,
         jump_on_m=args.jump_height,
         jump_off_m=min(AnalysisConfig().jump_off_m, 0.4 * args.jump_height),
+        reps=tuple(args.reps),
     )
     return processor, analysis
 
@@ -154,6 +173,25 @@ def _stems(inputs: list[str]) -> list[str]:
     return out
 
 
+def input_note(spec: SourceSpec) -> str:
+    """What the input is, one sentence for the report page."""
+    name = spec.path.name if spec.path is not None else spec.text
+    return {
+        "video": f"Video {name}.",
+        "demo": f"The demo clip ({name}).",
+        "images": f"Image folder {name}.",
+        "recording": f"Recording {name} (landmarks only, no images).",
+    }.get(spec.kind, f"{spec.text}.")
+
+
+def key_frame_images(spec: SourceSpec, result: Analysis, image_fps: float) -> dict[int, BgrImage] | None:
+    """The video frames of the report's key moments, read back from the input (None for a recording)."""
+    if spec.kind not in ("video", "demo", "images"):
+        return None
+    with open_source(spec, image_fps) as source:
+        return grab_frames(source, {m.frame_index for m in key_moments(result)})
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse every input; one report each. Stops at the first input that cannot be read (one-line error)."""
     processor, config = _configs(args)
@@ -171,7 +209,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             result = analyse(frames, config)
         except BridgeError as exc:
             raise BridgeError(f"{text}: {exc}") from None
-        files = write_report(result, args.out, stem, title=Path(text).name)
+        spec = parse_input(text)
+        images = key_frame_images(spec, result, args.image_fps)
+        files = write_report(result, args.out, stem, Path(text).name, images, input_note(spec))
+        if args.pdf:
+            print_pdf(files.html_path, files.html_path.with_suffix(".pdf"))
         reps = ", ".join(f"{r.min_knee_angle_deg:.0f}°" for r in result.squats)
         jumps = ", ".join(f"{j.flight_s:.2f} s" for j in result.jumps)
         print(
@@ -179,6 +221,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             + (f" (min knee angle {reps})" if reps else "")
             + f", {len(result.jumps)} jumps"
             + (f" (flight {jumps})" if jumps else "")
+            + "".join(f", {len(r.reps)} {r.spec.name} repetitions" for r in result.reps)
             + f"; report {files.html_path}",
             flush=True,
         )
