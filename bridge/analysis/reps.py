@@ -107,7 +107,9 @@ def describe(spec: RepSpec, rest_deg: float | None = None, active_deg: float | N
 
 def parse_rep_spec(text: str) -> RepSpec:
     """``ANGLE`` or ``ANGLE:REST:ACTIVE`` (degrees) → :class:`RepSpec`; ANGLE is a preset of :data:`PRESETS`, a
-    two-sided joint (``elbow_flexion``: each side counted) or an angle column (``left_elbow_flexion``)."""
+    two-sided joint (``elbow_flexion``: each side counted on its own), ``both_`` and a joint
+    (``both_knee_flexion``: the mean of the two sides, one signal, for movements of both sides) or a column
+    of angles (``left_elbow_flexion``, ``trunk_forward_lean``)."""
     name, *numbers = text.strip().split(":")
     name = name.strip().lower().replace(" ", "_")
     if name.endswith("_deg"):
@@ -131,9 +133,12 @@ def parse_rep_spec(text: str) -> RepSpec:
         return replace(preset, rest_deg=rest_deg, active_deg=active_deg)
     if name in TWO_SIDED:
         return RepSpec(name=name, angle=name, combine="sides", rest_deg=rest_deg, active_deg=active_deg)
+    if name.startswith("both_") and name[len("both_") :] in TWO_SIDED:
+        joint = name[len("both_") :]
+        return RepSpec(name=name, angle=joint, combine="mean", rest_deg=rest_deg, active_deg=active_deg)
     if name in ANGLE_NAMES:
         return RepSpec(name=name, angle=name, combine="single", rest_deg=rest_deg, active_deg=active_deg)
-    choices = ", ".join([*PRESETS, *TWO_SIDED, "or a column such as left_knee_flexion"])
+    choices = ", ".join([*PRESETS, *TWO_SIDED, "both_ + one of those", "or a column such as left_knee_flexion"])
     raise BridgeError(f"--reps {text}: unknown angle {name!r}; choose {choices}")
 
 

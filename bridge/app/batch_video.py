@@ -40,6 +40,11 @@ PROGRESS_INTERVAL_S = 0.5
 ProgressFn = Callable[[str, int], None]
 
 
+def spec_of(job: BatchJob) -> SourceSpec:
+    """The job's video as a source."""
+    return SourceSpec("video", str(job.input_path), path=job.input_path)
+
+
 def _track_and_solve(
     job: BatchJob, config: BatchConfig, tmp_dir: Path, progress: ProgressFn | None
 ) -> tuple[int, int, float | None, list[Any], list[Any]]:
@@ -54,7 +59,7 @@ def _track_and_solve(
     landmarks: list[Any] = []
     frames = tracked = 0
     last_report = time.monotonic()
-    spec = SourceSpec("video", str(job.input_path), path=job.input_path)
+    spec = spec_of(job)
     with quiet_stderr():  # FFmpeg's own complaint about a bad file; the BridgeError says it in one line
         opened = open_source(spec, config.tracker.image_fps)
     with opened as source, make_detector(config.tracker) as detector:
@@ -106,8 +111,12 @@ def process_video(
         if config.analyze:
             from bridge.analysis.analyse import analyse
             from bridge.analysis.report import write_report
+            from bridge.analysis.stills import grab_frames, key_moments
 
-            write_report(analyse(landmarks, config.analysis), tmp_dir, job.stem, title=job.rel)
+            result = analyse(landmarks, config.analysis)
+            with open_source(spec_of(job), config.tracker.image_fps) as source:  # the key moments' stills
+                images = grab_frames(source, {m.frame_index for m in key_moments(result)})
+            write_report(result, tmp_dir, job.stem, job.rel, images, f"Video {job.rel}.")
         outputs = _commit(job, tmp_dir, out_root, frames, tracked, video_fps, time.monotonic() - start)
         if progress is not None:
             progress(job.rel, frames)

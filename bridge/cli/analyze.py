@@ -112,15 +112,19 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="the feet must rise this far above the floor to start a jump (default %(default)s m)",
     )
-    a.add_argument(
+    _add_report_options(parser, a)
+
+
+def _add_report_options(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--reps",
         action="append",
         type=parse_rep_spec,
         default=[],
         metavar="ANGLE[:REST:ACTIVE]",
-        help="count repetitions of an angle (repeatable): a joint such as elbow_flexion (each side), a column "
-        f"such as left_knee_flexion, or a preset ({', '.join(PRESETS)}); REST:ACTIVE thresholds in degrees "
-        "(default: from the clip's range)",
+        help="count repetitions of an angle (repeatable): a joint such as elbow_flexion (each side), "
+        "both_knee_flexion (the mean of both sides), a column such as left_knee_flexion, or a preset "
+        f"({', '.join(PRESETS)}); REST:ACTIVE thresholds in degrees (default: from the clip's range)",
     )
     parser.add_argument(
         "--pdf", action="store_true", help="also print each report to <name>_report.pdf (needs Chromium or Chrome)"
