@@ -144,7 +144,7 @@ def draw_skeleton(image_bgr: BgrImage, image_px: FloatArray, visible: npt.NDArra
 
     out = image_bgr.copy()
     size = max(out.shape[:2])
-    width = max(2, int(round(size / 250)))
+    width = max(3, int(round(size / 140)))
     ok = visible & np.isfinite(image_px).all(axis=1)
     for a, b in BODY_SEGMENTS:
         if ok[a] and ok[b]:
@@ -167,19 +167,20 @@ def blank_canvas(image_size: tuple[int, int]) -> BgrImage:
 def still_jpeg(
     analysis: Analysis, moment: KeyMoment, image_bgr: BgrImage | None, width_px: int = STILL_WIDTH_PX
 ) -> bytes:
-    """The JPEG of one still: the frame (or a blank canvas) with the skeleton of that moment, ``width_px`` wide."""
+    """The JPEG of one still: the frame (or a blank canvas) ``width_px`` wide, with the skeleton of that moment
+    drawn at that size (so its lines stay as thick in the report whatever the video's size)."""
     import cv2
 
     track = analysis.track
     base = image_bgr if image_bgr is not None else blank_canvas(track.image_size)
-    px = track.image_px[moment.row]
-    if image_bgr is not None and track.image_size != (base.shape[1], base.shape[0]):
-        px = px * np.array([base.shape[1] / track.image_size[0], base.shape[0] / track.image_size[1]])
+    scale = width_px / base.shape[1]
+    small = cv2.resize(base, (width_px, max(1, int(round(base.shape[0] * scale)))), interpolation=cv2.INTER_AREA)
+    px = track.image_px[moment.row] * np.array(
+        [small.shape[1] / track.image_size[0], small.shape[0] / track.image_size[1]]
+    )
     visible = track.visibility[moment.row] >= analysis.config.min_visibility
-    drawn = draw_skeleton(base, px, visible & bool(track.person[moment.row]))
-    scale = width_px / drawn.shape[1]
-    small = cv2.resize(drawn, (width_px, max(1, int(round(drawn.shape[0] * scale)))), interpolation=cv2.INTER_AREA)
-    ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    drawn = draw_skeleton(small, px, visible & bool(track.person[moment.row]))
+    ok, data = cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 88])
     if not ok:  # pragma: no cover - OpenCV encodes any uint8 BGR image
         raise RuntimeError("OpenCV could not encode a JPEG")
     return bytes(data.tobytes())

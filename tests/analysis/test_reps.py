@@ -240,8 +240,9 @@ def test_reps_of_motion_capture_seen_by_a_camera(cmu_bvh_dir: Path, clip: str, s
     """Real motion capture (CMU 01_03: walking, climbing, jumping; Boxing_Toes: punches) made into landmarks
     seen at 30 fps from 30° off the front, with 5 mm of noise, through flip repair and the analysis: the same
     repetitions per side as the same definition counts on the exact joint angles at the capture rate (120 or
-    100 fps), each one spanning its true extreme, the extreme angle within 10°. The thresholds leave a margin: no true extreme within 3° of the active
-    threshold, no true dip between repetitions within 9° of the rest one."""
+    100 fps), each one spanning its true extreme, the extreme angle within 10°. The thresholds leave a margin:
+    no true extreme within 3° of the active threshold, no true dip between repetitions within 9° of the rest
+    one."""
     motion = read_bvh(cmu_bvh_dir / f"{clip}.bvh")
     rep = parse_rep_spec(spec)
     full = mocap_landmarks(motion, camera_yaw_deg=30.0, frames=slice(1, None))
