@@ -83,7 +83,7 @@ def norms_chart(analysis: Analysis) -> str:
         band = f"left:{_pos(norm.low_deg):.2f}%;width:{_pos(norm.high_deg) - _pos(norm.low_deg):.2f}%"
         if s.seen and math.isfinite(s.min_deg):
             bar = f"left:{_pos(s.min_deg):.2f}%;width:{max(_pos(s.max_deg) - _pos(s.min_deg), 0.4):.2f}%"
-            measured = f"{s.min_deg:.0f}° to {s.max_deg:.0f}°"
+            measured = f"{round(s.min_deg)}° to {round(s.max_deg)}°"  # round(): never "-0°"
             bar_html = f"<span class='measured' style='{bar}'></span>"
         else:
             measured, bar_html = "not seen", ""
