@@ -115,16 +115,18 @@ def parse_rep_spec(text: str) -> RepSpec:
     if name.endswith("_deg"):
         name = name[: -len("_deg")]
     if len(numbers) not in (0, 2):
-        raise BridgeError(f"--reps {text}: give ANGLE or ANGLE:REST:ACTIVE (degrees), e.g. elbow_flexion:40:100")
+        raise BridgeError(
+            f"repetitions {text!r}: give ANGLE or ANGLE:REST:ACTIVE (degrees), e.g. elbow_flexion:40:100"
+        )
     rest_deg: float | None = None
     active_deg: float | None = None
     if numbers:
         try:
             rest, active = (float(v) for v in numbers)
         except ValueError:
-            raise BridgeError(f"--reps {text}: REST and ACTIVE must be numbers of degrees") from None
+            raise BridgeError(f"repetitions {text!r}: REST and ACTIVE must be numbers of degrees") from None
         if not (math.isfinite(rest) and math.isfinite(active)) or rest == active:
-            raise BridgeError(f"--reps {text}: REST and ACTIVE must be two different numbers of degrees")
+            raise BridgeError(f"repetitions {text!r}: REST and ACTIVE must be two different numbers of degrees")
         rest_deg, active_deg = rest, active
     preset = PRESETS.get(name.replace("_", "-"))
     if preset is not None:
@@ -139,7 +141,7 @@ def parse_rep_spec(text: str) -> RepSpec:
     if name in ANGLE_NAMES:
         return RepSpec(name=name, angle=name, combine="single", rest_deg=rest_deg, active_deg=active_deg)
     choices = ", ".join([*PRESETS, *TWO_SIDED, "both_ + one of those", "or a column such as left_knee_flexion"])
-    raise BridgeError(f"--reps {text}: unknown angle {name!r}; choose {choices}")
+    raise BridgeError(f"repetitions {text!r}: unknown angle {name!r}; choose {choices}")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from bridge.analysis.analyse import Analysis, analyse
-from bridge.analysis.config import AnalysisConfig
+from bridge.analysis.config import AnalysisConfig, RepSpec
 from bridge.analysis.pdf import print_pdf
 from bridge.analysis.report import write_report
 from bridge.analysis.reps import PRESETS, parse_rep_spec
@@ -115,11 +115,19 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
     _add_report_options(parser, a)
 
 
+def rep_spec_arg(text: str) -> RepSpec:
+    """``--reps`` parser: a bad spec is argparse's one-line usage error (exit 2), like every other option."""
+    try:
+        return parse_rep_spec(text)
+    except BridgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_report_options(parser: argparse.ArgumentParser, group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--reps",
         action="append",
-        type=parse_rep_spec,
+        type=rep_spec_arg,
         default=[],
         metavar="ANGLE[:REST:ACTIVE]",
         help="count repetitions of an angle (repeatable): a joint such as elbow_flexion (each side), "

@@ -450,7 +450,7 @@ def test_report_renders_in_headless_chromium(analyzed: Path) -> None:
                 "--disable-sync",
                 f"--user-data-dir={profile}",
                 f"--screenshot={shot}",
-                "--window-size=1280,2400",
+                "--window-size=1280,16000",  # the whole page: the plots come after the stills and tables
                 (analyzed / "demo_report.html").resolve().as_uri(),
             ],
             capture_output=True,
@@ -459,7 +459,7 @@ def test_report_renders_in_headless_chromium(analyzed: Path) -> None:
         )
     assert shot.is_file(), "chromium wrote no screenshot"
     image = cv2.imread(str(shot))
-    assert image is not None and image.shape[:2] == (2400, 1280)
+    assert image is not None and image.shape[:2] == (16000, 1280)
     b, g, r = (image[..., i].astype(int) for i in range(3))
     blue = (abs(r - 31) < 40) & (abs(g - 119) < 40) & (abs(b - 180) < 40)  # matplotlib tab:blue
     red = (abs(r - 214) < 40) & (abs(g - 39) < 40) & (abs(b - 40) < 40)  # tab:red

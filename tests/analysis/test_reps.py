@@ -292,3 +292,14 @@ def test_reps_in_the_sports2d_demo(sports2d_tracked: tuple[object, list[Landmark
         bends = [r for r in rep_set.reps if previous < r.extreme_s <= hop.takeoff_s]
         assert len(bends) == 1, f"hop taking off at {hop.takeoff_s:.2f} s: {[r.extreme_s for r in bends]}"
         previous = hop.landing_s
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec, words", [("elbow", "unknown angle"), ("elbow_flexion:40", "REST:ACTIVE")])
+def test_bad_reps_is_a_one_line_usage_error(run_bridge, tmp_path: Path, spec: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    """A bad ``--reps`` is argparse's one-line error naming the option (exit 2), before any tracking."""
+    proc = run_bridge("analyze", "demo", "--out", str(tmp_path / "out"), "--reps", spec)
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "error: argument --reps" in last and words in last and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
