@@ -174,7 +174,8 @@ def still_jpeg(
     track = analysis.track
     base = image_bgr if image_bgr is not None else blank_canvas(track.image_size)
     scale = width_px / base.shape[1]
-    small = cv2.resize(base, (width_px, max(1, int(round(base.shape[0] * scale)))), interpolation=cv2.INTER_AREA)
+    size = (width_px, max(1, int(round(base.shape[0] * scale))))
+    small = np.asarray(cv2.resize(base, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     px = track.image_px[moment.row] * np.array(
         [small.shape[1] / track.image_size[0], small.shape[0] / track.image_size[1]]
     )
