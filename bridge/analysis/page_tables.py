@@ -213,7 +213,6 @@ def rep_set_html(rep_set: RepSet, n: int) -> str:
     sym = rep_set.symmetry
     if sym is not None:
         sym_rows = [
-            ["repetitions", str(sym.count_left), str(sym.count_right), pct(sym.count_index_percent)],
             [
                 "mean range (°)",
                 deg(sym.mean_range_left_deg),
@@ -221,6 +220,10 @@ def rep_set_html(rep_set: RepSet, n: int) -> str:
                 pct(sym.range_index_percent),
             ],
         ]
+        if spec.combine == "sides":  # a mean signal's repetitions are both sides' at once: no count to compare
+            sym_rows.insert(
+                0, ["repetitions", str(sym.count_left), str(sym.count_right), pct(sym.count_index_percent)]
+            )
         if math.isfinite(sym.mean_tut_left_s) or math.isfinite(sym.mean_tut_right_s):
             sym_rows.append(
                 ["mean TUT (s)", deg(sym.mean_tut_left_s), deg(sym.mean_tut_right_s), pct(sym.tut_index_percent)]
