@@ -148,3 +148,16 @@ def test_video_report_in_headless_chromium_with_stills_norms_and_pdf(
     pdf = out / "demo_report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.read_bytes().count(b"/Type /Page") >= 3
     assert (out / "demo_reps.csv").is_file() and "repetitions" in proc.stdout
+
+
+def test_pdf_without_a_browser_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--pdf`` on a machine without Chromium or Chrome: a BridgeError that says what to install, no file."""
+    from bridge.analysis import pdf
+    from bridge.core.errors import BridgeError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser on it
+    page = tmp_path / "r.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    with pytest.raises(BridgeError, match="Chromium"):
+        pdf.print_pdf(page, tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()
