@@ -303,3 +303,37 @@ def test_bad_reps_is_a_one_line_usage_error(run_bridge, tmp_path: Path, spec: st
     last = proc.stderr.strip().splitlines()[-1]
     assert "error: argument --reps" in last and words in last and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def arms_forward(flexion_deg: float, t_s: float) -> LandmarkFrame:
+    """Both arms raised forward from hanging: the left by ``flexion_deg``, the right 90 % as far."""
+    from scipy.spatial.transform import Rotation
+
+    def arm(theta: float, down: float) -> tuple[float, float, float]:
+        r = Rotation.from_euler("x", -theta, degrees=True) * Rotation.from_euler("z", down, degrees=True)
+        x, y, z = r.as_rotvec(degrees=True)
+        return float(x), float(y), float(z)
+
+    return posed_frame(
+        {"LeftUpperArm": arm(flexion_deg, -90.0), "RightUpperArm": arm(0.9 * flexion_deg, 90.0)}, t_s
+    )
+
+
+@pytest.mark.slow
+def test_arm_raise_front_preset() -> None:
+    """Three forward raises of both arms from hanging to 110° (the right 90 % as far), one held 1 s: three
+    repetitions per arm with the preset's thresholds, extremes within 4°, the held one's hold ≥ 0.9 s."""
+    p = Plan(0.0)
+    p.hold(0.8)
+    for k in range(3):
+        p.ramp(110.0, 1.0)
+        p.hold(1.0 if k == 1 else 0.1)
+        p.ramp(0.0, 1.0), p.hold(0.5)
+    result = analyse(frames_of(p.values, arms_forward, 5), AnalysisConfig(reps=(PRESETS["arm-raise-front"],)))
+    (rep_set,) = result.reps
+    for side, top in (("left", 110.0), ("right", 99.0)):
+        reps = [r for r in rep_set.reps if r.side == side]
+        assert len(reps) == 3, side
+        for r in reps:
+            assert r.extreme_deg == pytest.approx(top, abs=4.0)
+        assert reps[1].hold_s >= 0.9
