@@ -6,7 +6,8 @@ its options to its sub-parser and a ``cmd_<name>(args) -> int`` function that ru
 
 :func:`main` turns a :class:`~bridge.core.errors.BridgeError` into ``bridge: error: <message>`` on stderr and exit
 status 2 (no traceback), and Ctrl-C into ``bridge: interrupted`` and status 130 after the commands' ``with``
-blocks have closed (a recording being written stays valid).
+blocks have closed (a recording being written stays valid), and a closed output pipe (``| head``) into one note
+and status 0.
 """
 
 from __future__ import annotations
@@ -111,4 +112,5 @@ def main(argv: list[str] | None = None) -> int:
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        print("bridge: the reader of the output closed it; stopped", file=sys.stderr, flush=True)
+        return 0
