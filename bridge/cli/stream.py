@@ -83,8 +83,9 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--blendshapes", choices=NAME_SETS, default="vrm0",
-        help="VMC with --track face: blend shape names sent: arkit (52 Perfect Sync names), vrm0 (Blink_L, A, "
-        "Joy, ...) or vrm1 (blinkLeft, aa, happy, ...) (default %(default)s)",
+        help="VMC with --track face: blend shape names sent: arkit (the 52 Perfect Sync names as Apple spells "
+        "them: jawOpen, ...), arkit-pascal (JawOpen, ...), vrm0 (Blink_L, A, Joy, ...) or vrm1 (blinkLeft, aa, "
+        "happy, ...) (default %(default)s)",
     )  # fmt: skip
     add_pose_args(parser)
     run = parser.add_argument_group("run")
