@@ -82,6 +82,11 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         "--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment"
     )
     group.add_argument(
+        "--head-rotation", action="store_true",
+        help="VRChat: send the head tracker's rotation too (by default its position only: VRChat turns the "
+        "whole tracking space toward a head rotation it is sent)",
+    )  # fmt: skip
+    group.add_argument(
         "--blendshapes", choices=NAME_SETS, default="vrm0",
         help="VMC with --track face: blend shape names sent: arkit (the 52 Perfect Sync names as Apple spells "
         "them: jawOpen, ...), arkit-pascal (JawOpen, ...), vrm0 (Blink_L, A, Joy, ...) or vrm1 (blinkLeft, aa, "
@@ -108,7 +113,14 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
             f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN)"
         )
     trackers = tuple(t.strip() for t in args.trackers.split(",") if t.strip())
-    vrchat = VrchatConfig(trackers=trackers, height_m=args.height, send_head=not args.no_head)
+    vrchat = VrchatConfig(
+        trackers=trackers, height_m=args.height, send_head=not args.no_head, head_rotation=args.head_rotation
+    )
+    if args.mirror and any(t.protocol == "vrchat" for t in targets):
+        note(
+            "warning: --mirror with a VRChat target: a mirrored body cannot match your headset and controllers "
+            "(your left hand would move the avatar's right); leave --mirror off for VRChat"
+        )
     if args.max_frames is not None and args.max_frames <= 0:
         raise BridgeError(f"--max-frames must be a positive number of frames, got {args.max_frames}")
     if not args.osc:

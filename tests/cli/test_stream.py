@@ -1,0 +1,28 @@
+"""``bridge stream``'s options: what the command line turns into, and what it says before streaming starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.app.stream import StreamConfig
+from bridge.cli.main import build_parser
+from bridge.cli.stream import stream_config_from_args
+
+
+def config_of(*argv: str) -> StreamConfig:
+    return stream_config_from_args(build_parser().parse_args(["stream", "--input", "demo", *argv]))
+
+
+def test_vrchat_head_sends_its_position_only_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert config_of("--osc", "127.0.0.1:9000").encoders.vrchat.head_rotation is False
+    assert config_of("--osc", "127.0.0.1:9000", "--head-rotation").encoders.vrchat.head_rotation is True
+
+
+def test_mirror_with_a_vrchat_target_warns_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    config_of("--osc", "127.0.0.1:9000", "--mirror")
+    lines = capsys.readouterr().err.strip().splitlines()
+    warnings = [line for line in lines if "--mirror" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("bridge: warning:") and "VRChat" in warnings[0]
+    config_of("--osc", "127.0.0.1:39539", "--mirror")  # VMC: mirroring is a VTuber's choice, no warning
+    config_of("--osc", "127.0.0.1:9000")
+    assert "--mirror" not in capsys.readouterr().err
