@@ -25,7 +25,7 @@ from bridge.cli.options import (
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
 from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
-from bridge.output.protocols import EncoderConfig, select_protocol
+from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, select_protocol
 from bridge.output.transport import parse_osc_target
 from bridge.output.vmc import VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
@@ -63,7 +63,8 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="BYTES",
-        help="VMC: split each frame's bundle into datagrams of at most BYTES (e.g. 1400 on a LAN)",
+        help="VMC: split each frame's bundle into datagrams of at most BYTES; 0: one bundle a frame (default: "
+        "1400 for targets that are not on this machine, one bundle a frame on 127.0.0.1)",
     )
     group.add_argument(
         "--trackers",
@@ -108,10 +109,13 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     for text in texts:
         target = parse_osc_target(text)
         targets.append(StreamTarget(target, select_protocol(target, args.protocol)))
-    if args.max_datagram is not None and args.max_datagram < 128:
+    if args.max_datagram is not None and 0 != args.max_datagram < 128:
         raise BridgeError(
-            f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN)"
+            f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN), or 0 for "
+            "one bundle a frame"
         )
+    chosen = args.max_datagram is not None
+    max_datagram = args.max_datagram or None  # 0: one bundle a frame
     trackers = tuple(t.strip() for t in args.trackers.split(",") if t.strip())
     vrchat = VrchatConfig(
         trackers=trackers, height_m=args.height, send_head=not args.no_head, head_rotation=args.head_rotation
@@ -131,7 +135,8 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
         rig=rig_from_args(args),
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
-        encoders=EncoderConfig(VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=args.max_datagram), vrchat),
+        encoders=EncoderConfig(VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=max_datagram), vrchat),
+        lan_datagram_bytes=None if chosen else LAN_DATAGRAM_BYTES,
         max_rate_hz=args.rate,
         realtime=not args.fast,
         max_frames=args.max_frames,

@@ -69,7 +69,8 @@ class VmcConfig:
             frame together; False: one message per datagram, for receivers that do not read bundles.
         max_datagram_bytes: with ``bundle``, split a frame into several bundles of at most this many bytes
             (1400 keeps each datagram inside one Ethernet frame on a LAN); None: one bundle per frame
-            (about 2 KB for the default rig: fine on localhost, fragmented on a LAN).
+            (about 4.5 KB for the default rig: fine on localhost, fragmented on a LAN). Which targets get a
+            limit by default is decided per target by :func:`bridge.output.protocols.encoder_config_for`.
     """
 
     bundle: bool = True

@@ -26,3 +26,19 @@ def test_mirror_with_a_vrchat_target_warns_in_one_line(capsys: pytest.CaptureFix
     config_of("--osc", "127.0.0.1:39539", "--mirror")  # VMC: mirroring is a VTuber's choice, no warning
     config_of("--osc", "127.0.0.1:9000")
     assert "--mirror" not in capsys.readouterr().err
+
+
+def test_datagram_size_defaults_per_target_and_can_be_chosen() -> None:
+    from bridge.app.stream import target_groups
+
+    auto = config_of("--osc", "127.0.0.1:39539", "--osc", "192.168.1.20:39539")
+    assert auto.encoders.vmc.max_datagram_bytes is None and auto.lan_datagram_bytes == 1400
+    groups, notes = target_groups(auto)
+    sizes = {str(t): enc.vmc.max_datagram_bytes for (_, enc), ts in groups.items() for t in ts}
+    assert sizes == {"127.0.0.1:39539": None, "192.168.1.20:39539": 1400}
+    assert len(notes) == 1 and "192.168.1.20:39539" in notes[0] and "1400" in notes[0]
+    assert target_groups(config_of("--osc", "127.0.0.1:39539"))[1] == []  # nothing to say on loopback
+    whole = config_of("--osc", "192.168.1.20:39539", "--max-datagram", "0")
+    assert whole.encoders.vmc.max_datagram_bytes is None and whole.lan_datagram_bytes is None
+    chosen = config_of("--osc", "192.168.1.20:39539", "--osc", "127.0.0.1:39539", "--max-datagram", "900")
+    assert {enc.vmc.max_datagram_bytes for (_, enc) in target_groups(chosen)[0]} == {900}
