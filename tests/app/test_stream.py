@@ -224,3 +224,22 @@ def test_a_receiver_on_another_host_gets_lan_sized_datagrams_and_loopback_whole_
     assert len(split_frames(remote_msgs)) == 20
     notes = [line for line in said.getvalue().splitlines() if "1400 bytes" in line]
     assert len(notes) == 1 and remote.ip in notes[0]
+
+
+@pytest.mark.slow
+def test_no_quaternion_sign_flips_in_a_whole_demo_stream(tmp_path: Path, sports2d_tracked) -> None:  # type: ignore[no-untyped-def]
+    """Every frame of the real demo, streamed to a real receiver: no bone's quaternion changes hemisphere
+    between consecutive frames (the solver's own quaternions flipped 32 times in this clip)."""
+    _, tracked = sports2d_tracked
+    path = tmp_path / "demo.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="sports2d demo", fps=30.0, image_size=(1768, 994))) as w:
+        for f in tracked:
+            w.write(f)
+    with OscReceiver() as rx:
+        poses, _ = stream(str(path), [target(rx)])
+        rx.wait_for(len(poses))
+        frames = split_frames([m for d in rx.datagrams for m in parse_datagram(d)])
+    assert len(frames) == len(tracked) == 230
+    quats = np.array([[m.args[4:8] for m in f if m.address == "/VMC/Ext/Bone/Pos"] for f in frames])
+    dots = np.sum(quats[1:] * quats[:-1], axis=-1)
+    assert dots.min() >= 0.0, f"{int((dots < 0).sum())} sign flips"
