@@ -27,7 +27,7 @@ from bridge.core.rig import Rig
 from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
 from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, select_protocol
 from bridge.output.transport import parse_osc_target
-from bridge.output.vmc import VMC_DEFAULT_PORT, VmcConfig
+from bridge.output.vmc import BONE_SPACES, NORMALIZED, ORIGINAL, VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
 from bridge.solve.face import NAME_SETS
 
@@ -88,6 +88,13 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         "whole tracking space toward a head rotation it is sent)",
     )  # fmt: skip
     group.add_argument(
+        "--bone-space", choices=("auto", *BONE_SPACES), default="auto",
+        help="VMC: local bone rotations relative to a normalised rest (identity rotations; VMC4B, EVMC4U with "
+        "VRM 0.x or a VRM 1.0 control rig) or onto the --avatar file's own bone nodes (original; EVMC4U with "
+        "VRM 1.0, VMC4UE); auto: original for a VRM 1.0 avatar whose bones are rotated at rest, else "
+        "normalized (default auto)",
+    )  # fmt: skip
+    group.add_argument(
         "--blendshapes", choices=NAME_SETS, default="vrm0",
         help="VMC with --track face: blend shape names sent: arkit (the 52 Perfect Sync names as Apple spells "
         "them: jawOpen, ...), arkit-pascal (JawOpen, ...), vrm0 (Blink_L, A, Joy, ...) or vrm1 (blinkLeft, aa, "
@@ -129,18 +136,42 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
         raise BridgeError(f"--max-frames must be a positive number of frames, got {args.max_frames}")
     if not args.osc:
         print(f"bridge: no --osc given: sending VMC to {DEFAULT_TARGET}", file=sys.stderr)
+    rig = rig_from_args(args)
+    bone_space = resolve_bone_space(args.bone_space, rig)
     return StreamConfig(
         input_text=resolve_input(args),
         targets=tuple(targets),
-        rig=rig_from_args(args),
+        rig=rig,
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
-        encoders=EncoderConfig(VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=max_datagram), vrchat),
+        encoders=EncoderConfig(
+            VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=max_datagram, bone_space=bone_space), vrchat
+        ),
         lan_datagram_bytes=None if chosen else LAN_DATAGRAM_BYTES,
         max_rate_hz=args.rate,
         realtime=not args.fast,
         max_frames=args.max_frames,
     )
+
+
+def resolve_bone_space(choice: str, rig: Rig) -> str:
+    """``--bone-space``: ``auto`` is ``original`` for a VRM 1.0 avatar whose bone nodes are rotated at rest (what
+    EVMC4U, its default receiver, writes onto), else ``normalized``; said once when the avatar has rest
+    rotations, so the user knows which receivers fit."""
+    original = rig.original
+    if original is None or not original.has_rest_rotations:
+        return NORMALIZED if choice == "auto" else choice
+    space = choice if choice != "auto" else (ORIGINAL if original.kind == "vrm1" else NORMALIZED)
+    other = NORMALIZED if space == ORIGINAL else ORIGINAL
+    fits = {
+        ORIGINAL: "receivers that write onto the model's own bones: EVMC4U with VRM 1.0, VMC4UE",
+        NORMALIZED: "receivers that retarget a normalised pose: VMC4B, EVMC4U with a control rig",
+    }
+    note(
+        f"avatar {rig.name}: its bones are rotated at rest; VMC bones go in its {space} bone space "
+        f"({fits[space]}); --bone-space {other} for {fits[other].split(': ')[1]}"
+    )
+    return space
 
 
 def cmd_stream(args: argparse.Namespace) -> int:

@@ -42,3 +42,19 @@ def test_datagram_size_defaults_per_target_and_can_be_chosen() -> None:
     assert whole.encoders.vmc.max_datagram_bytes is None and whole.lan_datagram_bytes is None
     chosen = config_of("--osc", "192.168.1.20:39539", "--osc", "127.0.0.1:39539", "--max-datagram", "900")
     assert {enc.vmc.max_datagram_bytes for (_, enc) in target_groups(chosen)[0]} == {900}
+
+
+def test_bone_space_fits_the_avatar_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers.avatar_files import write_vrm
+
+    vrm1, vrm0 = write_vrm(tmp_path / "one.vrm", 1), write_vrm(tmp_path / "zero.vrm", 0)
+    assert config_of("--avatar", str(vrm1)).encoders.vmc.bone_space == "original"  # EVMC4U's VRM 1.0 default
+    said = capsys.readouterr().err
+    assert "rotated at rest" in said and "original bone space" in said and "--bone-space normalized" in said
+    # VRM 0.x files are normalised by their spec (this test file is not, and bridge says so): normalised.
+    assert config_of("--avatar", str(vrm0)).encoders.vmc.bone_space == "normalized"
+    assert "--bone-space original" in capsys.readouterr().err
+    assert config_of("--avatar", str(vrm1), "--bone-space", "normalized").encoders.vmc.bone_space == "normalized"
+    capsys.readouterr()
+    assert config_of().encoders.vmc.bone_space == "normalized"  # the bundled rig: nothing to choose, no note
+    assert "bone space" not in capsys.readouterr().err
