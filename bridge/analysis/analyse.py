@@ -24,6 +24,7 @@ from bridge.analysis.events import FootTrack, Jump, SquatRep, count_squats, dete
 from bridge.analysis.track import FloatArray, Track, lowpass_track, track_from_frames
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
+from bridge.core.person import describe_person
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +37,8 @@ class Analysis:
         knee_deg: (T,) degrees: the squat signal (:func:`knee_signal`) repetitions are counted on.
         squats, jumps: what was found; feet: the image-track signals of jump detection.
         config: the settings used.
+        person: whom the landmarks follow and what happened to them (:func:`bridge.core.person.describe_person`),
+            None when the tracker made no person selection (older recordings, synthetic frames).
     """
 
     track: Track
@@ -47,6 +50,7 @@ class Analysis:
     jumps: list[Jump]
     feet: FootTrack
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
+    person: str | None = None
 
 
 def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisConfig()) -> Analysis:
@@ -67,4 +71,5 @@ def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisCo
         jumps=jumps,
         feet=feet,
         config=config,
+        person=describe_person(frames),
     )

@@ -140,6 +140,7 @@ def report_html(analysis: Analysis, plots: tuple[tuple[str, Path], ...], title: 
         f"<p>{len(t)} frames, {duration:.2f} s, person tracked in {seen:.0f}% of frames. Angles are 3-D, from the "
         "filtered world landmarks in body-fixed frames (see the README, section “Movement analysis”, for the "
         "definitions and signs). Range of motion (ROM) = 98th − 2nd percentile.</p>",
+        f"<p id='person'>Person analysed: {html.escape(analysis.person)}.</p>" if analysis.person else "",
         "<h2>Joint angles (degrees)</h2>",
         _summary_table(analysis),
         "<h2>Left/right symmetry</h2>",

@@ -164,7 +164,7 @@ def run_stream(
     was_tracking: bool | None = None
     with (
         open_run(config.input_text, config.tracker, processor, realtime=config.realtime,
-                 max_frames=config.max_frames) as (info, results),
+                 max_frames=config.max_frames, on_note=status.message) as (info, results),
         UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
     ):  # fmt: skip
         stats.description = info.description

@@ -28,7 +28,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         )
     input_text = resolve_input(args)
     written = found = 0
-    with open_run(input_text, tracker_config_from_args(args), None, max_frames=args.max_frames) as (info, run):
+    config = tracker_config_from_args(args)
+    with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):
         header = RecordingHeader(
             source=info.description, fps=info.fps, image_size=info.image_size, created=now_iso()
         )

@@ -68,7 +68,8 @@ def cmd_track(args: argparse.Namespace) -> int:
     description: str | None = None  # set once the input is open: no summary for start-up errors
     closed = False
     try:
-        with open_run(input_text, tracker_config_from_args(args), None, max_frames=args.max_frames) as (info, run):
+        config = tracker_config_from_args(args)
+        with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):
             description = info.description
             start = time.perf_counter()
             for result in run:
