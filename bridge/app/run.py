@@ -113,9 +113,11 @@ def open_run(
 
     The tracker process (or the recording) is opened here and always closed when the block ends; errors are
     one-line :class:`~bridge.core.errors.BridgeError` values. ``realtime``: files play at their own speed;
-    ``on_note``: see :func:`process_frames`.
+    ``on_note``: see :func:`process_frames`; it also gets, first, the line saying what a camera delivers.
     """
     with open_landmarks(input_text, dataclasses.replace(tracker, realtime=realtime)) as (info, frames):
+        if on_note is not None and info.delivery:
+            on_note(info.delivery)  # what the camera actually delivers
         pace = realtime and not info.live
         results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
         yield info, Run(frames, results)

@@ -21,6 +21,7 @@ from bridge import __version__
 from bridge.cli.analyze import cmd_analyze, configure_analyze
 from bridge.cli.avatar import cmd_avatar, configure_avatar
 from bridge.cli.batch import cmd_batch, configure_batch
+from bridge.cli.cameras import cmd_cameras, configure_cameras
 from bridge.cli.export import cmd_export, configure_export
 from bridge.cli.record import cmd_record, configure_record
 from bridge.cli.stream import cmd_stream, configure_stream
@@ -51,6 +52,7 @@ COMMANDS: list[Command] = [
         cmd_stream,
     ),
     Command("track", "track an input and print what the tracker sees", configure_track, cmd_track),
+    Command("cameras", "list the cameras of this machine and their modes", configure_cameras, cmd_cameras),
     Command("record", "track an input and save the landmarks to a recording file", configure_record, cmd_record),
     Command("export", "solve a recording or video, write the motion as BVH/glTF", configure_export, cmd_export),
     Command(

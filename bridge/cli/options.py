@@ -26,7 +26,7 @@ from bridge.stages.flips import FlipRepairConfig
 from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
 from bridge.tracking.config import TrackerConfig, parse_track
 from bridge.tracking.person import PERSON_POLICIES
-from bridge.tracking.sources import camera_available
+from bridge.tracking.sources import camera_available, parse_camera_size
 
 #: Frame rate of BVH output when neither --fps nor the input says one.
 DEFAULT_EXPORT_FPS = 30.0
@@ -117,6 +117,15 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         "expressions, head and eyes); the body always runs (default body)",
     )
     add_person_args(group)
+    group.add_argument(
+        "--camera-size", metavar="WxH", type=_camera_size, default=None,
+        help="ask the camera for this frame size, e.g. 1280x720 (bridge says what it delivers; `bridge cameras` "
+        "lists its modes)",
+    )  # fmt: skip
+    group.add_argument(
+        "--camera-fps", metavar="N", type=float_in(1, 1000, "frame rate"), default=None,
+        help="ask the camera for this frame rate, e.g. 60",
+    )  # fmt: skip
 
 
 def add_person_args(group: argparse._ArgumentGroup) -> None:
@@ -132,6 +141,14 @@ def add_person_args(group: argparse._ArgumentGroup) -> None:
         help="with --people 2 or more: whom to follow from the start, the largest (default), the one nearest "
         "the image centre, or the model's first",
     )  # fmt: skip
+
+
+def _camera_size(text: str) -> tuple[int, int]:
+    """``--camera-size`` value → (width, height) (see :func:`bridge.tracking.sources.parse_camera_size`)."""
+    try:
+        return parse_camera_size(text)
+    except BridgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _track_parts(text: str) -> tuple[str, ...]:
@@ -150,6 +167,8 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         track=tuple(getattr(args, "track", ("body",))),
         num_poses=getattr(args, "people", 1),
         person=getattr(args, "person", "largest"),
+        camera_size=getattr(args, "camera_size", None),
+        camera_fps=getattr(args, "camera_fps", None),
     )
 
 

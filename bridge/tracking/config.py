@@ -48,6 +48,8 @@ class TrackerConfig:
             its person through such a jump and choose whom to follow at start; see the README for the cost.
         person: whom to follow at start among the poses found: ``largest``, ``center`` or ``first``
             (``--person``; a choice only with ``num_poses`` > 1).
+        camera_size: (width, height) to ask a camera for (``--camera-size``); None: its default.
+        camera_fps: frame rate to ask a camera for (``--camera-fps``); None: its default.
     """
 
     model_path: Path | None = None
@@ -60,3 +62,5 @@ class TrackerConfig:
     track: tuple[str, ...] = ("body",)
     num_poses: int = 1
     person: str = "largest"
+    camera_size: tuple[int, int] | None = None
+    camera_fps: float | None = None
