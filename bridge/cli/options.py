@@ -134,7 +134,7 @@ def add_person_args(group: argparse._ArgumentGroup) -> None:
         "--people", type=int_in(1, 6, "number of people"), default=1, metavar="N",
         help="how many people the pose model looks for (default 1). bridge always keeps following the person "
         "it started with and says when it loses them, never switching silently; with 2 or more it can also "
-        "follow that person through the model's jumps to someone else, at about 1.7x the model's time",
+        "follow that person through the model's jumps to someone else, at about 1.8x the model's time",
     )  # fmt: skip
     group.add_argument(
         "--person", choices=PERSON_POLICIES, default="largest",

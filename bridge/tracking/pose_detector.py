@@ -37,8 +37,8 @@ from bridge.tracking.person import Candidate, PersonConfig, PersonSelector, appe
 from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.sources import Frame
 
-#: The image is scaled down this much before the people's colours are measured (cheap, and enough).
-APPEARANCE_SCALE = 4
+#: The people's colours are measured on every this-many-th pixel of their region (cheap, and enough).
+APPEARANCE_STEP = 4
 
 
 class PoseDetector:
@@ -85,18 +85,10 @@ class PoseDetector:
 
     def follow(self, result: Any, frame: Frame) -> LandmarkFrame:
         """The followed person's LandmarkFrame among the poses of ``result`` (:mod:`bridge.tracking.person`)."""
-        import cv2
-
-        poses = list(result.pose_landmarks or [])
-        small = None
-        if poses:
-            w, h = frame.image_size
-            size = (max(1, w // APPEARANCE_SCALE), max(1, h // APPEARANCE_SCALE))
-            small = cv2.resize(frame.image_bgr, size, interpolation=cv2.INTER_LINEAR)
         candidates = []
-        for pose in poses:
+        for pose in result.pose_landmarks or []:
             xy = np.array([(p.x, p.y) for p in pose], dtype=np.float64)
-            candidates.append(Candidate(xy, appearance(small, xy) if small is not None else None))
+            candidates.append(Candidate(xy, appearance(frame.image_bgr, xy, APPEARANCE_STEP)))
         chosen = self.selector.select(candidates, frame.t_s, frame.image_size)
         out = landmark_frame_from_result(result, frame.t_s, frame.image_size, frame.frame_index, chosen.index)
         flags: dict[str, object] = {PEOPLE_FLAG: chosen.people}
