@@ -26,6 +26,7 @@ from bridge.analysis.reps import RepSet, count_all_reps
 from bridge.analysis.track import FloatArray, Track, lowpass_track, track_from_frames
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
+from bridge.core.person import describe_person
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,8 @@ class Analysis:
         reps: the repetitions of every ``--reps`` angle (:mod:`bridge.analysis.reps`).
         view: per angle name, how well the camera's view suits it (shown in the report); empty: not assessed.
         config: the settings used.
+        person: whom the landmarks follow and what happened to them (:func:`bridge.core.person.describe_person`),
+            None when the tracker made no person selection (older recordings, synthetic frames).
     """
 
     track: Track
@@ -53,6 +56,7 @@ class Analysis:
     reps: tuple[RepSet, ...] = ()
     view: Mapping[str, str] = field(default_factory=dict)
     config: AnalysisConfig = field(default_factory=AnalysisConfig)
+    person: str | None = None
 
 
 def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisConfig()) -> Analysis:
@@ -74,4 +78,5 @@ def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisCo
         feet=feet,
         reps=count_all_reps(angles, config),
         config=config,
+        person=describe_person(frames),
     )

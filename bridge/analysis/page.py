@@ -87,6 +87,8 @@ def person_html(analysis: Analysis, input_note: str) -> str:
         ),
         table(["track", "from (s)", "to (s)", "first frame", "frames"], rows, "persons"),
     ]
+    if analysis.person:
+        parts.insert(1, f"<p id='person'>Person analysed: {html.escape(analysis.person)}.</p>")
     if len(segments) > 1:
         parts.append(
             "<p class='warn'>The person was tracked in "

@@ -30,7 +30,7 @@ its one-line error and the batch goes on; failed videos are tried again by the n
 
 Engines (:mod:`bridge.app.batch_engines`) run at most ``workers`` videos at once and report frame
 progress through a queue (a ``multiprocessing`` queue; a Ray queue actor). Ray is an optional extra
-(``pip install 'bridge-mocap[ray]'``): ``ray.init(address=...)`` joins a cluster whose nodes have bridge
+(from the checkout: ``pip install -e '.[ray]'``): ``ray.init(address=...)`` joins a cluster whose nodes have bridge
 installed, without an address a local Ray instance is started (quietly: no dashboard, no usage report, logs
 not forwarded, a small object store), from a thread that lives as long as the batch (Ray ties its processes'
 lives to the starting thread) and within ``RAY_START_TIMEOUT_S``; a ``host:port`` address that does not
@@ -54,6 +54,7 @@ from typing import IO, Any, Literal
 
 from bridge import __version__
 from bridge.app.batch_engines import (
+    RAY_INSTALL,
     BatchEngine,
     LocalEngine,
     RayEngine,
@@ -311,7 +312,7 @@ def _check_arguments(input_dir: Path, out_dir: Path, engine: Engine, ray_address
     if engine not in ("local", "ray"):
         raise BridgeError(f"unknown engine {engine!r}: use local or ray")
     if engine == "ray" and not ray_available():
-        raise BridgeError("the Ray engine needs the optional ray package: pip install 'bridge-mocap[ray]'")
+        raise BridgeError(f"the Ray engine needs the optional ray package: {RAY_INSTALL}")
     if engine == "ray" and ray_address:
         check_reachable(ray_address)  # before hashing a whole library
 

@@ -163,6 +163,11 @@ def _drain(q: Any) -> list[tuple[str, int]]:
             return items
 
 
+#: How to get the optional Ray engine: bridge is installed from its checkout (it is on no package registry), so
+#: its ``ray`` extra is installed from there; or Ray alone from PyPI.
+RAY_INSTALL = "from the bridge checkout run `.venv/bin/pip install -e '.[ray]'` (or `pip install 'ray>=2.40'`)"
+
+
 def ray_available() -> bool:
     """True if the optional ``ray`` package is installed."""
     import importlib.util
@@ -190,7 +195,7 @@ class RayEngine:
 
     def __init__(self, config: BatchConfig, out_root: Path, workers: int | None, address: str | None) -> None:
         if not ray_available():
-            raise BridgeError("the Ray engine needs the optional ray package: pip install 'bridge-mocap[ray]'")
+            raise BridgeError(f"the Ray engine needs the optional ray package: {RAY_INSTALL}")
         _ray_env()
         import logging
 

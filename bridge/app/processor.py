@@ -2,17 +2,21 @@
 
 Order (each stage optional, see :class:`ProcessorConfig`):
 
-    tracked frame ─► flip repair ─► lifter ─► One-Euro filter ─► mirror ─► body solver ─► hands ─► face
+    tracked frame ─► flip repair ─► lifter ─► One-Euro filter ─► mirror ─► body solver ─► hands ─► face ─► signs
                      (stages: LandmarkFrame → LandmarkFrame)               (solvers: → BonePose, blend shapes)
 
 * the lifter runs after the flip repair, so its 2-D window is labelled consistently (one swapped frame would
   disturb every output whose window holds it), and before the filter, which smooths what it made;
 * the mirror runs last among the stages: flip repair, lifter and filter work on what the camera saw;
-* a processor without a rig runs the landmark stages only (``bridge analyze``, ``bridge record``).
+* a processor without a rig runs the landmark stages only (``bridge analyze``, ``bridge record``);
+* last (signs), each bone's quaternion is kept in the hemisphere of its previous frame
+  (:class:`~bridge.core.rotations.QuaternionContinuity`): the same rotations, but no sign flip between frames
+  for a receiver or recorder that filters or keys quaternion components (VMC4B's recorder does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.core.rotations import QuaternionContinuity
 from bridge.solve.body import Solver
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig, FaceSolver
@@ -105,6 +110,7 @@ class Processor:
         self.solver = Solver(rig, config.solver) if rig is not None else None
         self.hands = HandSolver(rig, config.hands) if rig is not None and config.hands is not None else None
         self.face = FaceSolver(config.face) if rig is not None and config.face is not None else None
+        self.continuity = QuaternionContinuity()
 
     def landmarks(self, frame: LandmarkFrame) -> LandmarkFrame:
         """``frame`` through the landmark stages."""
@@ -124,4 +130,5 @@ class Processor:
         if self.face is not None:
             out = self.face(landmarks, pose)
             pose, blendshapes = out.pose, out.blendshapes
+        pose = dataclasses.replace(pose, local_rotations=self.continuity(pose.local_rotations))
         return FrameResult(frame, landmarks, pose, blendshapes, received_s)

@@ -8,6 +8,10 @@ does all of that for a folder of videos.
 Pacing (``realtime``): a video plays at its own speed because the tracker process reads each frame at its time,
 as a camera delivers it; a recording (no tracker, no image to read) is paced here. ``stop`` (an event) ends the
 loop between frames or during a pacing wait.
+
+Person notes: the tracker says in a frame flag when it starts following someone, loses them, finds them again or
+turns to someone else (:mod:`bridge.core.person`); ``on_note`` gets each as one line ("5.97 s: lost person 1
+…", the time from the first frame), so no command follows another person silently.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from bridge.app.processor import FrameResult, Processor
 from bridge.core.landmarks import LandmarkFrame
+from bridge.core.person import PERSON_NOTE_FLAG
 from bridge.tracking.config import TrackerConfig
 from bridge.tracking.process import READ_TIME_FLAG, open_landmarks
 from bridge.tracking.sources import StreamInfo
@@ -32,6 +37,7 @@ def process_frames(
     pace: bool = False,
     max_frames: int | None = None,
     stop: threading.Event | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Iterator[FrameResult]:
     """Each frame of ``frames`` through ``processor`` (None: results carry the frames as tracked).
 
@@ -39,12 +45,18 @@ def process_frames(
         pace: deliver frames that were not read from images (recordings) at their own speed.
         max_frames: stop after this many frames.
         stop: set it to end the loop (checked between frames and while pacing).
+        on_note: gets every person note of the frames (see the module docstring).
     """
     start_s: float | None = None
     first_t = 0.0
+    t0: float | None = None
     for count, frame in enumerate(frames, 1):
         if stop is not None and stop.is_set():
             return
+        t0 = frame.t_s if t0 is None else t0
+        note = frame.flags.get(PERSON_NOTE_FLAG)
+        if on_note is not None and note:
+            on_note(f"{frame.t_s - t0:.2f} s: {note}")
         if pace and READ_TIME_FLAG not in frame.flags:
             now = time.monotonic()
             if start_s is None:
@@ -94,14 +106,18 @@ def open_run(
     realtime: bool = False,
     max_frames: int | None = None,
     stop: threading.Event | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[StreamInfo, Run]]:
     """Track ``input_text`` (see :mod:`bridge.tracking.sources`) and yield ``(info, run)``; iterate ``run`` for
     the :class:`~bridge.app.processor.FrameResult` of every frame.
 
     The tracker process (or the recording) is opened here and always closed when the block ends; errors are
-    one-line :class:`~bridge.core.errors.BridgeError` values. ``realtime``: files play at their own speed.
+    one-line :class:`~bridge.core.errors.BridgeError` values. ``realtime``: files play at their own speed;
+    ``on_note``: see :func:`process_frames`; it also gets, first, the line saying what a camera delivers.
     """
     with open_landmarks(input_text, dataclasses.replace(tracker, realtime=realtime)) as (info, frames):
+        if on_note is not None and info.delivery:
+            on_note(info.delivery)  # what the camera actually delivers
         pace = realtime and not info.live
-        results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop)
+        results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
         yield info, Run(frames, results)

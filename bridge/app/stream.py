@@ -17,7 +17,7 @@ from bridge.app.processor import FrameResult, Processor, ProcessorConfig
 from bridge.app.run import open_run
 from bridge.app.status import StatusLine
 from bridge.core.rig import Rig, load_rig
-from bridge.output.protocols import EncoderConfig, encode_frame
+from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, encode_frame, encoder_config_for
 from bridge.output.transport import OscTarget, RateLimiter, UdpSender
 from bridge.stages.flips import SWAPPED_FLAG
 from bridge.tracking.config import TrackerConfig
@@ -46,6 +46,9 @@ class StreamConfig:
         realtime: pace file inputs (video, recording) at their own frame rate, as a camera would deliver them.
         max_frames: stop after this many frames (None: until the input ends or Ctrl-C).
         status_interval_s: how often the status line is refreshed.
+        lan_datagram_bytes: VMC targets that are not loopback addresses get frames split into datagrams of at
+            most this many bytes when ``encoders`` sets no limit
+            (:func:`bridge.output.protocols.encoder_config_for`); None: one bundle a frame everywhere.
     """
 
     input_text: str | None
@@ -58,6 +61,7 @@ class StreamConfig:
     realtime: bool = True
     max_frames: int | None = None
     status_interval_s: float = 0.5
+    lan_datagram_bytes: int | None = LAN_DATAGRAM_BYTES
 
 
 @dataclass
@@ -120,6 +124,28 @@ def _status_text(stats: StreamStats, tracking: bool, targets: int) -> str:
     )
 
 
+def target_groups(config: StreamConfig) -> tuple[dict[tuple[str, EncoderConfig], list[OscTarget]], list[str]]:
+    """The targets grouped by protocol and encoder settings (each group's frame is encoded once), and what to
+    say about them at start (the targets whose VMC frames are split because they are not on this machine)."""
+    groups: dict[tuple[str, EncoderConfig], list[OscTarget]] = {}
+    split: list[OscTarget] = []
+    for t in config.targets:
+        encoders = config.encoders
+        if t.protocol == "vmc":
+            encoders = encoder_config_for(t.target, config.encoders, config.lan_datagram_bytes)
+            if encoders is not config.encoders:
+                split.append(t.target)
+        groups.setdefault((t.protocol, encoders), []).append(t.target)
+    notes = []
+    if split:
+        notes.append(
+            f"{', '.join(map(str, split))}: not on this machine, so VMC frames go as bundles of at most "
+            f"{config.lan_datagram_bytes} bytes (a network drops fragmented datagrams; --max-datagram sets "
+            "another size, 0 one bundle a frame)"
+        )
+    return groups, notes
+
+
 def run_stream(
     config: StreamConfig,
     status: StatusLine | None = None,
@@ -133,13 +159,12 @@ def run_stream(
     status = status or StatusLine(config.status_interval_s)
     processor = Processor(config.rig, config.processor)
     limiter = RateLimiter(config.max_rate_hz) if config.max_rate_hz > 0 else None
-    protocols = {t.protocol for t in config.targets}
-    by_protocol = {p: [t.target for t in config.targets if t.protocol == p] for p in protocols}
+    groups, notes = target_groups(config)
     stats = StreamStats()
     was_tracking: bool | None = None
     with (
         open_run(config.input_text, config.tracker, processor, realtime=config.realtime,
-                 max_frames=config.max_frames) as (info, results),
+                 max_frames=config.max_frames, on_note=status.message) as (info, results),
         UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
     ):  # fmt: skip
         stats.description = info.description
@@ -148,6 +173,8 @@ def run_stream(
             + ", ".join(f"{t.target} ({t.protocol})" for t in config.targets)
             + (" — Ctrl-C to stop" if info.live else "")
         )
+        for line in notes:
+            status.message(line)
         stats.started_s = time.monotonic()
         for result in results:
             pose = result.pose
@@ -157,11 +184,9 @@ def run_stream(
             stats.lr_swaps += int(bool(result.landmarks.flags.get(SWAPPED_FLAG, False)))
             now = time.monotonic()
             if limiter is None or limiter.allow(now):
-                datagrams = encode_frame(
-                    protocols, pose, now - stats.started_s, result.blendshapes, config.encoders
-                )
-                for proto, grams in datagrams.items():
-                    sender.send(grams, by_protocol[proto])
+                for (proto, encoders), group in groups.items():
+                    grams = encode_frame({proto}, pose, now - stats.started_s, result.blendshapes, encoders)
+                    sender.send(grams[proto], group)
                 _record_sent(stats, result, time.monotonic())
             else:
                 stats.skipped += 1

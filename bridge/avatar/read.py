@@ -39,10 +39,15 @@ turned about the shoulder joint so the elbow lies straight out along ±X, then t
 wrist does; the upper leg so the knee lies straight below the hip, then the lower leg so the ankle does.
 Bone lengths, the trunk, the hands and the feet keep the file's shapes. Straightened bones are listed in
 :attr:`AvatarSkeleton.straightened` (and reported by ``bridge avatar import``).
+
+Original bones: the rig also carries each humanoid node's own rest rotation, its parent node's and its local
+translation (:class:`bridge.core.rig.OriginalBones`), so that the VMC encoder can send poses in the file's
+*original* bone space (``--bone-space original``) for receivers that write them straight onto those nodes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -57,7 +62,7 @@ from bridge.avatar.gltf import AvatarError, load_gltf, mesh_y_range, world_matri
 from bridge.avatar.names import NAME_MAPPINGS, vrm0_bone_name, vrm1_bone_name
 from bridge.core.frames import gltf_to_rig_matrix
 from bridge.core.humanoid import HUMAN_BODY_BONES, REQUIRED_BONES
-from bridge.core.rig import Rig, rig_from_json
+from bridge.core.rig import OriginalBones, Rig, rig_from_json
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -188,9 +193,14 @@ def _humanoid_bone_nodes(gltf: Any, source: Path) -> tuple[str, dict[str, int]]:
 
 
 def _straighten(
-    bones: list[str], parent: dict[str, str | None], offsets: dict[str, FloatArray], tails: dict[str, FloatArray]
+    bones: list[str],
+    parent: dict[str, str | None],
+    offsets: dict[str, FloatArray],
+    tails: dict[str, FloatArray],
+    turns: dict[str, Rotation],
 ) -> dict[str, float]:
-    """Turn arm and leg subtrees into the T-pose in place; returns the bones turned, with angles in degrees."""
+    """Turn arm and leg subtrees into the T-pose in place; returns the bones turned, with angles in degrees.
+    ``turns`` (bone → rotation, rig frame) accumulates how each bone's node turned (itself and its subtree)."""
     children: dict[str, list[str]] = {b: [] for b in bones}
     for b in bones:
         p = parent[b]
@@ -228,6 +238,8 @@ def _straighten(
                     tails[b] = turn.apply(tails[b])
             if bone in tails:
                 tails[bone] = turn.apply(tails[bone])
+            for b in subtree(bone):  # the bone's node turns about its joint, carrying its subtree
+                turns[b] = turn * turns[b]
             done[bone] = round(angle, 3)
     return done
 
@@ -360,6 +372,48 @@ def _bones_to_rig(
     return rig_from_json(doc, str(source))
 
 
+def _rotation_part(m: FloatArray) -> tuple[FloatArray, float]:
+    """The rotation and the uniform scale of a (4, 4) node matrix (the nearest rotation: SVD polar part)."""
+    u, sv, vt = np.linalg.svd(m[:3, :3])
+    rot = u @ vt
+    if np.linalg.det(rot) < 0:  # a mirroring node: keep a proper rotation
+        u[:, -1] *= -1
+        rot = u @ vt
+    return rot, float(np.mean(sv))
+
+
+def _original_bones(
+    rig: Rig,
+    bone_nodes: dict[str, int],
+    world: dict[int, FloatArray],
+    node_parent: dict[int, int],
+    to_rig: FloatArray,
+    turns: dict[str, Rotation],
+    kind: str,
+) -> OriginalBones:
+    """Each rig bone's node at rest as the file has it (turned with the T-pose straightening), rig-frame axes.
+
+    A rotation in the file frame becomes ``T · R · T⁻¹`` in the rig frame (T = ``to_rig``, a turn about +Y) and a
+    local translation ``T · t``: exactly what a Unity importer's own axis change does to the nodes after ours
+    (``rig_to_unity_*``), so the numbers land on the receiver's nodes as the file holds them."""
+    rots, parent_rots, local_t, scales = [], [], [], []
+    for b in rig.bones:
+        node = bone_nodes[b]
+        up = node_parent.get(node)
+        up_world = world[up] if up is not None else np.eye(4)
+        own, _ = _rotation_part(world[node])
+        up_rot, up_scale = _rotation_part(up_world)
+        humanoid_parent = rig.parent_of(b)
+        up_turn = turns[humanoid_parent] if humanoid_parent is not None else Rotation.identity()
+        rots.append(turns[b] * Rotation.from_matrix(to_rig @ own @ to_rig.T))
+        parent_rots.append(up_turn * Rotation.from_matrix(to_rig @ up_rot @ to_rig.T))
+        local_t.append(to_rig @ (np.linalg.inv(up_world) @ world[node])[:3, 3])
+        scales.append(up_scale)
+    return OriginalBones(
+        Rotation.concatenate(rots), Rotation.concatenate(parent_rots), np.array(local_t), np.array(scales), kind
+    )
+
+
 def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | None = None) -> AvatarSkeleton:
     """Read the humanoid skeleton of a VRM 0.x / 1.0 or plain glTF avatar and build its rig.
 
@@ -402,9 +456,12 @@ def read_avatar_skeleton(path: str | Path, *, tpose: bool = True, name: str | No
     if not kind.startswith("vrm") and y_range is not None and abs(y_range[0]) > FLOOR_TOLERANCE_M:
         floor_m = y_range[0]  # VRM stands on its origin by spec; other files may not
         offsets["Hips"] = offsets["Hips"] - np.array([0.0, floor_m, 0.0])
-    straightened = _straighten(order, parent, offsets, tails) if tpose else {}
+    turns = {b: Rotation.identity() for b in order}
+    straightened = _straighten(order, parent, offsets, tails, turns) if tpose else {}
 
     rig = _bones_to_rig(order, parent, offsets, tails, name or source.stem, source)
+    original = _original_bones(rig, bone_nodes, world, node_parent, to_rig, turns, kind)
+    rig = dataclasses.replace(rig, original=original)
     return AvatarSkeleton(
         source=str(source),
         kind=kind,

@@ -24,6 +24,7 @@ from bridge.analysis.stills import BgrImage, grab_frames, key_moments
 from bridge.app.processor import ANALYSIS_STAGES, Processor, ProcessorConfig
 from bridge.app.run import open_run
 from bridge.app.status import StatusLine, progress_bar
+from bridge.cli.options import add_person_args
 from bridge.cli.options import float_in as _float_in
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
@@ -73,6 +74,7 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
         metavar="FPS",
         help="frame rate of an image folder (default 30)",
     )
+    add_person_args(parser.add_argument_group("people"))
     g = parser.add_argument_group("smoothing")
     g.add_argument(
         "--cutoff",
@@ -162,8 +164,12 @@ def track_input(
 ) -> list[LandmarkFrame]:
     """Every frame of a file input through the landmark stages of ``processor`` (here: flip repair, no filter)."""
     out: list[LandmarkFrame] = []
-    with open_run(input_text, tracker, Processor(None, processor)) as (info, run):
-        progress = progress_line()
+    progress = progress_line()
+
+    def notes(text: str) -> None:  # the person notes, said as they come
+        progress.message(f"{label}: {text}")
+
+    with open_run(input_text, tracker, Processor(None, processor), on_note=notes) as (info, run):
         try:
             for result in run:
                 out.append(result.landmarks)
@@ -207,7 +213,9 @@ def key_frame_images(spec: SourceSpec, result: Analysis, image_fps: float) -> di
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse every input; one report each. Stops at the first input that cannot be read (one-line error)."""
     processor, config = _configs(args)
-    tracker = TrackerConfig(model_path=args.model, image_fps=args.image_fps)
+    tracker = TrackerConfig(
+        model_path=args.model, image_fps=args.image_fps, num_poses=args.people, person=args.person
+    )
     if args.out.exists() and not args.out.is_dir():
         raise BridgeError(f"--out {args.out} is a file; give a folder (it is created if missing)")
     for text in args.inputs:  # check every input before the slow part starts
@@ -234,7 +242,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             + f", {len(result.jumps)} jumps"
             + (f" (flight {jumps})" if jumps else "")
             + "".join(f", {len(r.reps)} {r.spec.name} repetitions" for r in result.reps)
-            + f"; report {files.html_path}",
+            + f"; report {files.html_path}"
+            + (f"\n  person analysed: {result.person}" if result.person else ""),
             flush=True,
         )
     return 0

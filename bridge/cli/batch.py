@@ -35,8 +35,8 @@ def configure_batch(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--force", action="store_true", help="redo videos that are already done")
     run = parser.add_argument_group("engine")
     run.add_argument("--engine", choices=("local", "ray"), default="local",
-                     help="local: a process pool on this machine; ray: Ray tasks (pip install "
-                     "'bridge-mocap[ray]') (default local)")  # fmt: skip
+                     help="local: a process pool on this machine; ray: Ray tasks (install it from the checkout: "
+                     "pip install -e '.[ray]') (default local)")  # fmt: skip
     run.add_argument("--workers", "-j", type=_workers, default=None, metavar="N",
                      help="videos at once (default: the CPU cores; on a Ray cluster: its CPUs)")  # fmt: skip
     run.add_argument("--ray-address", metavar="ADDR", default=None,

@@ -80,10 +80,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     processor = Processor(rig, processor_config_from_args(args))
     poses: list[BonePose] = []
     tracked = 0
-    with open_run(input_text, tracker_config_from_args(args), processor, max_frames=args.max_frames) as (
-        info,
-        run,
-    ):
+    tracker = tracker_config_from_args(args)
+    with open_run(input_text, tracker, processor, max_frames=args.max_frames, on_note=note) as (info, run):
         note(f"exporting {info.description}")
         fps = args.fps or info.fps or DEFAULT_EXPORT_FPS
         for result in run:

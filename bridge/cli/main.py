@@ -6,7 +6,8 @@ its options to its sub-parser and a ``cmd_<name>(args) -> int`` function that ru
 
 :func:`main` turns a :class:`~bridge.core.errors.BridgeError` into ``bridge: error: <message>`` on stderr and exit
 status 2 (no traceback), and Ctrl-C into ``bridge: interrupted`` and status 130 after the commands' ``with``
-blocks have closed (a recording being written stays valid).
+blocks have closed (a recording being written stays valid), and a closed output pipe (``| head``) into one note
+and status 0.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bridge import __version__
 from bridge.cli.analyze import cmd_analyze, configure_analyze
 from bridge.cli.avatar import cmd_avatar, configure_avatar
 from bridge.cli.batch import cmd_batch, configure_batch
+from bridge.cli.cameras import cmd_cameras, configure_cameras
 from bridge.cli.export import cmd_export, configure_export
 from bridge.cli.record import cmd_record, configure_record
 from bridge.cli.stream import cmd_stream, configure_stream
@@ -50,6 +52,7 @@ COMMANDS: list[Command] = [
         cmd_stream,
     ),
     Command("track", "track an input and print what the tracker sees", configure_track, cmd_track),
+    Command("cameras", "list the cameras of this machine and their modes", configure_cameras, cmd_cameras),
     Command("record", "track an input and save the landmarks to a recording file", configure_record, cmd_record),
     Command("export", "solve a recording or video, write the motion as BVH/glTF", configure_export, cmd_export),
     Command(
@@ -111,4 +114,5 @@ def main(argv: list[str] | None = None) -> int:
 
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 1
+        print("bridge: the reader of the output closed it; stopped", file=sys.stderr, flush=True)
+        return 0

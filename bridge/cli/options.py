@@ -25,7 +25,8 @@ from bridge.stages.filter import OneEuroConfig
 from bridge.stages.flips import FlipRepairConfig
 from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
 from bridge.tracking.config import TrackerConfig, parse_track
-from bridge.tracking.sources import camera_available
+from bridge.tracking.person import PERSON_POLICIES
+from bridge.tracking.sources import camera_available, parse_camera_size
 
 #: Frame rate of BVH output when neither --fps nor the input says one.
 DEFAULT_EXPORT_FPS = 30.0
@@ -115,6 +116,39 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         help="what to track, comma-separated from body, hands, face (e.g. body,hands,face: fingers, facial "
         "expressions, head and eyes); the body always runs (default body)",
     )
+    add_person_args(group)
+    group.add_argument(
+        "--camera-size", metavar="WxH", type=_camera_size, default=None,
+        help="ask the camera for this frame size, e.g. 1280x720 (bridge says what it delivers; `bridge cameras` "
+        "lists its modes)",
+    )  # fmt: skip
+    group.add_argument(
+        "--camera-fps", metavar="N", type=float_in(1, 1000, "frame rate"), default=None,
+        help="ask the camera for this frame rate, e.g. 60",
+    )  # fmt: skip
+
+
+def add_person_args(group: argparse._ArgumentGroup) -> None:
+    """``--person`` and ``--people``: whom the tracker follows (see :mod:`bridge.tracking.person`)."""
+    group.add_argument(
+        "--people", type=int_in(1, 6, "number of people"), default=1, metavar="N",
+        help="how many people the pose model looks for (default 1). bridge always keeps following the person "
+        "it started with and says when it loses them, never switching silently; with 2 or more it can also "
+        "follow that person through the model's jumps to someone else, at about 1.8x the model's time",
+    )  # fmt: skip
+    group.add_argument(
+        "--person", choices=PERSON_POLICIES, default="largest",
+        help="with --people 2 or more: whom to follow from the start, the largest (default), the one nearest "
+        "the image centre, or the model's first",
+    )  # fmt: skip
+
+
+def _camera_size(text: str) -> tuple[int, int]:
+    """``--camera-size`` value → (width, height) (see :func:`bridge.tracking.sources.parse_camera_size`)."""
+    try:
+        return parse_camera_size(text)
+    except BridgeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _track_parts(text: str) -> tuple[str, ...]:
@@ -131,6 +165,10 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         model_path=getattr(args, "model", None),
         image_fps=getattr(args, "image_fps", 30.0),
         track=tuple(getattr(args, "track", ("body",))),
+        num_poses=getattr(args, "people", 1),
+        person=getattr(args, "person", "largest"),
+        camera_size=getattr(args, "camera_size", None),
+        camera_fps=getattr(args, "camera_fps", None),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bridge.app.run import open_run
 from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
+from bridge.core.errors import BridgeError
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
 
 
@@ -16,13 +17,19 @@ def configure_record(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", "-o", metavar="FILE", type=Path, required=True, help="recording file to write")
     parser.add_argument("--max-frames", metavar="N", type=positive_int, default=None, help="stop after N frames")
     parser.add_argument("--append", action="store_true", help="continue FILE if it is already a recording")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Track the input and write every LandmarkFrame to a recording."""
+    if args.out.exists() and not (args.force or args.append):
+        raise BridgeError(
+            f"{args.out} already exists; pass --force to overwrite it, --append to continue it, or another --out"
+        )
     input_text = resolve_input(args)
     written = found = 0
-    with open_run(input_text, tracker_config_from_args(args), None, max_frames=args.max_frames) as (info, run):
+    config = tracker_config_from_args(args)
+    with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):
         header = RecordingHeader(
             source=info.description, fps=info.fps, image_size=info.image_size, created=now_iso()
         )

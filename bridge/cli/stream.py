@@ -25,9 +25,9 @@ from bridge.cli.options import (
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
 from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
-from bridge.output.protocols import EncoderConfig, select_protocol
+from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, select_protocol
 from bridge.output.transport import parse_osc_target
-from bridge.output.vmc import VMC_DEFAULT_PORT, VmcConfig
+from bridge.output.vmc import BONE_SPACES, NORMALIZED, ORIGINAL, VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
 from bridge.solve.face import NAME_SETS
 
@@ -63,7 +63,8 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="BYTES",
-        help="VMC: split each frame's bundle into datagrams of at most BYTES (e.g. 1400 on a LAN)",
+        help="VMC: split each frame's bundle into datagrams of at most BYTES; 0: one bundle a frame (default: "
+        "1400 for targets that are not on this machine, one bundle a frame on 127.0.0.1)",
     )
     group.add_argument(
         "--trackers",
@@ -82,9 +83,22 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         "--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment"
     )
     group.add_argument(
+        "--head-rotation", action="store_true",
+        help="VRChat: send the head tracker's rotation too (by default its position only: VRChat turns the "
+        "whole tracking space toward a head rotation it is sent)",
+    )  # fmt: skip
+    group.add_argument(
+        "--bone-space", choices=("auto", *BONE_SPACES), default="auto",
+        help="VMC: local bone rotations relative to a normalised rest (identity rotations; VMC4B, EVMC4U with "
+        "VRM 0.x or a VRM 1.0 control rig) or onto the --avatar file's own bone nodes (original; EVMC4U with "
+        "VRM 1.0, VMC4UE); auto: original for a VRM 1.0 avatar whose bones are rotated at rest, else "
+        "normalized (default auto)",
+    )  # fmt: skip
+    group.add_argument(
         "--blendshapes", choices=NAME_SETS, default="vrm0",
-        help="VMC with --track face: blend shape names sent: arkit (52 Perfect Sync names), vrm0 (Blink_L, A, "
-        "Joy, ...) or vrm1 (blinkLeft, aa, happy, ...) (default %(default)s)",
+        help="VMC with --track face: blend shape names sent: arkit (the 52 Perfect Sync names as Apple spells "
+        "them: jawOpen, ...), arkit-pascal (JawOpen, ...), vrm0 (Blink_L, A, Joy, ...) or vrm1 (blinkLeft, aa, "
+        "happy, ...) (default %(default)s)",
     )  # fmt: skip
     add_pose_args(parser)
     run = parser.add_argument_group("run")
@@ -102,27 +116,62 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     for text in texts:
         target = parse_osc_target(text)
         targets.append(StreamTarget(target, select_protocol(target, args.protocol)))
-    if args.max_datagram is not None and args.max_datagram < 128:
+    if args.max_datagram is not None and 0 != args.max_datagram < 128:
         raise BridgeError(
-            f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN)"
+            f"--max-datagram {args.max_datagram} is too small; use at least 128 bytes (1400 on a LAN), or 0 for "
+            "one bundle a frame"
         )
+    chosen = args.max_datagram is not None
+    max_datagram = args.max_datagram or None  # 0: one bundle a frame
     trackers = tuple(t.strip() for t in args.trackers.split(",") if t.strip())
-    vrchat = VrchatConfig(trackers=trackers, height_m=args.height, send_head=not args.no_head)
+    vrchat = VrchatConfig(
+        trackers=trackers, height_m=args.height, send_head=not args.no_head, head_rotation=args.head_rotation
+    )
+    if args.mirror and any(t.protocol == "vrchat" for t in targets):
+        note(
+            "warning: --mirror with a VRChat target: a mirrored body cannot match your headset and controllers "
+            "(your left hand would move the avatar's right); leave --mirror off for VRChat"
+        )
     if args.max_frames is not None and args.max_frames <= 0:
         raise BridgeError(f"--max-frames must be a positive number of frames, got {args.max_frames}")
     if not args.osc:
         print(f"bridge: no --osc given: sending VMC to {DEFAULT_TARGET}", file=sys.stderr)
+    rig = rig_from_args(args)
+    bone_space = resolve_bone_space(args.bone_space, rig)
     return StreamConfig(
         input_text=resolve_input(args),
         targets=tuple(targets),
-        rig=rig_from_args(args),
+        rig=rig,
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
-        encoders=EncoderConfig(VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=args.max_datagram), vrchat),
+        encoders=EncoderConfig(
+            VmcConfig(bundle=not args.no_bundle, max_datagram_bytes=max_datagram, bone_space=bone_space), vrchat
+        ),
+        lan_datagram_bytes=None if chosen else LAN_DATAGRAM_BYTES,
         max_rate_hz=args.rate,
         realtime=not args.fast,
         max_frames=args.max_frames,
     )
+
+
+def resolve_bone_space(choice: str, rig: Rig) -> str:
+    """``--bone-space``: ``auto`` is ``original`` for a VRM 1.0 avatar whose bone nodes are rotated at rest (what
+    EVMC4U, its default receiver, writes onto), else ``normalized``; said once when the avatar has rest
+    rotations, so the user knows which receivers fit."""
+    original = rig.original
+    if original is None or not original.has_rest_rotations:
+        return NORMALIZED if choice == "auto" else choice
+    space = choice if choice != "auto" else (ORIGINAL if original.kind == "vrm1" else NORMALIZED)
+    other = NORMALIZED if space == ORIGINAL else ORIGINAL
+    fits = {
+        ORIGINAL: "receivers that write onto the model's own bones: EVMC4U with VRM 1.0, VMC4UE",
+        NORMALIZED: "receivers that retarget a normalised pose: VMC4B, EVMC4U with a control rig",
+    }
+    note(
+        f"avatar {rig.name}: its bones are rotated at rest; VMC bones go in its {space} bone space "
+        f"({fits[space]}); --bone-space {other} for {fits[other].split(': ')[1]}"
+    )
+    return space
 
 
 def cmd_stream(args: argparse.Namespace) -> int:

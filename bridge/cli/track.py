@@ -1,4 +1,11 @@
-"""``bridge track``: track an input and print what the tracker sees (per frame, and a summary)."""
+"""``bridge track``: track an input and print what the tracker sees (per frame, and a summary).
+
+``--json`` prints one JSON object per frame: a few summary numbers (``mean_visibility``, ``vertical_extent_m``)
+and the frame itself as a recording line holds it (:func:`bridge.tracking.recording.frame_to_json`: the 33
+``world_xyz_m`` and ``image_xy`` landmarks, ``visibility``, ``presence``, flags, hands and face), then a summary
+object. A reader that stops reading (``bridge track --json | head``) ends the command quietly: it stops
+tracking, says so in one line on stderr and exits with status 0.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,9 @@ import json
 import time
 
 from bridge.app.run import open_run
-from bridge.cli.options import add_input_args, positive_int, resolve_input, tracker_config_from_args
+from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
 from bridge.core.landmarks import LandmarkFrame
+from bridge.tracking.recording import frame_to_json
 
 
 def configure_track(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +47,7 @@ def frame_summary(frame: LandmarkFrame) -> dict[str, object]:
 def _print_frame(frame: LandmarkFrame, as_json: bool) -> None:
     summary = frame_summary(frame)
     if as_json:
-        print(json.dumps(summary), flush=True)
+        print(json.dumps({**summary, **frame_to_json(frame)}), flush=True)
     elif frame.person:
         print(
             f"frame {frame.frame_index:5d}  t={frame.t_s:8.3f} s  person  "
@@ -58,8 +66,10 @@ def cmd_track(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     dropped = 0
     description: str | None = None  # set once the input is open: no summary for start-up errors
+    closed = False
     try:
-        with open_run(input_text, tracker_config_from_args(args), None, max_frames=args.max_frames) as (info, run):
+        config = tracker_config_from_args(args)
+        with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):
             description = info.description
             start = time.perf_counter()
             for result in run:
@@ -68,10 +78,25 @@ def cmd_track(args: argparse.Namespace) -> int:
                 if not args.summary_only:
                     _print_frame(result.raw, args.json)
             dropped = run.dropped_frames
+    except BrokenPipeError:  # the reader went away (`| head`): stop tracking, quietly
+        closed = True
+        _detach_stdout()
+        note(f"the reader of the output closed it after {count} frames; stopped tracking")
+        return 0
     finally:
-        if description is not None:
+        if description is not None and not closed:
             _print_track_summary(args, description, count, found, dropped, time.perf_counter() - start)
     return 0
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that nothing more (nor Python's flush at exit) writes to the closed pipe."""
+    import os
+    import sys
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _print_track_summary(

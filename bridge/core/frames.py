@@ -31,6 +31,11 @@ rig → Unity, and back                          :func:`rig_to_unity_position` /
                                                reflection x → −x, as UniVRM converts glTF ↔ Unity
 glTF file → rig, and back                      :func:`gltf_to_rig_matrix` / :func:`rig_to_gltf_matrix`: a turn
                                                about +Y by the avatar's facing (180° for VRM 0.x)
+normalised bone space → original, and back     :func:`normalized_to_original_rotation` /
+                                               :func:`original_to_normalized_rotation`: a bone's local
+                                               rotation ``q`` (identity rest) onto an avatar's own node,
+                                               ``R0(parent node)⁻¹ · q · R0(bone node)`` (world rest
+                                               rotations); the VMC encoder's ``bone_space="original"``
 normalised image ↔ pixels                      :func:`to_pixels` / :func:`to_normalised`
 metres ↔ file units                            :func:`metres_to_unit` / :func:`unit_to_metres` (BVH: cm or m)
 =============================================  ===========================================================
@@ -117,6 +122,29 @@ def rig_to_gltf_matrix(turn_deg: float) -> FloatArray:
     return gltf_to_rig_matrix(turn_deg).T
 
 
+def normalized_to_original_rotation(
+    local: Rotation, rest_world: Rotation, parent_rest_world: Rotation
+) -> Rotation:
+    """Normalised local rotations (B; rest = identity, as every ``BonePose`` holds them) → the local rotations
+    of the avatar's own (original) bone nodes that give the same world pose: ``R0(parent)⁻¹ · q · R0(bone)``.
+
+    Why: on a normalised rig a bone's world rotation is ``W = Wn(parent) · q``. The original node should end at
+    ``W · R0(bone)`` (the pose applied to its rest orientation), and its parent node at ``Wn(parent) ·
+    R0(parent)`` (a non-humanoid node between two bones moves with the bone above it), so its local rotation is
+    ``(Wn(parent) · R0(parent))⁻¹ · Wn(parent) · q · R0(bone)``. ``rest_world``, ``parent_rest_world``: B world
+    rest rotations of each bone node and of its parent node (:class:`bridge.core.rig.OriginalBones`). The
+    product keeps quaternion sign continuity.
+    """
+    return parent_rest_world.inv() * local * rest_world
+
+
+def original_to_normalized_rotation(
+    original: Rotation, rest_world: Rotation, parent_rest_world: Rotation
+) -> Rotation:
+    """Inverse of :func:`normalized_to_original_rotation`."""
+    return parent_rest_world * original * rest_world.inv()
+
+
 def to_pixels(image_xy: FloatArray, image_size: tuple[int, int]) -> FloatArray:
     """(..., 2) normalised image points → pixels of an image ``(width, height)``."""
     return np.asarray(image_xy, dtype=np.float64) * np.asarray(image_size, dtype=np.float64)
@@ -169,7 +197,9 @@ __all__ = [
     "gltf_to_rig_matrix",
     "mediapipe_to_rig",
     "metres_to_unit",
+    "normalized_to_original_rotation",
     "opengl_camera_to_rig_rotation",
+    "original_to_normalized_rotation",
     "reflect_x",
     "reflect_x_rotation",
     "rig_to_gltf_matrix",

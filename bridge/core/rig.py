@@ -16,6 +16,15 @@ Rig files (``avatars/NAME.json``) look like::
 
 An optional ``"tail": [x, y, z]`` on a leaf bone gives the end of that bone (head top, finger tips), used for
 drawing and BVH end sites.
+
+**Original bones.** The rig is *normalised*: every bone's rest rotation is identity. An avatar file's own bone
+nodes (VRM 1.0, most glTF exports) usually have rest rotations of their own, and receivers that write received
+local rotations straight onto those nodes (EVMC4U with a VRM 1.0 model, VMC4UE) need them in that *original*
+space. A rig read from such a file carries :class:`OriginalBones` (``Rig.original``): each bone node's rest
+rotation, its parent node's, and its local translation; the conversion itself is
+:func:`bridge.core.frames.normalized_to_original_rotation`. A rig from a ``.json`` file has none:
+:attr:`Rig.original_bones` then gives identity rest rotations and the offsets as local translations, so both
+spaces coincide.
 """
 
 from __future__ import annotations
@@ -52,6 +61,42 @@ class RigError(BridgeError):
 
 
 @dataclass(frozen=True, eq=False)
+class OriginalBones:
+    """The avatar file's own bone nodes at rest, per rig bone (rig order), all in the rig frame's axes.
+
+    Attributes:
+        rotations: B rotations: each bone node's world rotation in the rest pose (the T-pose the rig is in: arms
+            and legs straightened by the avatar reader are turned with it).
+        parent_rotations: B rotations: the world rest rotation of each bone node's parent *node* (which may be a
+            non-humanoid node between two humanoid bones; for Hips, the armature above it).
+        local_positions: (B, 3) float: each bone node's local translation in its parent node's frame and units
+            (what a receiver writes as the node's local position).
+        parent_scales: (B,) float: the uniform world scale of each parent node (an armature scaled 0.01 gives
+            0.01; VRM: 1), to turn a movement in metres into the parent's units.
+        kind: what the file is: ``vrm0``, ``vrm1``, ``gltf:<mapping>`` ("" when unknown).
+    """
+
+    rotations: Rotation
+    parent_rotations: Rotation
+    local_positions: FloatArray
+    parent_scales: FloatArray
+    kind: str = ""
+
+    @property
+    def has_rest_rotations(self) -> bool:
+        """Whether any bone node or parent node is rotated at rest (if not, original = normalised)."""
+        return bool(
+            max(self.rotations.magnitude().max(), self.parent_rotations.magnitude().max()) > math.radians(0.01)
+        )
+
+    def hips_local_position(self, hips_position_m: FloatArray, rest_hips_m: FloatArray) -> FloatArray:
+        """(3,) the Hips node's local translation (parent node frame and units) for the Hips joint at
+        ``hips_position_m`` (rig frame, metres), given its rest position ``rest_hips_m``."""
+        move = self.parent_rotations[0].inv().apply(np.asarray(hips_position_m, dtype=np.float64) - rest_hips_m)
+        return np.asarray(self.local_positions[0] + move / self.parent_scales[0], dtype=np.float64)
+
+
+@dataclass(frozen=True, eq=False)
 class Rig:
     """A humanoid skeleton in its rest pose.
 
@@ -62,6 +107,7 @@ class Rig:
         offsets_m: (B, 3) float, rig frame, metres: rest local offset of each bone's joint from its parent's
             joint (for the root: its rest position relative to the floor origin).
         tails_m: bone name → (3,) float, rig frame, metres: the end of a leaf bone relative to its joint.
+        original: the avatar file's own bone nodes (see the module docstring); None for a rig file.
     """
 
     name: str
@@ -69,6 +115,7 @@ class Rig:
     parents: npt.NDArray[np.intp]
     offsets_m: FloatArray
     tails_m: dict[str, FloatArray] = field(default_factory=dict)
+    original: OriginalBones | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {b: i for i, b in enumerate(self.bones)})
@@ -93,6 +140,14 @@ class Rig:
         """Names of ``bone``'s direct children."""
         i = self.index(bone)
         return [b for b, p in zip(self.bones, self.parents, strict=True) if p == i]
+
+    @property
+    def original_bones(self) -> OriginalBones:
+        """:attr:`original`, or for a rig without one identity rest rotations and the offsets as translations."""
+        if self.original is not None:
+            return self.original
+        n = len(self.bones)
+        return OriginalBones(Rotation.identity(n), Rotation.identity(n), self.offsets_m.copy(), np.ones(n))
 
     @property
     def rest_world_m(self) -> FloatArray:
@@ -294,4 +349,13 @@ def scaled(rig: Rig, factor: float, name: str | None = None) -> Rig:
         parents=rig.parents,
         offsets_m=rig.offsets_m * factor,
         tails_m={k: v * factor for k, v in rig.tails_m.items()},
+        original=None
+        if rig.original is None
+        else OriginalBones(
+            rig.original.rotations,
+            rig.original.parent_rotations,
+            rig.original.local_positions * factor,
+            rig.original.parent_scales,
+            rig.original.kind,
+        ),
     )

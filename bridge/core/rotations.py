@@ -4,6 +4,10 @@ Every function takes and returns plain arrays: vectors (..., 3), rotation matric
 radians. They are the solver's building blocks (:mod:`bridge.solve`); each is exact where the maths is (tested
 against scipy's :class:`~scipy.spatial.transform.Rotation`), and cheap on the tiny arrays of one frame, where
 numpy's general routines (``np.cross``, ``np.linalg.norm``) cost tens of microseconds a call.
+
+Quaternion continuity (:func:`continuous_quaternions`, :class:`QuaternionContinuity`): ``q`` and ``−q`` are the
+same rotation, and a solver that builds rotations from matrices picks either; whatever writes poses out over
+time (VMC frames, glTF keys) keeps each bone's quaternion in the hemisphere of its previous frame.
 """
 
 from __future__ import annotations
@@ -146,3 +150,36 @@ def twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
 def transpose(m: FloatArray) -> FloatArray:
     """(..., 3, 3) matrices transposed (for rotations: inverted)."""
     return np.swapaxes(m, -1, -2)
+
+
+def continuous_quaternions(quats_xyzw: FloatArray, previous_xyzw: FloatArray | None = None) -> FloatArray:
+    """(T, ..., 4) quaternions over time T made sign-continuous: each is negated where needed so that its dot
+    product with the one before it (the same bone in the previous frame) is never negative. ``q`` and ``−q`` are
+    the same rotation, so the rotations are unchanged; only what a receiver that filters or interpolates
+    quaternion components sees is (it sees no jump through the 4-D sphere). ``previous_xyzw`` (..., 4): the
+    quaternions sent just before the first row (continuity across calls); None starts from the first row as is.
+    """
+    q = np.array(quats_xyzw, dtype=np.float64, copy=True)
+    if len(q) == 0:
+        return q
+    first = q[:1] if previous_xyzw is None else np.asarray(previous_xyzw, dtype=np.float64)[None]
+    before = np.concatenate([first, q[:-1]])  # row 0 against itself (no previous) or against the previous
+    # q[t] is flipped relative to q[t-1] when their dot is negative; the flips accumulate along time.
+    signs = np.cumprod(np.where(np.sum(q * before, axis=-1) < 0.0, -1.0, 1.0), axis=0)
+    return q * signs[..., None]
+
+
+class QuaternionContinuity:
+    """Keeps each bone's quaternion in the hemisphere of its previous frame, frame after frame (see
+    :func:`continuous_quaternions`). Call it with one frame's B rotations; it returns the same rotations with
+    continuous quaternion signs. A frame with another number of rotations starts afresh."""
+
+    def __init__(self) -> None:
+        self._previous: FloatArray | None = None
+
+    def __call__(self, rotations: Rotation) -> Rotation:
+        q = np.atleast_2d(rotations.as_quat())
+        prev = self._previous
+        out = continuous_quaternions(q[None], prev if prev is not None and prev.shape == q.shape else None)[0]
+        self._previous = out
+        return Rotation.from_quat(out)

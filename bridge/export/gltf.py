@@ -3,8 +3,9 @@
 glTF's frame is the rig frame (right-handed, Y up, the avatar faces +Z, metres) and its rotations are
 scalar-last quaternions like scipy's, so nothing is converted: each bone is a node whose ``translation`` is the
 rig's rest offset (``Hips``: its rest position above the floor origin) and whose animated ``rotation`` is the
-bone's local rotation; ``Hips`` also has an animated ``translation``. The nodes form a skin (joints and inverse
-bind matrices of the T-pose) so that importers such as Blender build an armature from them; there is no mesh.
+bone's local rotation (each key in the hemisphere of the one before it); ``Hips`` also has an animated
+``translation``. The nodes form a skin (joints and inverse bind matrices of the T-pose) so that importers such as
+Blender build an armature from them; there is no mesh.
 Keyframes are the same regular grid as the BVH export (:func:`bridge.export.bvh.resample_poses`), interpolation
 ``LINEAR`` (slerp for rotations, as the glTF specification defines it).
 
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from bridge.core.errors import BridgeError
 from bridge.core.files import atomic_write
 from bridge.core.pose import BonePose
+from bridge.core.rotations import continuous_quaternions
 from bridge.export.bvh import resample_poses
 
 FloatArray = npt.NDArray[np.float64]
@@ -68,6 +70,9 @@ def gltf_document(poses: Sequence[BonePose], fps: float, name: str = "take") -> 
         raise BridgeError("there is no motion to export: the input had no frames")
     rig = poses[0].rig
     quats, hips = resample_poses(poses, fps)
+    # Each key in the hemisphere of the one before: importers that interpolate or filter the four components
+    # (rather than slerp the short way) see no jump.
+    keys = continuous_quaternions(quats)
     n_t, n_b = quats.shape[0], len(rig)
     buf = _Buffer()
     times = np.arange(n_t, dtype=np.float64) / fps
@@ -87,7 +92,7 @@ def gltf_document(poses: Sequence[BonePose], fps: float, name: str = "take") -> 
     samplers: list[dict[str, Any]] = []
     channels: list[dict[str, Any]] = []
     for b in range(n_b):
-        q = quats[:, b] * np.where(quats[:, b, 3:4] < 0, -1.0, 1.0)  # one hemisphere: tidier curves
+        q = keys[:, b]
         samplers.append({"input": t_acc, "output": buf.add(q, "VEC4"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": b, "path": "rotation"}})
     samplers.append({"input": t_acc, "output": buf.add(hips, "VEC3"), "interpolation": "LINEAR"})

@@ -6,10 +6,18 @@ since sending the wrong protocol fails silently on the receiver's side.
 
 An encoder turns one solved frame into the datagrams of its protocol (no sockets: :mod:`bridge.output.transport`
 sends them).
+
+**Datagram size per target** (:func:`encoder_config_for`): a whole VMC frame is one OSC bundle of about 4.5 KB
+(7 KB with the 52 ARKit blend shapes). On loopback that is fine; across a network it is cut into IP fragments,
+which Wi-Fi drops readily (losing one fragment loses the frame), and the VMC specification asks for bundles
+within about 1,500 bytes. So a target that is not a loopback address gets frames split into bundles of at most
+:data:`LAN_DATAGRAM_BYTES` unless the user chose a limit; loopback keeps one bundle a frame. VRChat frames
+(≤ 9 trackers, under 1 KB) are never split.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -80,6 +88,21 @@ def select_protocol(target: OscTarget, protocol: str | None = None) -> str:
             f"(ports {VMC_DEFAULT_PORT} and {VRCHAT_DEFAULT_PORT} imply vmc and vrchat)"
         )
     return implied
+
+
+#: Datagram size limit for targets that are not loopback: an Ethernet frame's 1,500 bytes less IP and UDP
+#: headers (28 bytes IPv4, 48 IPv6) and room for tunnels (VPN, PPPoE).
+LAN_DATAGRAM_BYTES = 1400
+
+
+def encoder_config_for(target: OscTarget, config: EncoderConfig, lan_datagram_bytes: int | None) -> EncoderConfig:
+    """The encoder settings for one target: ``config``, with VMC frames split into bundles of at most
+    ``lan_datagram_bytes`` when the target is not a loopback address and ``config`` sets no limit of its own
+    (and bundles at all). ``lan_datagram_bytes`` None: never split unasked."""
+    vmc = config.vmc
+    if lan_datagram_bytes is None or target.is_loopback or not vmc.bundle or vmc.max_datagram_bytes is not None:
+        return config
+    return dataclasses.replace(config, vmc=dataclasses.replace(vmc, max_datagram_bytes=lan_datagram_bytes))
 
 
 def encode_frame(

@@ -64,6 +64,15 @@ class OscTarget:
         """The address to connect a socket to."""
         return (self.ip or self.host, self.port)
 
+    @property
+    def is_loopback(self) -> bool:
+        """True when the target is this machine's loopback (``127.0.0.0/8``, ``::1``, or the name ``localhost``
+        when unresolved): datagrams never meet a network's MTU there."""
+        try:
+            return ipaddress.ip_address(self.ip or self.host).is_loopback
+        except ValueError:
+            return self.host.lower() == "localhost"
+
 
 def _bad(text: str, problem: str) -> BridgeError:
     return BridgeError(f"--osc {text!r}: {problem}; {_EXAMPLE}")

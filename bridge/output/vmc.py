@@ -22,6 +22,25 @@ Blend shapes (face, later): ``/VMC/Ext/Blend/Val (string name, float weight)`` f
 
 Every number is an OSC float (``f``) except the four ints of ``/VMC/Ext/OK``. Rig frame → Unity frame goes
 through :mod:`bridge.core.frames` only.
+
+**Bone space** (``VmcConfig.bone_space``). ``normalized`` (default): local rotations relative to a rest pose in
+which every bone is unrotated (the VRM 0.x / UniVRM normalised T-pose), positions the rig's offsets — what
+receivers that retarget through a humanoid expect. ``original``: for an avatar whose own bone nodes are rotated
+at rest (VRM 1.0 keeps them so), each bone's local rotation is turned into that node's space,
+``R0(parent node)⁻¹ · q · R0(bone node)`` (:func:`bridge.core.frames.normalized_to_original_rotation`), and its
+position is the node's own local translation (:class:`bridge.core.rig.OriginalBones`): a receiver that writes
+them onto the model's original nodes gets the intended world pose. Which receiver wants which:
+
+=====================================  ======================================================================
+receiver                               bone space
+=====================================  ======================================================================
+EVMC4U, VRM 1.0 model (its default:    ``original``: it sets ``localRotation``/``localPosition`` of the
+no control rig)                        animator's bone transforms, the model's own nodes
+EVMC4U, VRM 1.0 with a control rig     ``normalized``
+VMC4UE (Unreal)                        ``original``: it replaces each mapped bone's local transform
+VMC4B (Blender)                        ``normalized``: it turns the rotation into each pose bone's frame
+VSeeFace, VNyan, EVMC4U with VRM 0.x   either: VRM 0.x nodes have no rest rotations, the two are the same
+=====================================  ======================================================================
 """
 
 from __future__ import annotations
@@ -34,7 +53,7 @@ from typing import SupportsFloat
 import numpy as np
 
 from bridge.core.errors import BridgeError
-from bridge.core.frames import rig_to_unity_position, rig_to_unity_quaternion
+from bridge.core.frames import normalized_to_original_rotation, rig_to_unity_position, rig_to_unity_quaternion
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
 from bridge.output.packing import OscPacked, osc_floats_message, osc_message, pack_datagrams
@@ -59,6 +78,11 @@ TRACKING_LOST = 0
 #: Smallest accepted datagram limit: one bone message (≤ ~110 bytes) in a bundle must fit.
 MIN_DATAGRAM_BYTES = 128
 
+#: Bone spaces (see the module docstring).
+NORMALIZED = "normalized"
+ORIGINAL = "original"
+BONE_SPACES: tuple[str, ...] = (NORMALIZED, ORIGINAL)
+
 
 @dataclass(frozen=True)
 class VmcConfig:
@@ -69,13 +93,18 @@ class VmcConfig:
             frame together; False: one message per datagram, for receivers that do not read bundles.
         max_datagram_bytes: with ``bundle``, split a frame into several bundles of at most this many bytes
             (1400 keeps each datagram inside one Ethernet frame on a LAN); None: one bundle per frame
-            (about 2 KB for the default rig: fine on localhost, fragmented on a LAN).
+            (about 4.5 KB for the default rig: fine on localhost, fragmented on a LAN). Which targets get a
+            limit by default is decided per target by :func:`bridge.output.protocols.encoder_config_for`.
+        bone_space: ``normalized`` or ``original`` (see the module docstring).
     """
 
     bundle: bool = True
     max_datagram_bytes: int | None = None
+    bone_space: str = NORMALIZED
 
     def __post_init__(self) -> None:
+        if self.bone_space not in BONE_SPACES:
+            raise BridgeError(f"unknown bone space {self.bone_space!r}; use one of {', '.join(BONE_SPACES)}")
         if self.max_datagram_bytes is not None and self.max_datagram_bytes < MIN_DATAGRAM_BYTES:
             raise BridgeError(
                 f"VMC datagram size limit {self.max_datagram_bytes} is too small; use at least "
@@ -104,14 +133,17 @@ def root_message() -> OscPacked:
     return osc_message(ADDRESS_ROOT, "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
 
 
-def bone_local_unity(pose: BonePose) -> tuple[np.ndarray, np.ndarray]:
+def bone_local_unity(pose: BonePose, bone_space: str = NORMALIZED) -> tuple[np.ndarray, np.ndarray]:
     """Each bone's local transform as VMC sends it.
 
     Returns:
         positions: (B, 3) float, Unity frame (left-handed, Y up), metres: rest offsets from the parent joint,
-            Hips = ``pose.hips_position_m``.
-        quaternions: (B, 4) float, Unity frame, scalar-last ``x y z w``: local rotations.
+            Hips = ``pose.hips_position_m`` (``original``: the nodes' own local translations).
+        quaternions: (B, 4) float, Unity frame, scalar-last ``x y z w``: local rotations (``original``: in the
+            avatar nodes' own space).
     """
+    if bone_space == ORIGINAL:
+        return _original_local_unity(pose)
     offsets = np.array(pose.rig.offsets_m, dtype=np.float64, copy=True)
     offsets[pose.rig.parents < 0] = pose.hips_position_m  # the root, Hips
     # "+ 0.0" turns the reflection's -0.0 into 0.0 (tidier for people reading packet dumps).
@@ -121,10 +153,21 @@ def bone_local_unity(pose: BonePose) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def bone_messages(pose: BonePose) -> list[OscPacked]:
+def _original_local_unity(pose: BonePose) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bone_local_unity` in the avatar's original bone space."""
+    rig = pose.rig
+    original = rig.original_bones
+    positions = np.array(original.local_positions, dtype=np.float64, copy=True)
+    positions[0] = original.hips_local_position(pose.hips_position_m, rig.offsets_m[0])
+    rest, parent_rest = original.rotations, original.parent_rotations
+    rotations = normalized_to_original_rotation(pose.local_rotations, rest, parent_rest)
+    return rig_to_unity_position(positions) + 0.0, np.atleast_2d(rig_to_unity_quaternion(rotations)) + 0.0
+
+
+def bone_messages(pose: BonePose, bone_space: str = NORMALIZED) -> list[OscPacked]:
     """One ``/VMC/Ext/Bone/Pos`` per rig bone (rig order, parents first)."""
-    positions, quats = bone_local_unity(pose)
-    prefixes = _bone_prefixes(pose.rig)
+    positions, quats = bone_local_unity(pose, bone_space)
+    prefixes = _bone_prefixes(pose.rig, bone_space)
     out = []
     for i, (name, p, q) in enumerate(zip(pose.rig.bones, positions, quats, strict=True)):
         prefix = prefixes[i]
@@ -135,16 +178,17 @@ def bone_messages(pose: BonePose) -> list[OscPacked]:
     return out
 
 
-_PREFIX_CACHE: dict[int, tuple[Rig, list[bytes | None]]] = {}
+_PREFIX_CACHE: dict[tuple[int, str], tuple[Rig, list[bytes | None]]] = {}
 
 
-def _bone_prefixes(rig: Rig) -> list[bytes | None]:
+def _bone_prefixes(rig: Rig, bone_space: str = NORMALIZED) -> list[bytes | None]:
     """Per bone, the encoded ``/VMC/Ext/Bone/Pos`` message up to its quaternion (address, type tags, name and
     rest position never change between frames); None for the root, whose position moves. Cached per rig."""
-    hit = _PREFIX_CACHE.get(id(rig))
+    hit = _PREFIX_CACHE.get((id(rig), bone_space))
     if hit is not None and hit[0] is rig:
         return hit[1]
-    positions = rig_to_unity_position(rig.offsets_m) + 0.0
+    rest = rig.original_bones.local_positions if bone_space == ORIGINAL else rig.offsets_m
+    positions = rig_to_unity_position(rest) + 0.0
     prefixes: list[bytes | None] = []
     for name, p, parent in zip(rig.bones, positions, rig.parents, strict=True):
         if parent < 0:
@@ -154,7 +198,7 @@ def _bone_prefixes(rig: Rig) -> list[bytes | None]:
             prefixes.append(full[:-16])  # drop the 4 quaternion floats
     if len(_PREFIX_CACHE) > 16:
         _PREFIX_CACHE.clear()
-    _PREFIX_CACHE[id(rig)] = (rig, prefixes)
+    _PREFIX_CACHE[(id(rig), bone_space)] = (rig, prefixes)
     return prefixes
 
 
@@ -176,10 +220,13 @@ def blend_messages(weights: Mapping[str, SupportsFloat]) -> list[OscPacked]:
 
 
 def vmc_frame_messages(
-    pose: BonePose, t_s: float, blendshapes: Mapping[str, SupportsFloat] | None = None
+    pose: BonePose,
+    t_s: float,
+    blendshapes: Mapping[str, SupportsFloat] | None = None,
+    bone_space: str = NORMALIZED,
 ) -> list[OscPacked]:
     """All messages of one frame: OK, T, Root, every bone, then blend shapes (if any)."""
-    msgs = [ok_message(pose.tracking), time_message(t_s), root_message(), *bone_messages(pose)]
+    msgs = [ok_message(pose.tracking), time_message(t_s), root_message(), *bone_messages(pose, bone_space)]
     if blendshapes:
         msgs.extend(blend_messages(blendshapes))
     return msgs
@@ -193,7 +240,8 @@ def encode_vmc_frame(
 ) -> list[bytes]:
     """One frame of VMC as UDP datagrams (see :class:`VmcConfig` for bundling and splitting)."""
     cfg = config or VmcConfig()
-    return pack_datagrams(vmc_frame_messages(pose, t_s, blendshapes), cfg.bundle, cfg.max_datagram_bytes)
+    messages = vmc_frame_messages(pose, t_s, blendshapes, cfg.bone_space)
+    return pack_datagrams(messages, cfg.bundle, cfg.max_datagram_bytes)
 
 
 def encode_vmc_blendshapes(weights: Mapping[str, SupportsFloat], config: VmcConfig | None = None) -> list[bytes]:

@@ -31,10 +31,15 @@ Body parts and their tracker numbers (fixed slots: a part keeps its number whate
  6     right_knee    RightLowerLeg (knee)                       RightLowerLeg (shin)
  7     left_elbow    LeftLowerArm (elbow)                       LeftUpperArm (VRChat: "elbows (upper arms)")
  8     right_elbow   RightLowerArm (elbow)                      RightUpperArm
- head  (send_head)   Head                                       Head
+ head  (send_head)   Head                                       Head (only with ``head_rotation``)
 =====  ============  =========================================  ==========================
 
-The head pair only helps VRChat align bridge's tracking space with its own; it does not drive the head.
+The head tracker only helps VRChat align bridge's tracking space with its own; it does not drive the head. By
+default only its **position** is sent: VRChat turns the whole OSC tracking space toward the head rotation it
+is sent, so a tracked head that turns (or a camera's noisy estimate of it) would swing every tracker around
+the user; the headset already knows where the head looks. SlimeVR and MediaPipe-VR-Fullbody-Tracking send
+the head position alone too. ``head_rotation=True`` (``--head-rotation``) adds
+``/tracking/trackers/head/rotation``.
 """
 
 from __future__ import annotations
@@ -86,13 +91,16 @@ class VrchatConfig:
         trackers: body parts to send (see the module table); default hip and both feet, which VRChat's IK
             handles best. Order does not matter: numbers are fixed per part.
         height_m: the user's real height in metres; positions are scaled by ``height_m / rig.height_m``.
-        send_head: also send ``/tracking/trackers/head/*`` so VRChat can align the tracking spaces.
+        send_head: also send ``/tracking/trackers/head/position`` so VRChat can align the tracking spaces.
+        head_rotation: with ``send_head``, also send ``/tracking/trackers/head/rotation`` (VRChat then turns its
+            tracking space toward it; see the module docstring).
         bundle: one OSC bundle per frame (True) or one datagram per message (False).
     """
 
     trackers: tuple[str, ...] = DEFAULT_TRACKERS
     height_m: float = 1.7
     send_head: bool = True
+    head_rotation: bool = False
     bundle: bool = True
 
     def __post_init__(self) -> None:
@@ -171,12 +179,14 @@ def tracker_poses(pose: BonePose, config: VrchatConfig) -> dict[str, tuple[np.nd
 
 
 def vrchat_frame_messages(pose: BonePose, config: VrchatConfig | None = None) -> list[OscPacked]:
-    """One frame's messages: ``position`` then ``rotation`` for each tracker, in tracker order, then head."""
+    """One frame's messages: ``position`` then ``rotation`` for each tracker, in tracker order, then the head's
+    position (and rotation with ``head_rotation``)."""
     cfg = config or VrchatConfig()
     msgs = []
     for key, (pos, euler) in tracker_poses(pose, cfg).items():
         msgs.append(osc_message(f"/tracking/trackers/{key}/position", *(float(v) for v in pos)))
-        msgs.append(osc_message(f"/tracking/trackers/{key}/rotation", *(float(v) for v in euler)))
+        if key != "head" or cfg.head_rotation:
+            msgs.append(osc_message(f"/tracking/trackers/{key}/rotation", *(float(v) for v in euler)))
     return msgs
 
 

@@ -5,7 +5,11 @@ Pure numpy/scipy plus a small stateful stage (:class:`FaceSolver`): no mediapipe
 
 Name sets (``--blendshapes``), all weights in [0, 1]:
 
-* ``arkit``: the 52 ARKit names as they are ("Perfect Sync" avatars in VSeeFace, VNyan, Warudo).
+* ``arkit``: the 52 ARKit names as Apple spells them, lowerCamelCase (``jawOpen``, ``eyeBlinkLeft``: "Perfect
+  Sync" avatars in VSeeFace, VNyan, Warudo).
+* ``arkit-pascal``: the same 52 in PascalCase (``JawOpen``, ``EyeBlinkLeft``), as many Perfect Sync avatars name
+  their blend shape clips. The VMC specification says names are case-sensitive; receivers differ (EVMC4U
+  lower-cases every name before it looks it up, so either set works there).
 * ``vrm0``: VRM 0.x blend shape presets; ``vrm1``: VRM 1.0 expression presets, mapped from the ARKit weights:
 
 ================  ================  ===================================================================
@@ -60,7 +64,10 @@ from bridge.core.pose import BonePose, BoneState
 
 FloatArray = npt.NDArray[np.float64]
 
-NAME_SETS: tuple[str, ...] = ("arkit", "vrm0", "vrm1")
+NAME_SETS: tuple[str, ...] = ("arkit", "arkit-pascal", "vrm0", "vrm1")
+
+#: The 52 ARKit names in PascalCase (``jawOpen`` → ``JawOpen``), in :data:`ARKIT_BLENDSHAPES` order.
+ARKIT_PASCAL_NAMES: tuple[str, ...] = tuple(n[:1].upper() + n[1:] for n in ARKIT_BLENDSHAPES)
 
 
 def _g(w: FloatArray, name: str) -> float:
@@ -108,13 +115,14 @@ def map_blendshapes(weights: FloatArray, name_set: str = "vrm0") -> dict[str, fl
 
     Args:
         weights: the weights of the face ("Left" = the face's own left).
-        name_set: ``arkit``, ``vrm0`` or ``vrm1`` (see the module docstring).
+        name_set: ``arkit``, ``arkit-pascal``, ``vrm0`` or ``vrm1`` (see the module docstring).
     """
     w = np.clip(np.asarray(weights, dtype=np.float64), 0.0, 1.0)
     if w.shape != (NUM_BLENDSHAPES,):
         raise BridgeError(f"expected {NUM_BLENDSHAPES} blend shape weights, got shape {w.shape}")
-    if name_set == "arkit":
-        return {n: float(v) for n, v in zip(ARKIT_BLENDSHAPES, w, strict=True)}
+    if name_set in ("arkit", "arkit-pascal"):
+        names = ARKIT_BLENDSHAPES if name_set == "arkit" else ARKIT_PASCAL_NAMES
+        return {n: float(v) for n, v in zip(names, w, strict=True)}
     presets = _presets(w)
     if name_set == "vrm1":
         return presets

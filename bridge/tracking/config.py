@@ -42,6 +42,14 @@ class TrackerConfig:
             of as fast as inference goes (``bridge stream`` of a video plays at the video's speed).
         track: which models run: "body" always, "hands" and/or "face" added by ``--track`` (see
             :mod:`bridge.tracking.hand_face_detector`); their results ride in ``LandmarkFrame.hands`` / ``.face``.
+        num_poses: how many people the pose model looks for (``--people``); bridge follows one of them
+            (:mod:`bridge.tracking.person`). With 1 (default) the model's jump to another person is noticed
+            (the person is reported lost until the model finds them again), with 2 or more bridge can follow
+            its person through such a jump and choose whom to follow at start; see the README for the cost.
+        person: whom to follow at start among the poses found: ``largest``, ``center`` or ``first``
+            (``--person``; a choice only with ``num_poses`` > 1).
+        camera_size: (width, height) to ask a camera for (``--camera-size``); None: its default.
+        camera_fps: frame rate to ask a camera for (``--camera-fps``); None: its default.
     """
 
     model_path: Path | None = None
@@ -52,3 +60,7 @@ class TrackerConfig:
     image_fps: float = 30.0
     realtime: bool = False
     track: tuple[str, ...] = ("body",)
+    num_poses: int = 1
+    person: str = "largest"
+    camera_size: tuple[int, int] | None = None
+    camera_fps: float | None = None

@@ -1,10 +1,12 @@
 """The body model: MediaPipe PoseLandmarker turning decoded frames into
 :class:`~bridge.core.landmarks.LandmarkFrame` values.
 
-Model and timestamps: PoseLandmarker (Tasks API) in ``RunningMode.VIDEO``, ``num_poses=1``, fed integer
-millisecond timestamps derived from the frame timestamps (strictly increasing). ``pose_world_landmarks`` →
-``world_xyz_m``, ``pose_landmarks`` → ``image_xy``, per-landmark ``visibility`` and ``presence``; a frame
-without a detection is an explicit :meth:`LandmarkFrame.no_person`.
+Model and timestamps: PoseLandmarker (Tasks API) in ``RunningMode.VIDEO``, ``num_poses`` people (default 1,
+``--people``), fed integer millisecond timestamps derived from the frame timestamps (strictly increasing). Of the
+poses found, :class:`~bridge.tracking.person.PersonSelector` picks the person bridge follows (the same one
+throughout, see there); its ``pose_world_landmarks`` → ``world_xyz_m``, ``pose_landmarks`` → ``image_xy``,
+per-landmark ``visibility`` and ``presence``, and the person flags of :mod:`bridge.core.person`. A frame without
+the followed person is an explicit :meth:`LandmarkFrame.no_person`.
 
 What MediaPipe already smooths (measured, mediapipe 1.2.2, pose_landmarker_full, Sports2D demo, 230 frames):
 in VIDEO mode the landmarker tracks the region of interest from the previous frame's landmarks (detector only
@@ -28,14 +30,19 @@ import numpy as np
 
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
+from bridge.core.person import PEOPLE_FLAG, PERSON_ID_FLAG, PERSON_NOTE_FLAG
 from bridge.tracking.config import TrackerConfig
 from bridge.tracking.models import model_load_error, pose_model_path
+from bridge.tracking.person import Candidate, PersonConfig, PersonSelector, appearance
 from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.sources import Frame
 
+#: The people's colours are measured on every this-many-th pixel of their region (cheap, and enough).
+APPEARANCE_STEP = 4
+
 
 class PoseDetector:
-    """MediaPipe PoseLandmarker (VIDEO mode, one pose) turning :class:`Frame` values into LandmarkFrames.
+    """MediaPipe PoseLandmarker (VIDEO mode) turning :class:`Frame` values into LandmarkFrames of one person.
 
     Create it in the process that uses it. ``close()`` releases the native graph (also via ``with``).
     """
@@ -49,7 +56,7 @@ class PoseDetector:
         options = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model)),
             running_mode=vision.RunningMode.VIDEO,
-            num_poses=1,
+            num_poses=max(1, int(config.num_poses)),
             min_pose_detection_confidence=config.min_detection_confidence,
             min_pose_presence_confidence=config.min_presence_confidence,
             min_tracking_confidence=config.min_tracking_confidence,
@@ -60,9 +67,10 @@ class PoseDetector:
         except Exception as exc:  # MediaPipe raises RuntimeError/FileNotFoundError/ValueError for bad bundles
             raise model_load_error(model, exc) from exc
         self._last_ms = -1
+        self.selector = PersonSelector(PersonConfig(policy=config.person))
 
     def detect(self, frame: Frame) -> LandmarkFrame:
-        """Landmarks of the most prominent person in ``frame``, or an explicit no-person frame."""
+        """Landmarks of the followed person in ``frame``, or an explicit no-person frame (with person flags)."""
         import cv2
 
         ms = int(round(frame.t_s * 1000.0))
@@ -73,7 +81,22 @@ class PoseDetector:
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         with quiet_stderr():  # MediaPipe logs W0000 lines when it first tracks an ROI
             result = self._landmarker.detect_for_video(image, ms)
-        return landmark_frame_from_result(result, frame.t_s, frame.image_size, frame.frame_index)
+        return self.follow(result, frame)
+
+    def follow(self, result: Any, frame: Frame) -> LandmarkFrame:
+        """The followed person's LandmarkFrame among the poses of ``result`` (:mod:`bridge.tracking.person`)."""
+        candidates = []
+        for pose in result.pose_landmarks or []:
+            xy = np.array([(p.x, p.y) for p in pose], dtype=np.float64)
+            candidates.append(Candidate(xy, appearance(frame.image_bgr, xy, APPEARANCE_STEP)))
+        chosen = self.selector.select(candidates, frame.t_s, frame.image_size)
+        out = landmark_frame_from_result(result, frame.t_s, frame.image_size, frame.frame_index, chosen.index)
+        flags: dict[str, object] = {PEOPLE_FLAG: chosen.people}
+        if chosen.person is not None:
+            flags[PERSON_ID_FLAG] = chosen.person
+        if chosen.note is not None:
+            flags[PERSON_NOTE_FLAG] = chosen.note
+        return out.with_flags(**flags)
 
     def close(self) -> None:
         """Release the MediaPipe graph (idempotent)."""
@@ -91,13 +114,15 @@ class PoseDetector:
 
 
 def landmark_frame_from_result(
-    result: Any, t_s: float, image_size: tuple[int, int], frame_index: int
+    result: Any, t_s: float, image_size: tuple[int, int], frame_index: int, index: int | None = 0
 ) -> LandmarkFrame:
-    """Convert a MediaPipe ``PoseLandmarkerResult`` (first pose only) into a :class:`LandmarkFrame`."""
-    if not result.pose_world_landmarks or not result.pose_landmarks:
+    """Convert pose ``index`` of a MediaPipe ``PoseLandmarkerResult`` into a :class:`LandmarkFrame` (a
+    no-person frame when ``index`` is None or the result has no such pose)."""
+    found = min(len(result.pose_world_landmarks or []), len(result.pose_landmarks or []))
+    if index is None or index >= found:
         return LandmarkFrame.no_person(t_s, image_size, frame_index)
-    world = result.pose_world_landmarks[0]
-    norm = result.pose_landmarks[0]
+    world = result.pose_world_landmarks[index]
+    norm = result.pose_landmarks[index]
     if len(world) != NUM_LANDMARKS or len(norm) != NUM_LANDMARKS:
         raise BridgeError(f"the pose model returned {len(world)} landmarks, expected {NUM_LANDMARKS}")
     world_xyz_m = np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)

@@ -201,7 +201,7 @@ def _tracker_main(
     try:
         quiet_opencv()
         with quiet_stderr():
-            source = open_source(spec, config.image_fps)
+            source = open_source(spec, config.image_fps, config.camera_size, config.camera_fps)
         detector = make_detector(config)
     except BridgeError as exc:
         control_q.put(_Failure(str(exc)))

@@ -76,6 +76,8 @@ class StreamInfo:
         frame_count: number of frames for files (from the container, so approximate for some videos), else None.
         image_size: (width, height) in pixels of the first frame, None when unknown.
         is_demo: True when the input is the demo clip.
+        delivery: for a camera, one line saying what it actually delivers (and what was asked, when that
+            differs), e.g. ``"camera 0 delivers 1280x720 at 30 fps (MJPG); asked for 1920x1080 at 60 fps"``.
     """
 
     description: str
@@ -84,6 +86,7 @@ class StreamInfo:
     frame_count: int | None
     image_size: tuple[int, int] | None
     is_demo: bool
+    delivery: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,13 +275,15 @@ class CameraSource(FrameSource):
     """Frames from webcam ``index``, timestamped with the monotonic clock at grab time.
 
     OpenCV's capture buffer is reduced to one frame where the backend allows it, so a slow consumer sees recent
-    frames rather than a backlog.
+    frames rather than a backlog. ``size`` (width, height) and ``fps`` ask the camera for a mode
+    (``--camera-size``, ``--camera-fps``); a camera delivers the nearest it has, and :attr:`StreamInfo.delivery`
+    says what that is (the size of the first frame, the rate and pixel format the driver reports).
     """
 
     #: Consecutive failed reads after which the camera is considered gone.
     MAX_FAILED_READS = 30
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, size: tuple[int, int] | None = None, fps: float | None = None) -> None:
         self.index = index
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
@@ -287,20 +292,29 @@ class CameraSource(FrameSource):
                 f"no camera at index {index} (check that a webcam is connected and free, or pass --input FILE)"
             )
         self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if size is not None:
+            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, float(size[0]))
+            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, float(size[1]))
+        if fps is not None:
+            self._cap.set(cv2.CAP_PROP_FPS, float(fps))
         ok, first = self._cap.read()
         if not ok or first is None:
             self._cap.release()
             raise BridgeError(f"camera {index} opened but delivers no frames (is another program using it?)")
         self._first: BgrImage | None = first
         self._first_t_s = time.monotonic()
-        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        reported = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        rate = reported if math.isfinite(reported) and 0.5 < reported < 1000 else None
+        got = (int(first.shape[1]), int(first.shape[0]))
+        fourcc = _fourcc_text(self._cap.get(cv2.CAP_PROP_FOURCC))
         self.info = StreamInfo(
             description=f"camera {index}",
             live=True,
-            fps=fps if math.isfinite(fps) and 0.5 < fps < 1000 else None,
+            fps=rate,
             frame_count=None,
-            image_size=(int(first.shape[1]), int(first.shape[0])),
+            image_size=got,
             is_demo=False,
+            delivery=camera_delivery(index, got, rate, fourcc, size, fps),
         )
 
     def __iter__(self) -> Iterator[Frame]:
@@ -329,7 +343,48 @@ class CameraSource(FrameSource):
         self._cap.release()
 
 
-def open_source(spec: SourceSpec, image_fps: float = 30.0) -> FrameSource:
+def _fourcc_text(value: float) -> str:
+    """OpenCV's ``CAP_PROP_FOURCC`` (a float holding four characters) as text ("" when unknown)."""
+    code = int(value) if math.isfinite(value) and value > 0 else 0
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text if text.isprintable() and text.strip() else ""
+
+
+def camera_delivery(
+    index: int,
+    size: tuple[int, int],
+    fps: float | None,
+    fourcc: str = "",
+    asked_size: tuple[int, int] | None = None,
+    asked_fps: float | None = None,
+) -> str:
+    """One line: what camera ``index`` delivers, and what was asked when it differs."""
+    rate = f"{fps:g} fps" if fps else "an unreported frame rate"
+    line = f"camera {index} delivers {size[0]}x{size[1]} at {rate}" + (f" ({fourcc})" if fourcc else "")
+    wished = []
+    if asked_size is not None and tuple(asked_size) != tuple(size):
+        wished.append(f"{asked_size[0]}x{asked_size[1]}")
+    if asked_fps is not None and (fps is None or abs(fps - asked_fps) > 0.5):
+        wished.append(f"{asked_fps:g} fps")
+    if wished:
+        line += f"; asked for {' at '.join(wished)}, which it does not offer (bridge cameras lists its modes)"
+    return line
+
+
+def parse_camera_size(text: str) -> tuple[int, int]:
+    """``"1280x720"`` → (1280, 720). Raises BridgeError on anything else."""
+    w, sep, h = text.strip().lower().partition("x")
+    if not sep or not w.isdigit() or not h.isdigit() or not (16 <= int(w) <= 8192 and 16 <= int(h) <= 8192):
+        raise BridgeError(f"--camera-size {text!r}: write WIDTHxHEIGHT in pixels, e.g. 1280x720")
+    return int(w), int(h)
+
+
+def open_source(
+    spec: SourceSpec,
+    image_fps: float = 30.0,
+    camera_size: tuple[int, int] | None = None,
+    camera_fps: float | None = None,
+) -> FrameSource:
     """Open the frames of ``spec`` (not a recording: those hold landmarks, not images).
 
     Raises:
@@ -337,7 +392,7 @@ def open_source(spec: SourceSpec, image_fps: float = 30.0) -> FrameSource:
     """
     if spec.kind == "camera":
         assert spec.camera_index is not None
-        return CameraSource(spec.camera_index)
+        return CameraSource(spec.camera_index, camera_size, camera_fps)
     assert spec.path is not None
     if spec.kind in ("video", "demo"):
         return VideoFileSource(spec.path, is_demo=spec.kind == "demo")

@@ -377,6 +377,19 @@ def test_analyze_writes_csv_plots_and_report(analyzed: Path, sports2d_tracked) -
     assert 'id="summary"' in page and "Jumps:" in page and "http" not in page.replace("http-equiv", "")
 
 
+@pytest.mark.slow
+def test_the_report_names_the_person_analysed(analyzed: Path) -> None:
+    """The demo has two people; the report says whom it analysed and when the tracker lost and found them."""
+    import re
+
+    page = (analyzed / "demo_report.html").read_text()
+    match = re.search(r"<p id='person'>Person analysed: (.*?)</p>", page)
+    assert match, "the report does not name the person analysed"
+    text = match.group(1)
+    assert text.startswith("person 1, seen in ") and "following person 1" in text
+    assert "lost person 1" in text and "person 1 is back" in text
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

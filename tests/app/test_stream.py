@@ -190,3 +190,56 @@ def test_bridge_stream_command_line(run_bridge, recording: Path) -> None:  # typ
 def test_target_string_round_trip() -> None:
     t = parse_osc_target("127.0.0.1:39539")
     assert isinstance(t, OscTarget) and t.port == 39539
+
+
+@pytest.mark.slow
+def test_a_receiver_on_another_host_gets_lan_sized_datagrams_and_loopback_whole_frames(tmp_path: Path) -> None:
+    """A real receiver in another network namespace (through a veth pair, MTU 1500) and one on 127.0.0.1, fed by
+    one stream with default settings: the remote one gets bundles of at most 1,400 bytes, the local one one
+    bundle per frame, and both the very same messages."""
+    import io
+
+    from bridge.testing.synth import frame_from_pose
+    from tests.helpers.netns import netns_available, remote_udp_receiver
+    from tests.helpers.osc_receiver import random_pose
+
+    if not netns_available():
+        pytest.skip("network namespaces need root and iproute2 (ip netns)")
+    path = tmp_path / "poses.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="synthetic", fps=30.0, image_size=(1280, 720))) as w:
+        for k in range(20):
+            w.write(frame_from_pose(random_pose(k), t_s=k / 30.0).replace(frame_index=k))
+    said = io.StringIO()
+    with remote_udp_receiver(tmp_path) as remote, OscReceiver() as local:
+        far = StreamTarget(parse_osc_target(f"{remote.ip}:{remote.port}"), "vmc")
+        config = StreamConfig(input_text=str(path), targets=(far, target(local)), realtime=False, max_rate_hz=0.0)
+        run_stream(config, StatusLine(60.0, stream=said, plain_interval_s=None))
+        local.wait_for(20)
+        remote_grams = remote.datagrams()
+    assert len(local.datagrams) == 20 and min(len(g) for g in local.datagrams) > 1400  # whole frames
+    assert len(remote_grams) > 20 and max(len(g) for g in remote_grams) <= 1400
+    assert all(g.startswith(b"#bundle") for g in remote_grams)
+    remote_msgs = [m for g in remote_grams for m in parse_datagram(g)]
+    assert remote_msgs == [m for g in local.datagrams for m in parse_datagram(g)]
+    assert len(split_frames(remote_msgs)) == 20
+    notes = [line for line in said.getvalue().splitlines() if "1400 bytes" in line]
+    assert len(notes) == 1 and remote.ip in notes[0]
+
+
+@pytest.mark.slow
+def test_no_quaternion_sign_flips_in_a_whole_demo_stream(tmp_path: Path, sports2d_tracked) -> None:  # type: ignore[no-untyped-def]
+    """Every frame of the real demo, streamed to a real receiver: no bone's quaternion changes hemisphere
+    between consecutive frames (the solver's own quaternions flipped 32 times in this clip)."""
+    _, tracked = sports2d_tracked
+    path = tmp_path / "demo.jsonl"
+    with RecordingWriter(path, RecordingHeader(source="sports2d demo", fps=30.0, image_size=(1768, 994))) as w:
+        for f in tracked:
+            w.write(f)
+    with OscReceiver() as rx:
+        poses, _ = stream(str(path), [target(rx)])
+        rx.wait_for(len(poses))
+        frames = split_frames([m for d in rx.datagrams for m in parse_datagram(d)])
+    assert len(frames) == len(tracked) == 230
+    quats = np.array([[m.args[4:8] for m in f if m.address == "/VMC/Ext/Bone/Pos"] for f in frames])
+    dots = np.sum(quats[1:] * quats[:-1], axis=-1)
+    assert dots.min() >= 0.0, f"{int((dots < 0).sum())} sign flips"

@@ -339,7 +339,7 @@ def test_stream_with_avatar_sends_its_offsets(run_bridge, vrm_files: dict[int, P
     with OscReceiver() as rx:
         done = run_bridge("stream", "--input", str(short_recording), "--osc", f"127.0.0.1:{rx.port}",
                           "--protocol", "vmc", "--fast", "--rate", "200", "--rig", "default",
-                          "--avatar", str(vrm_files[version]))  # fmt: skip
+                          "--avatar", str(vrm_files[version]), "--bone-space", "normalized")  # fmt: skip
         assert done.returncode == 0, done.stderr
         rx.wait_for(1)
         msgs = [m for d in rx.datagrams for m in parse_datagram(d)]

@@ -155,3 +155,57 @@ def test_commands_share_the_input_options() -> None:
         args = parser.parse_args([name, "--input", "camera:1", "--model", "m.task", "--image-fps", "12", *extra])
         config = tracker_config_from_args(args)
         assert args.input == "camera:1" and config.model_path == Path("m.task") and config.image_fps == 12.0
+
+
+def _synthetic_recording(path: Path, frames: int) -> Path:
+    """A recording of ``frames`` rest-pose frames (no model needed to replay it)."""
+    from bridge.core.pose import BonePose
+    from bridge.core.rig import load_rig
+    from bridge.testing.synth import frame_from_pose
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter
+
+    frame = frame_from_pose(BonePose.rest(load_rig()))
+    with RecordingWriter(path, RecordingHeader(source="synthetic", fps=30.0, image_size=(1280, 720))) as writer:
+        for k in range(frames):
+            writer.write(frame.replace(t_s=k / 30.0, frame_index=k))
+    return path
+
+
+def test_record_refuses_to_overwrite_a_take_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    source = _synthetic_recording(tmp_path / "source.jsonl", 5)
+    take = tmp_path / "take.jsonl"
+    take.write_bytes(b"yesterday's take\n")
+    assert cli.main(["record", "--input", str(source), "--out", str(take)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bridge: error: ") and "already exists" in err and "--force" in err
+    assert "\n" not in err
+    assert take.read_bytes() == b"yesterday's take\n"  # untouched
+    assert cli.main(["record", "--input", str(source), "--out", str(take), "--force"]) == 0
+    assert [f.frame_index for f in read_recording(take)[1]] == list(range(5))
+
+
+@pytest.mark.slow
+def test_track_json_carries_the_landmarks_and_stops_quietly_when_the_reader_leaves(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    source = _synthetic_recording(tmp_path / "long.jsonl", 600)  # ~2 MB of JSON: far more than a pipe holds
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "track", "--json", "--input", str(source)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = [proc.stdout.readline() for _ in range(3)]  # what `| head -3` reads
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "closed it" in err, err
+    for k, line in enumerate(lines):
+        record = json.loads(line)
+        assert record["frame_index"] == k and record["person"] is True
+        assert len(record["world_xyz_m"]) == 33 and all(len(p) == 3 for p in record["world_xyz_m"])
+        assert len(record["image_xy"]) == 33 and len(record["visibility"]) == 33 and len(record["presence"]) == 33

@@ -53,3 +53,24 @@ def test_min_rotation_takes_a_onto_b_even_when_opposite() -> None:
     b[0] = -a[0]
     got = np.einsum("nij,nj->ni", r.min_rotation(a, b), r.unit(a))
     np.testing.assert_allclose(got, r.unit(b), atol=1e-9)
+
+
+def test_continuous_quaternions_remove_every_sign_flip_and_keep_the_rotations() -> None:
+    rng = np.random.default_rng(3)
+    # A smooth path through w = 0 (a full turn) for 4 bones, then random signs as a solver may give them.
+    angles = np.linspace(0.0, 2.0 * np.pi, 50)[:, None] * np.array([1.0, 0.5, 1.5, 2.0])
+    axes = r.unit(rng.normal(size=(4, 3)))
+    smooth = Rotation.from_rotvec((angles[..., None] * axes).reshape(-1, 3)).as_quat().reshape(50, 4, 4)
+    noisy = smooth * rng.choice([-1.0, 1.0], size=(50, 4, 1))
+    assert np.any(np.sum(noisy[1:] * noisy[:-1], axis=-1) < 0)
+    out = r.continuous_quaternions(noisy)
+    assert np.all(np.sum(out[1:] * out[:-1], axis=-1) >= 0)
+    np.testing.assert_allclose(np.abs(out), np.abs(noisy))  # only signs change …
+    np.testing.assert_allclose(out[0], noisy[0])  # … and the first frame stays as it was
+    # Across calls: frame by frame gives what the whole sequence gives.
+    keeper = r.QuaternionContinuity()
+    streamed = np.stack([keeper(Rotation.from_quat(frame)).as_quat() for frame in noisy])
+    np.testing.assert_allclose(streamed, out, atol=1e-12)
+    # Continuing after a previous frame keeps its hemisphere.
+    again = r.continuous_quaternions(noisy[10:], previous_xyzw=out[9])
+    np.testing.assert_allclose(again, out[10:], atol=1e-12)

@@ -356,6 +356,30 @@ def test_glb_round_trip_through_pygltflib(tmp_path: Path, rig: Rig, solved: list
                                atol=1e-5)  # fmt: skip
 
 
+def test_glb_rotation_keys_never_flip_sign_even_through_half_a_turn(tmp_path: Path, rig: Rig) -> None:
+    """A hips turning a full turn about Y passes w = 0 twice: the keys stay on one side of each other (a reader
+    that interpolates the four components would otherwise spin the avatar the long way round)."""
+    from bridge.core.rig import load_rig
+    from bridge.export.gltf import export_glb
+
+    rig = load_rig()
+    poses = []
+    for k in range(61):
+        rots = Rotation.identity(len(rig)).as_quat()
+        rots[0] = Rotation.from_euler("y", 6.0 * k, degrees=True).as_quat()
+        rots[rig.index("LeftUpperArm")] = Rotation.from_euler("z", -170.0 + 6.0 * k, degrees=True).as_quat()
+        pose = BonePose.rest(rig, t_s=k / FPS, tracking=True)
+        poses.append(dataclasses.replace(pose, local_rotations=Rotation.from_quat(rots)))
+    path = tmp_path / "spin.glb"
+    export_glb(path, poses, FPS)
+    tracks, _, _ = read_glb_with_pygltflib(path)
+    for name in ("Hips", "LeftUpperArm"):
+        q = tracks[name]["rotation"].astype(np.float64)
+        assert np.all(np.sum(q[1:] * q[:-1], axis=1) >= 0.0), name
+        want = Rotation.from_quat(np.stack([p.rotation_of(name).as_quat() for p in poses]))
+        assert float(angle_between(Rotation.from_quat(q), want).max()) < 1e-4
+
+
 GLTF_BLENDER_SCRIPT = r"""
 import json, sys
 import bpy

@@ -88,6 +88,9 @@ def _check_trackers(pose: BonePose, config: VrchatConfig, msgs: list[Msg]) -> No
         np.testing.assert_allclose(
             trackers[key]["position"], REFLECT @ positions[rig.index(pos_bone)] * scale, atol=2e-6
         )
+        if key == "head" and not config.head_rotation:
+            assert "rotation" not in trackers[key]  # VRChat would turn its tracking space toward it
+            continue
         rebuilt = _unity_euler_to_matrix(*trackers[key]["rotation"])
         expected = REFLECT @ mats[rig.index(rot_bone)] @ REFLECT  # world rotation in Unity's frame
         err = Rotation.from_matrix(rebuilt.T @ expected).magnitude()
@@ -101,13 +104,22 @@ def test_all_trackers_over_udp_rebuild_unity_rotations_and_scaled_positions() ->
         _check_trackers(pose, config, msgs)
 
 
-def test_default_sends_hip_and_feet_as_trackers_1_3_4_plus_head() -> None:
+def test_default_sends_hip_and_feet_as_trackers_1_3_4_plus_the_head_position_only() -> None:
     pose = random_pose(1)
     (msgs,) = _receive([encode_vrchat_frame(pose)])
     assert [m.address for m in msgs] == [
-        f"/tracking/trackers/{k}/{kind}" for k in ("1", "3", "4", "head") for kind in ("position", "rotation")
-    ]
+        f"/tracking/trackers/{k}/{kind}" for k in ("1", "3", "4") for kind in ("position", "rotation")
+    ] + ["/tracking/trackers/head/position"]
     _check_trackers(pose, VrchatConfig(), msgs)
+
+
+def test_head_rotation_is_sent_only_when_asked() -> None:
+    pose = random_pose(2)
+    config = VrchatConfig(head_rotation=True)
+    (msgs,) = _receive([encode_vrchat_frame(pose, config)])
+    head = ["/tracking/trackers/head/position", "/tracking/trackers/head/rotation"]
+    assert [m.address for m in msgs][-2:] == head
+    _check_trackers(pose, config, msgs)
 
 
 def test_rest_pose_stands_on_the_floor_at_the_users_height() -> None:

@@ -39,6 +39,23 @@ def test_arkit_names_are_the_52_of_apple() -> None:
     assert list(out) == list(ARKIT_BLENDSHAPES) and out["jawOpen"] == pytest.approx(0.4)
 
 
+def test_arkit_pascal_sends_the_same_weights_in_pascal_case_from_the_command_line() -> None:
+    from bridge.cli.main import build_parser
+    from bridge.cli.options import processor_config_from_args
+
+    args = build_parser().parse_args(["stream", "--blendshapes", "arkit-pascal", "--input", "demo"])
+    config = processor_config_from_args(args).face
+    assert config is not None and config.names == "arkit-pascal"
+    w = np.linspace(0.0, 1.0, NUM_BLENDSHAPES)
+    lower, pascal = map_blendshapes(w, "arkit"), map_blendshapes(w, config.names)
+    assert list(pascal) == [n[0].upper() + n[1:] for n in lower]
+    assert {"JawOpen", "EyeBlinkLeft", "MouthSmileRight", "TongueOut", "CheekPuff"} <= set(pascal)
+    assert list(pascal.values()) == list(lower.values())
+    grams = encode_vmc_frame(BonePose.rest(load_rig("default")), 0.0, blendshapes=pascal)
+    sent = {m.args[0]: m.args[1] for g in grams for m in parse_datagram(g) if m.address == ADDRESS_BLEND_VAL}
+    assert sent["JawOpen"] == pytest.approx(w[ARKIT_INDEX["jawOpen"]], abs=1e-6) and "jawOpen" not in sent
+
+
 #: Weights that shape several presets (open vs closed mouth, rounded lips) besides their own sources.
 MODULATORS = ("jawOpen", "mouthFunnel", "mouthPucker")
 

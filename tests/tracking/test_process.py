@@ -55,9 +55,15 @@ def test_every_frame_in_order_with_presentation_timestamps(sports2d_tracked) -> 
 
 
 def test_person_found_on_most_frames(sports2d_tracked) -> None:  # type: ignore[no-untyped-def]
+    """The man is followed on most frames; a frame without him either has nobody found in it, or falls in the
+    backflip (frames 160-210), where the model turns to the woman walking past and bridge does not follow."""
+    from bridge.core.person import PEOPLE_FLAG
+
     _, frames = sports2d_tracked
     share = len(found(frames)) / len(frames)
-    assert share >= 0.90, f"person found on only {share:.1%} of frames"
+    assert share >= 0.80, f"person found on only {share:.1%} of frames"
+    others = [f.frame_index for f in frames if not f.person and f.flags.get(PEOPLE_FLAG)]
+    assert all(160 <= k <= 210 for k in others), others
     for f in frames:
         if f.person:
             assert f.world_xyz_m.shape == (NUM_LANDMARKS, 3) and np.isfinite(f.world_xyz_m).all()
@@ -130,7 +136,7 @@ def test_process_gives_the_same_landmarks_as_in_process_tracking() -> None:
     assert info.is_demo and info_in.is_demo and info.image_size == (1768, 994)
     assert len(via_process) == len(direct) == 230
     assert all(a.equals(b, atol=1e-5) for a, b in zip(via_process, direct, strict=True))
-    assert len(found(direct)) / len(direct) >= 0.90  # the demo clip is a useful demo
+    assert len(found(direct)) / len(direct) >= 0.80  # the demo clip is a useful demo (the man; not the woman)
 
 
 @pytest.mark.slow
