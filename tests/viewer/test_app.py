@@ -28,6 +28,7 @@ from bridge.viewer.app import pose_world_error, received_layers
 from bridge.viewer.receiver import VmcReceiver
 from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
 from bridge.viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
+from tests.viewer.recordings import mocap_recording_at
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_rest_default.png"
 W, H = 320, 240
@@ -167,17 +168,7 @@ def test_landmarks_side_by_side_and_overlay(view: OffscreenView) -> None:
 @pytest.fixture(scope="module")
 def mocap_recording(tmp_path_factory: pytest.TempPathFactory, cmu_bvh_dir: Path) -> Path:
     """A bridge recording of real CMU motion capture (01_01, every 4th frame: 60 frames at 30 fps)."""
-    from bridge.export.bvh_file import read_bvh
-    from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
-    from bridge.tracking.recording import RecordingHeader, RecordingWriter
-
-    motion = read_bvh(cmu_bvh_dir / "01_01.bvh")
-    frames = to_landmark_frames(mocap_landmarks(motion, frames=slice(0, 240, 4)))
-    path = tmp_path_factory.mktemp("viewer") / "mocap_01_01.jsonl"
-    with RecordingWriter(path, RecordingHeader(source="CMU 01_01", fps=30.0)) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return path
+    return mocap_recording_at(tmp_path_factory.mktemp("viewer") / "mocap_01_01.jsonl", cmu_bvh_dir, 60)
 
 
 def test_receiver_state_equals_what_the_stream_sent(mocap_recording: Path, view: OffscreenView) -> None:
