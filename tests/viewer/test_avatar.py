@@ -33,7 +33,7 @@ from bridge.viewer.receiver import VmcReceiver
 from bridge.viewer.render import OffscreenView, foreground_mask, write_png
 from bridge.viewer.scene import CameraSpec, ViewOptions, camera_for, project
 from tests.helpers.avatar_files import SurfaceSpec, load_makehuman, makehuman_target, mpfb2_dir, write_makehuman
-from tests.viewer.recordings import mocap_recording_at
+from tests.viewer.support import mocap_recording_at, wait_listening
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_avatar_tpose.png"
 W, H = 640, 480
@@ -287,7 +287,7 @@ def test_cli_listen_with_avatar_draws_every_frame_a_stream_sends(
     )  # fmt: skip
     sent: list[BonePose] = []
     try:
-        _wait_bound(port, viewer)
+        wait_listening(port, viewer)
         target = StreamTarget(parse_osc_target(f"127.0.0.1:{port}"), "vmc")
         config = StreamConfig(input_text=str(recording), targets=(target,), rig=model.rig, realtime=True,
                               max_rate_hz=0.0)  # fmt: skip
@@ -306,22 +306,3 @@ def test_cli_listen_with_avatar_draws_every_frame_a_stream_sends(
         got = foreground_mask(cv2.imread(str(path))[:, :, ::-1])
         want = foreground_mask(view.render(composer(ViewItem(0, pose=pose)), hud=False))
         assert want.sum() > 1000 and (got ^ want).sum() < 0.02 * (got | want).sum(), path.name
-
-
-def _wait_bound(port: int, viewer: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    """Until the viewer listens on ``port`` (a closed UDP port answers "unreachable"); the probe is counted as a
-    malformed datagram, never as a frame."""
-    deadline = time.monotonic() + timeout_s
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("127.0.0.1", port))
-        probe.settimeout(0.3)
-        while time.monotonic() < deadline and viewer.poll() is None:
-            try:
-                probe.send(b"probe")
-                probe.recv(16)
-            except ConnectionRefusedError:
-                time.sleep(0.2)
-                continue
-            except TimeoutError:
-                return
-    raise AssertionError("the viewer did not start listening")
