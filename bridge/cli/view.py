@@ -183,4 +183,8 @@ def cmd_view(args: argparse.Namespace) -> int:
             _say(f"bridge: the snapshot shows frame {result.snapshot_frame} (t = {result.snapshot_t_s:.3f} s)")
         if result.note:
             _say(f"bridge: note: {result.note}")
+    if result.avatar_ms:
+        ms = sorted(result.avatar_ms)
+        _say(f"bridge: posing and skinning the avatar took {ms[len(ms) // 2]:.2f} ms per frame (median of "
+             f"{len(ms)}, slowest {ms[-1]:.2f} ms)")  # fmt: skip
     return 0

@@ -54,18 +54,21 @@ def run_view(config: ViewConfig, feed: Feed | None = None) -> ViewResult:
     compose = Composer(config.options, config.avatar if config.mesh else None)
     try:
         if config.headless:
-            return _run_headless(config, feed, compose)  # starts the feed once the renderer is warm
-        if not display_available():
+            result = _run_headless(config, feed, compose)  # starts the feed once the renderer is warm
+        elif not display_available():
             raise BridgeError(
                 "no display to open a window on (DISPLAY is not set); render headless with --snapshot FILE.png "
                 "or --frames N --out-dir DIR"
             )
-        return run_window(config, feed, _camera(config, feed), compose)  # starts the feed once the window is up
+        else:
+            result = run_window(config, feed, _camera(config, feed), compose)  # starts the feed once it is up
+        result.avatar_ms = list(compose.avatar_ms)
     finally:
         feed.close()
         error = getattr(feed, "error", None)
         if error is not None and not isinstance(error, KeyboardInterrupt):
             raise error
+    return result
 
 
 def _camera(config: ViewConfig, feed: Feed) -> CameraSpec:
@@ -120,6 +123,7 @@ def _run_headless(config: ViewConfig, feed: Feed, compose: Composer) -> ViewResu
         # Warm up first (shader compilation on a software renderer costs about a second of CPU), so the first
         # received frame does not, and a receiver starts listening only once it can draw.
         view.render(compose(ViewItem(0, pose=BonePose.rest(config.rig))), hud=False)
+        compose.avatar_ms.clear()  # (not a frame of the feed)
         feed.start()
         started = time.monotonic()
         while True:
@@ -150,7 +154,7 @@ def _run_headless(config: ViewConfig, feed: Feed, compose: Composer) -> ViewResu
                 chosen, reached = snapshot_choice(chosen, item, config.snapshot_at_s)
             if config.frames is not None and result.frames >= config.frames:
                 break
-            if config.out_dir is None and (receiving or reached):
+            if config.out_dir is None and ((receiving and config.frames is None) or reached):
                 break  # a snapshot of what is being received (the first frame), or the asked time is reached
         if isinstance(feed, PipelineFeed):
             feed.raise_error()

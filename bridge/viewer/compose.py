@@ -3,6 +3,8 @@ bones or the skinned avatar, the landmarks, the grid, the status and the legend.
 
 from __future__ import annotations
 
+import time
+
 from bridge.avatar.posing import AvatarModel
 from bridge.viewer.avatar import AvatarView
 from bridge.viewer.feeds import ViewItem
@@ -34,11 +36,15 @@ def received_layers(frame: ReceivedFrame, options: ViewOptions) -> list[LineLaye
 
 
 class Composer:
-    """Builds each frame's scene with the view options and, when given, the avatar drawn skinned."""
+    """Builds each frame's scene with the view options and, when given, the avatar drawn skinned.
+
+    ``avatar_ms`` collects the time each frame's avatar took (posing, morph targets, skinning), in ms.
+    """
 
     def __init__(self, options: ViewOptions, avatar: AvatarModel | None = None) -> None:
         self.options = options
         self.avatar = AvatarView(avatar) if avatar is not None else None
+        self.avatar_ms: list[float] = []
 
     def __call__(self, item: ViewItem) -> SceneContent:
         options = self.options
@@ -48,16 +54,20 @@ class Composer:
         if self.avatar is not None and item.pose is not None:
             shift, _ = layout_shifts(options, item.landmarks is not None)
             overlay = item.landmarks is not None and options.layout == "overlay"
+            t0 = time.perf_counter()
             meshes = self.avatar.pose_layers(
                 item.pose, item.blendshapes, shift, OVERLAY_OPACITY if overlay else 1.0
             )
+            self.avatar_ms.append(1000.0 * (time.perf_counter() - t0))
         return compose(item.pose, item.landmarks, options, item.status, meshes)
 
     def _received(self, frame: ReceivedFrame, status: str) -> SceneContent:
         layers: list[LineLayer | SphereLayer] = [floor_grid()] if self.options.grid else []
         meshes: tuple = ()
-        if self.avatar is not None:
-            meshes = self.avatar.received_layers(frame) if "Hips" in frame.bones else ()
+        if self.avatar is not None and "Hips" in frame.bones:
+            t0 = time.perf_counter()
+            meshes = self.avatar.received_layers(frame)
+            self.avatar_ms.append(1000.0 * (time.perf_counter() - t0))
         else:
             layers += received_layers(frame, self.options)
         return SceneContent(

@@ -68,11 +68,13 @@ class ViewConfig:
 
 @dataclass
 class ViewResult:
-    """What a run drew: image paths, the number of frames drawn, and which frame the snapshot shows (its
-    sequence number and time, and a note when it is not what was asked for)."""
+    """What a run drew: image paths, the number of frames drawn, which frame the snapshot shows (its sequence
+    number and time, and a note when it is not what was asked for), and the time each frame's avatar took to
+    pose and skin (ms, :class:`bridge.viewer.compose.Composer`)."""
 
     images: list[Path] = field(default_factory=list)
     frames: int = 0
+    avatar_ms: list[float] = field(default_factory=list)
     snapshot_frame: int | None = None
     snapshot_t_s: float | None = None
     note: str = ""
