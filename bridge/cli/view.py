@@ -9,6 +9,7 @@ pose (``--no-mesh``: its skeleton). ``--snapshot`` / ``--out-dir`` render headle
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -160,6 +161,9 @@ def cmd_view(args: argparse.Namespace) -> int:
     """Run the viewer; headless runs say what they wrote on stderr."""
 
     config = view_config_from_args(args)
+    if config.avatar is not None and config.mesh and not config.avatar.meshes.primitives:
+        _say("bridge: note: the avatar has no meshes to draw: drawing its skeleton")
+        config = dataclasses.replace(config, mesh=False)
     if config.avatar is not None:
         a = config.avatar
         _say(
