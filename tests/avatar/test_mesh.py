@@ -322,3 +322,32 @@ def test_straightening_turns_the_a_pose_into_the_rigs_t_pose(avatars: dict[str, 
 
     unturned = read_avatar(avatars["glb"], tpose=False)
     assert np.abs(straightening_rotations(unturned, model.bind_joints_m) - np.eye(3)).max() < 1e-9
+
+
+@pytest.mark.parametrize("version", [0, 1, "mixamo"])
+def test_known_skeleton_files_skin_onto_forward_kinematics(tmp_path: Path, version: int | str) -> None:
+    """The known VRM 0.x / 1.0 / Mixamo files (node rest rotations, a half-scaled armature, a matrix node, helper
+    nodes between bones): in a random pose, the small triangle written at each bone's joint (bound wholly to
+    it) lands on that joint as forward kinematics of the rig places it, and turns with the bone."""
+    from tests.helpers.avatar_files import write_vrm
+
+    model = load_avatar_model(write_vrm(tmp_path / f"known_{version}.glb", version))
+    skinner = Skinner(model)
+    rig = model.rig
+    rest = BonePose.rest(rig)
+    rng = np.random.default_rng(11)
+    pose = BonePose(0.0, rig, rest.hips_position_m + [0.2, 0.1, -0.3],
+                    Rotation.from_rotvec(rng.normal(size=(len(rig), 3)) * 0.5), rest.bone_state)  # fmt: skip
+    joints, world = pose.world()
+    (got,) = skinner.vertices(posed_nodes(model, joints, world))
+    part = skinner.parts[0]
+    skin = model.meshes.skins[0]
+    inverse = np.empty_like(part.order)
+    inverse[part.order] = np.arange(len(part.order))
+    for b, bone in enumerate(rig.bones):
+        (k,) = np.nonzero(skin.joints == model.bone_nodes[b])[0]
+        first = inverse[3 * k]  # the stub triangle of joint k: vertices 3k (at the joint), 3k+1 (+1 cm along x)
+        np.testing.assert_allclose(got[first], joints[b], atol=1e-5, err_msg=bone)
+        file_step = model.file_to_rig[:3, :3] @ np.array([0.01, 0.0, 0.0])
+        step = world[b] @ model.straighten[b] @ file_step
+        np.testing.assert_allclose(got[inverse[3 * k + 1]] - got[first], step, atol=1e-5, err_msg=bone)
