@@ -76,11 +76,12 @@ class AvatarView:
             mat = part.primitive.material
             tex = m.meshes.images[mat.texture] if mat.texture is not None else None
             colour = (*mat.base_color[:3], mat.base_color[3] * opacity)
-            if mat.alpha_mode == "OPAQUE" and opacity >= 1.0:
-                colour = (*mat.base_color[:3], 1.0)
+            if mat.alpha_mode == "OPAQUE":  # glTF: alpha is ignored
+                colour = (*mat.base_color[:3], opacity)
+                tex = tex[:, :, :3] if tex is not None and tex.shape[2] == 4 else tex
             out.append(MeshLayer(
                 f"{self.name}-{k}", v + shift, part.triangles, colour, part.uv if tex is not None else None, tex,
-                f"{self.name}-texture-{mat.texture}",
+                f"{self.name}-texture-{mat.texture}-{0 if tex is None else tex.shape[2]}",
             ))  # fmt: skip
         return tuple(out)
 
