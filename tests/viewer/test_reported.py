@@ -72,8 +72,8 @@ def _read(path: Path) -> np.ndarray:
 
 @pytest.mark.slow
 def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_bvh_dir: Path) -> None:
-    """``bridge view --listen … --out-dir DIR --frames 30`` while ``bridge stream`` sends 30 frames at 30 fps,
-    with the default CPU budget: 30 images, one per frame sent, in order."""
+    """``bridge view --listen … --out-dir DIR`` while ``bridge stream`` sends 30 frames at 30 fps, with the
+    default CPU budget: one image per frame sent, in order."""
     recording = mocap_recording_at(tmp_path / "rec.jsonl", cmu_bvh_dir, 30)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -81,7 +81,7 @@ def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_b
     out = tmp_path / "frames"
     viewer = subprocess.Popen(
         [sys.executable, "-m", "bridge", "view", "--listen", f"127.0.0.1:{port}", "--out-dir", str(out),
-         "--frames", "30", "--size", f"{W}x{H}", "--timeout", "60"],
+         "--frames", "30", "--size", f"{W}x{H}", "--timeout", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -93,9 +93,12 @@ def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_b
         if viewer.poll() is None:
             viewer.kill()
     assert viewer.returncode == 0, err
+    # Under load the stream's 60 Hz rate cap may skip a frame that arrives right after another: count the sent.
+    n_sent = int(re.search(r"(\d+) sent", sent.stderr).group(1))  # type: ignore[union-attr]
+    assert n_sent >= 25, sent.stderr
     images = sorted(out.glob("frame_*.png"))
-    assert len(images) == 30, err
-    assert "drew 30 frame" in err
+    assert len(images) == n_sent, err
+    assert f"drew {n_sent} frame" in err
     first, last = _read(images[0]), _read(images[-1])
     assert (np.abs(first.astype(int) - last.astype(int)).sum(axis=2) > 60).sum() > 50  # the frames differ
 
