@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,13 +29,31 @@ from bridge.viewer.receiver import ReceivedFrame, VmcReceiver
 
 @dataclass(frozen=True, eq=False)
 class ViewItem:
-    """One thing to draw: the solved pose and/or the filtered landmarks, or received transforms; a status."""
+    """One thing to draw: the solved pose and/or the filtered landmarks with the blend shapes the stream would
+    send, or received transforms (and blend shapes); a status."""
 
     seq: int
     pose: BonePose | None = None
     landmarks: LandmarkFrame | None = None
     received: ReceivedFrame | None = None
     status: str = ""
+    blendshapes: Mapping[str, float] | None = None
+
+    @property
+    def t_s(self) -> float | None:
+        """The frame's time (the pose's, or the sender's ``/VMC/Ext/T``)."""
+        if self.pose is not None:
+            return self.pose.t_s
+        return self.received.t_s if self.received is not None else None
+
+    @property
+    def person(self) -> bool:
+        """Whether a person is in this frame (landmarks found, else a tracking pose or received tracking)."""
+        if self.landmarks is not None:
+            return bool(self.landmarks.person)
+        if self.pose is not None:
+            return bool(self.pose.tracking)
+        return bool(self.received is not None and self.received.tracking)
 
 
 class Feed(Protocol):
@@ -50,20 +69,34 @@ class Feed(Protocol):
 
 
 class RateMeter:
-    """Frames per second over the last ``window`` frames."""
+    """Frames per second from the last ``window`` (time, frames counted so far) samples.
 
-    def __init__(self, window: int = 30) -> None:
-        self._times: deque[float] = deque(maxlen=window)
+    Several frames may arrive at one instant (a receiver that was busy drawing finds a batch): :meth:`tick` takes
+    their count, so the rate is frames over elapsed time, never frames over a zero interval. Until two samples
+    span at least ``min_span_s``, the rate is unknown (0.0).
+    """
 
-    def tick(self, now_s: float | None = None) -> float:
-        self._times.append(time.monotonic() if now_s is None else now_s)
+    def __init__(self, window: int = 30, min_span_s: float = 0.05) -> None:
+        self._samples: deque[tuple[float, int]] = deque(maxlen=window)
+        self._total = 0
+        self.min_span_s = min_span_s
+
+    def tick(self, now_s: float | None = None, frames: int = 1) -> float:
+        """Count ``frames`` frames arrived at ``now_s`` (default: now); returns :attr:`fps`."""
+        now = time.monotonic() if now_s is None else now_s
+        self._total += frames
+        if self._samples and self._samples[-1][0] == now:
+            self._samples[-1] = (now, self._total)
+        else:
+            self._samples.append((now, self._total))
         return self.fps
 
     @property
     def fps(self) -> float:
-        if len(self._times) < 2:
+        if len(self._samples) < 2:
             return 0.0
-        return (len(self._times) - 1) / max(self._times[-1] - self._times[0], 1e-9)
+        (t0, n0), (t1, n1) = self._samples[0], self._samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 - t0 >= self.min_span_s else 0.0
 
 
 class RestFeed:
@@ -176,11 +209,11 @@ class PipelineFeed:
                     fps = meter.tick()
                     status = (
                         f"{info.description} | {'tracking' if pose.tracking else 'no person'} | "
-                        f"{fps:4.1f} fps | frame {self.frames}"
+                        f"{f'{fps:.1f}' if fps > 0 else '-'} fps | frame {self.frames}"
                     )
-                    if not self._offer(
-                        ViewItem(self.frames, pose=pose, landmarks=result.landmarks, status=status)
-                    ):
+                    item = ViewItem(self.frames, pose=pose, landmarks=result.landmarks, status=status,
+                                    blendshapes=result.blendshapes)  # fmt: skip
+                    if not self._offer(item):
                         break
                     self.frames += 1
         except BaseException as exc:  # handed to the viewer's thread, re-raised there
@@ -206,21 +239,28 @@ class PipelineFeed:
 
 
 class ReceiverFeed:
-    """VMC received on UDP: the newest complete frame whenever one arrived since the last call.
+    """VMC received on UDP: the newest complete frame whenever one arrived since the last call or, ``lossless``,
+    every completed frame in order (kept by the receiver until drawn, at most :data:`LOSSLESS_HISTORY`).
 
     The socket is bound by :meth:`start`, once the viewer can draw (senders see "nobody listening" until then).
     """
 
     with_landmarks = False
 
-    def __init__(self, host: str, port: int, idle_timeout_s: float | None = None, history: int = 0) -> None:
-        self.host, self.port, self.history = host, port, history
+    def __init__(
+        self, host: str, port: int, idle_timeout_s: float | None = None, history: int = 0, lossless: bool = False
+    ) -> None:
+        self.host, self.port, self.lossless = host, port, lossless
+        self.history = max(history, LOSSLESS_HISTORY) if lossless else history
         self._receiver: VmcReceiver | None = None
         self.idle_timeout_s = idle_timeout_s
         self._last_frame = 0
+        self._pending: deque[ReceivedFrame] = deque()
         self._last_change = time.monotonic()
         self._meter = RateMeter()
+        self._meter_frames = 0
         self._idle = False
+        self.given = 0
 
     @property
     def receiver(self) -> VmcReceiver:
@@ -237,31 +277,51 @@ class ReceiverFeed:
             self._receiver = VmcReceiver(self.host, self.port, history=self.history)
         self._last_change = time.monotonic()
 
-    def next(self, timeout_s: float) -> ViewItem | None:
+    def _take(self, timeout_s: float) -> ReceivedFrame | None:
         state = self.receiver.state
-        if not state.wait_frames(self._last_frame + 1, timeout_s):
+        if not self._pending and not state.wait_frames(self._last_frame + 1, timeout_s):
+            return None
+        now = time.monotonic()
+        if self.lossless:
+            if not self._pending:
+                self._pending.extend(state.frames_after(self._last_frame))
+            frame = self._pending.popleft() if self._pending else state.snapshot()
+        else:
+            frame = state.snapshot()
+        arrived = state.counts.frames
+        if arrived > self._meter_frames:
+            self._meter.tick(now, arrived - self._meter_frames)
+            self._meter_frames = arrived
+        self._last_frame = frame.frame
+        self._last_change = now
+        return frame
+
+    def next(self, timeout_s: float) -> ViewItem | None:
+        snap = self._take(timeout_s)
+        if snap is None:
             if self.idle_timeout_s is not None and time.monotonic() - self._last_change > self.idle_timeout_s:
                 self._idle = True
             return None
-        snap = state.snapshot()
-        now = time.monotonic()
-        for _ in range(snap.frame - self._last_frame):
-            self._meter.tick(now)
-        self._last_frame = snap.frame
-        self._last_change = now
-        c = state.counts
+        self.given += 1
+        c = self.receiver.state.counts
         tracking = {True: "tracking", False: "tracking lost", None: "no OK message"}[snap.tracking]
+        fps = self._meter.fps
         status = (
-            f"VMC on {self.receiver.host}:{self.receiver.port} | {tracking} | {self._meter.fps:4.1f} fps | "
-            f"frame {snap.frame} | {len(snap.bones)} bones | ignored: "
+            f"VMC on {self.receiver.host}:{self.receiver.port} | {tracking} | "
+            f"{f'{fps:.1f}' if fps > 0 else '-'} fps received | drawn {self.given} of {c.frames} | "
+            f"frame {snap.frame} | {len(snap.bones)} bones, {len(snap.blendshapes)} blend shapes | ignored: "
             f"{c.malformed_datagrams + c.malformed_messages} malformed, {c.unknown_messages} unknown"
         )
         return ViewItem(snap.frame, received=snap, status=status)
 
     @property
     def done(self) -> bool:
-        return self._idle
+        return self._idle and not self._pending
 
     def close(self) -> None:
         if self._receiver is not None:
             self._receiver.close()
+
+
+#: Frames a lossless receiver feed keeps until they are drawn (then the oldest are dropped).
+LOSSLESS_HISTORY = 5000

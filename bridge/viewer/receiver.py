@@ -2,7 +2,9 @@
 
 A python-osc UDP server (bound to 127.0.0.1 unless told otherwise) feeds a :class:`ReceiverState`:
 ``/VMC/Ext/Bone/Pos (s name, f px py pz, f qx qy qz qw)`` and ``/VMC/Ext/Root/Pos`` set bones' **local**
-transforms, ``/VMC/Ext/OK`` the tracking flag, ``/VMC/Ext/T`` the sender's time. The Unity frame the messages
+transforms, ``/VMC/Ext/OK`` the tracking flag, ``/VMC/Ext/T`` the sender's time, ``/VMC/Ext/Blend/Val (s name,
+f weight)`` blend shape values that ``/VMC/Ext/Blend/Apply`` makes current (as UniVRM's ``SetValues`` does: a
+shape keeps its value until it is sent again). The Unity frame the messages
 use goes back to the rig frame through :mod:`bridge.core.frames` only (positions ``(-x, y, z)`` with
 ``rig_to_unity_position``, which is its own inverse; rotations with ``unity_to_rig_quaternion``).
 
@@ -10,8 +12,8 @@ Anything else is counted and ignored: datagrams that are not OSC (``malformed_da
 wrong arguments (``malformed_messages``), addresses outside VMC or bones outside HumanBodyBones
 (``unknown_messages``). Nothing a sender does can raise out of the server thread.
 
-A frame is complete at the end of a bundle that carried bone or root messages or, for senders that do not
-bundle, when the next frame's ``/VMC/Ext/OK``, ``/T`` or ``/Root/Pos`` arrives. Completed frames are counted
+A frame is complete at the end of a bundle that carried bone, root or blend-apply messages or, for senders that
+do not bundle, when the next frame's ``/VMC/Ext/OK``, ``/T`` or ``/Root/Pos`` arrives. Completed frames are counted
 (``frames``) and, with ``history``, kept for tests.
 
 The drawn skeleton uses the Unity humanoid hierarchy (:data:`HUMANOID_PARENTS`: the nearest received ancestor)
@@ -50,7 +52,7 @@ from bridge.output.vmc import (
 FloatArray = npt.NDArray[np.float64]
 
 #: VMC addresses a Marionette may get that the viewer does not draw (counted as ``other_messages``).
-_OTHER_VMC = frozenset({ADDRESS_BLEND_VAL, ADDRESS_BLEND_APPLY, "/VMC/Ext/Cam", "/VMC/Ext/Hmd/Pos",
+_OTHER_VMC = frozenset({"/VMC/Ext/Cam", "/VMC/Ext/Hmd/Pos",
                         "/VMC/Ext/Con/Pos", "/VMC/Ext/Tra/Pos", "/VMC/Ext/Light", "/VMC/Ext/Rcv"})  # fmt: skip
 
 
@@ -111,6 +113,7 @@ class ReceivedFrame:
         tracking: the last ``/VMC/Ext/OK`` tracking status (None before any).
         t_s: the last ``/VMC/Ext/T`` time (None before any).
         frame: number of frames completed when the snapshot was taken.
+        blendshapes: blend shape name → weight, as applied by the last ``/VMC/Ext/Blend/Apply``.
     """
 
     bones: dict[str, ReceivedBone]
@@ -118,6 +121,7 @@ class ReceivedFrame:
     tracking: bool | None
     t_s: float | None
     frame: int
+    blendshapes: dict[str, float] = field(default_factory=dict)
 
     def world(self) -> tuple[list[str], list[int], FloatArray, FloatArray]:
         """Bones (parents first), parent indices (-1 root), (B, 3) world joints (rig frame, metres), (B, 3, 3)
@@ -168,6 +172,7 @@ class ReceiverCounts:
     messages: int = 0
     bone_messages: int = 0
     root_messages: int = 0
+    blend_messages: int = 0
     other_messages: int = 0
     unknown_messages: int = 0
     malformed_datagrams: int = 0
@@ -230,6 +235,8 @@ class ReceiverState:
         self._root: RawTransform = _IDENTITY
         self._tracking: bool | None = None
         self._t_s: float | None = None
+        self._blend_pending: dict[str, float] = {}
+        self._blend: dict[str, float] = {}
         self._dirty = False
         self._counts = ReceiverCounts()
         self.history: collections.deque[ReceivedFrame] = collections.deque(maxlen=history or None)
@@ -251,8 +258,13 @@ class ReceiverState:
         converted = _to_rig([self._bones[n] for n in names] + [self._root])
         return ReceivedFrame(
             dict(zip(names, converted[:-1], strict=True)), converted[-1], self._tracking, self._t_s,
-            self._counts.frames,
+            self._counts.frames, dict(self._blend),
         )  # fmt: skip
+
+    def frames_after(self, n: int) -> list[ReceivedFrame]:
+        """The kept frames (``history``) completed after the ``n``-th, oldest first."""
+        with self._lock:
+            return [f for f in self.history if f.frame > n]
 
     def wait_frames(self, n: int, timeout_s: float) -> bool:
         """Block until at least ``n`` frames are complete (True) or ``timeout_s`` passes (False)."""
@@ -292,7 +304,7 @@ class ReceiverState:
             self.history.append(self._snapshot_locked())
 
     def _apply(self, msg: OscMessage) -> bool:
-        """Apply one message (lock held); True when it changed a bone or the root."""
+        """Apply one message (lock held); True when it changed a bone, the root or the blend shapes."""
         c = self._counts
         c.messages += 1
         try:
@@ -339,6 +351,20 @@ class ReceiverState:
             self._t_s = float(t[0])
             c.other_messages += 1
             return False
+        if address == ADDRESS_BLEND_VAL:
+            w = _floats(args[1:2]) if len(args) >= 2 else None
+            if not args or not isinstance(args[0], str) or w is None or len(w) != 1:
+                c.malformed_messages += 1
+                return False
+            self._blend_pending[args[0]] = w[0]
+            c.blend_messages += 1
+            return False
+        if address == ADDRESS_BLEND_APPLY:
+            self._blend.update(self._blend_pending)
+            self._blend_pending.clear()
+            c.blend_messages += 1
+            self._dirty = True
+            return True
         if address in _OTHER_VMC:
             c.other_messages += 1
             return False

