@@ -18,6 +18,7 @@ from bridge.avatar.load import load_rig_or_avatar
 from bridge.avatar.read import read_avatar
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
+from bridge.output.vmc import NORMALIZED, ORIGINAL
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig
 from bridge.solve.hands import HandConfig
@@ -256,3 +257,23 @@ def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
         hands=HandConfig(hold_s=args.hold, ease_s=args.ease),
         face=FaceConfig(hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")),
     )
+
+
+def resolve_bone_space(choice: str, rig: Rig) -> str:
+    """``--bone-space``: ``auto`` is ``original`` for a VRM 1.0 avatar whose bone nodes are rotated at rest (what
+    EVMC4U, its default receiver, writes onto), else ``normalized``; said once when the avatar has rest
+    rotations, so the user knows which receivers fit."""
+    original = rig.original
+    if original is None or not original.has_rest_rotations:
+        return NORMALIZED if choice == "auto" else choice
+    space = choice if choice != "auto" else (ORIGINAL if original.kind == "vrm1" else NORMALIZED)
+    other = NORMALIZED if space == ORIGINAL else ORIGINAL
+    fits = {
+        ORIGINAL: "receivers that write onto the model's own bones: EVMC4U with VRM 1.0, VMC4UE",
+        NORMALIZED: "receivers that retarget a normalised pose: VMC4B, EVMC4U with a control rig",
+    }
+    note(
+        f"avatar {rig.name}: its bones are rotated at rest; VMC bones go in its {space} bone space "
+        f"({fits[space]}); --bone-space {other} for {fits[other].split(': ')[1]}"
+    )
+    return space

@@ -18,6 +18,7 @@ from bridge.cli.options import (
     fps_value,
     note,
     processor_config_from_args,
+    resolve_bone_space,
     resolve_input,
     rig_from_args,
     tracker_config_from_args,
@@ -27,7 +28,7 @@ from bridge.core.rig import Rig
 from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
 from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, select_protocol
 from bridge.output.transport import parse_osc_target
-from bridge.output.vmc import BONE_SPACES, NORMALIZED, ORIGINAL, VMC_DEFAULT_PORT, VmcConfig
+from bridge.output.vmc import BONE_SPACES, VMC_DEFAULT_PORT, VmcConfig
 from bridge.output.vrchat import TRACKER_PARTS, VrchatConfig
 from bridge.solve.face import NAME_SETS
 
@@ -152,26 +153,6 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
         realtime=not args.fast,
         max_frames=args.max_frames,
     )
-
-
-def resolve_bone_space(choice: str, rig: Rig) -> str:
-    """``--bone-space``: ``auto`` is ``original`` for a VRM 1.0 avatar whose bone nodes are rotated at rest (what
-    EVMC4U, its default receiver, writes onto), else ``normalized``; said once when the avatar has rest
-    rotations, so the user knows which receivers fit."""
-    original = rig.original
-    if original is None or not original.has_rest_rotations:
-        return NORMALIZED if choice == "auto" else choice
-    space = choice if choice != "auto" else (ORIGINAL if original.kind == "vrm1" else NORMALIZED)
-    other = NORMALIZED if space == ORIGINAL else ORIGINAL
-    fits = {
-        ORIGINAL: "receivers that write onto the model's own bones: EVMC4U with VRM 1.0, VMC4UE",
-        NORMALIZED: "receivers that retarget a normalised pose: VMC4B, EVMC4U with a control rig",
-    }
-    note(
-        f"avatar {rig.name}: its bones are rotated at rest; VMC bones go in its {space} bone space "
-        f"({fits[space]}); --bone-space {other} for {fits[other].split(': ')[1]}"
-    )
-    return space
 
 
 def cmd_stream(args: argparse.Namespace) -> int:

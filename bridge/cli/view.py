@@ -20,6 +20,7 @@ from bridge.cli.options import (
     add_input_args,
     add_pose_args,
     processor_config_from_args,
+    resolve_bone_space,
     resolve_input,
     rig_from_args,
     tracker_config_from_args,
@@ -30,7 +31,7 @@ from bridge.core.errors import BridgeError
 from bridge.core.hand_face import NUM_BLENDSHAPES
 from bridge.core.rig import load_rig
 from bridge.output.transport import parse_osc_target
-from bridge.output.vmc import VMC_DEFAULT_PORT
+from bridge.output.vmc import BONE_SPACES, VMC_DEFAULT_PORT
 from bridge.solve.face import NAME_SETS, map_blendshapes
 from bridge.viewer.app import ViewConfig, run_view
 from bridge.viewer.scene import LAYOUTS, ViewOptions
@@ -56,6 +57,10 @@ def configure_view(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--layout", choices=LAYOUTS, default="side",
                        help="landmarks beside the rig (default) or on top of it")  # fmt: skip
     group.add_argument("--axes", action="store_true", help="draw each bone's local x/y/z axes (red/green/blue)")
+    group.add_argument("--bone-space", choices=("auto", *BONE_SPACES), default="auto",
+                       help="--listen with --avatar: the space the sender's bones are in, as bridge stream "
+                       "--bone-space (auto: original for a VRM 1.0 avatar whose bones are rotated at "
+                       "rest)")  # fmt: skip
     group.add_argument("--no-mesh", action="store_true",
                        help="with --avatar: draw its skeleton as bones instead of its skinned meshes")  # fmt: skip
     group.add_argument("--no-grid", action="store_true", help="no floor grid")
@@ -124,6 +129,9 @@ def view_config_from_args(args: argparse.Namespace) -> ViewConfig:
         rig=rig,
         avatar=avatar,
         mesh=not args.no_mesh,
+        bone_space=resolve_bone_space(args.bone_space, rig)
+        if listen is not None and avatar is not None
+        else "normalized",
         tracker=tracker_config_from_args(args),
         processor=processor_config_from_args(args),
         options=ViewOptions(layout=args.layout, axes_m=0.08 if args.axes else 0.0, grid=not args.no_grid),

@@ -95,6 +95,11 @@ class OriginalBones:
         move = self.parent_rotations[0].inv().apply(np.asarray(hips_position_m, dtype=np.float64) - rest_hips_m)
         return np.asarray(self.local_positions[0] + move / self.parent_scales[0], dtype=np.float64)
 
+    def hips_position_from_local(self, local_position: FloatArray, rest_hips_m: FloatArray) -> FloatArray:
+        """Inverse of :meth:`hips_local_position`: the Hips joint (rig frame, metres) for a node translation."""
+        move = (np.asarray(local_position, dtype=np.float64) - self.local_positions[0]) * self.parent_scales[0]
+        return np.asarray(rest_hips_m + self.parent_rotations[0].apply(move), dtype=np.float64)
+
 
 @dataclass(frozen=True, eq=False)
 class Rig:

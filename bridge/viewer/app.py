@@ -51,7 +51,7 @@ def make_feed(config: ViewConfig) -> Feed:
 def run_view(config: ViewConfig, feed: Feed | None = None) -> ViewResult:
     """Run ``bridge view`` with ``config`` on the calling thread (window or headless); returns what was drawn."""
     feed = feed or make_feed(config)
-    compose = Composer(config.options, config.avatar if config.mesh else None)
+    compose = Composer(config.options, config.avatar if config.mesh else None, config.bone_space)
     try:
         if config.headless:
             result = _run_headless(config, feed, compose)  # starts the feed once the renderer is warm

@@ -19,27 +19,39 @@ from collections.abc import Mapping
 
 import numpy as np
 import numpy.typing as npt
+from scipy.spatial.transform import Rotation
 
 from bridge.avatar.posing import AvatarModel, Skinner, posed_nodes
+from bridge.core.frames import original_to_normalized_rotation
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig, forward_kinematics
+from bridge.output.vmc import NORMALIZED, ORIGINAL
 from bridge.viewer.receiver import ReceivedFrame
 from bridge.viewer.scene import MeshLayer
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def received_world(frame: ReceivedFrame, rig: Rig) -> tuple[FloatArray, FloatArray]:
+def received_world(frame: ReceivedFrame, rig: Rig, bone_space: str = NORMALIZED) -> tuple[FloatArray, FloatArray]:
     """(B, 3) joints (rig frame, metres) and (B, 3, 3) world rotations of ``rig`` posed by a received frame as a
-    receiver applies it (see the module docstring)."""
-    from scipy.spatial.transform import Rotation
-
+    receiver applies it (see the module docstring). ``bone_space``: the sender's (``--bone-space``): original
+    rotations are brought back to the normalised rig with
+    :func:`~bridge.core.frames.original_to_normalized_rotation`."""
     quats = np.tile([0.0, 0.0, 0.0, 1.0], (len(rig), 1))
     for name, bone in frame.bones.items():
         if rig.has(name):
             quats[rig.index(name)] = bone.rotation.as_quat()
+    if bone_space == ORIGINAL:
+        bones = rig.original_bones
+        normal = original_to_normalized_rotation(
+            Rotation.from_quat(quats), bones.rotations, bones.parent_rotations
+        )
+        received = np.array([rig.bones[k] in frame.bones for k in range(len(rig))])
+        quats = np.where(received[:, None], normal.as_quat(), quats)
     hips = frame.bones.get(rig.bones[0])
     hips_m = hips.position_m if hips is not None else rig.offsets_m[0]
+    if hips is not None and bone_space == ORIGINAL:
+        hips_m = rig.original_bones.hips_position_from_local(hips.position_m, rig.offsets_m[0])
     joints, rotations = forward_kinematics(rig, Rotation.from_quat(quats), hips_m)
     root_r = frame.root.rotation.as_matrix()
     return joints @ root_r.T + frame.root.position_m, root_r @ rotations
@@ -48,9 +60,10 @@ def received_world(frame: ReceivedFrame, rig: Rig) -> tuple[FloatArray, FloatArr
 class AvatarView:
     """Poses and skins one avatar into mesh layers, frame after frame."""
 
-    def __init__(self, model: AvatarModel, name: str = "avatar") -> None:
+    def __init__(self, model: AvatarModel, name: str = "avatar", bone_space: str = NORMALIZED) -> None:
         self.model = model
         self.name = name
+        self.bone_space = bone_space
         self.skinner = Skinner(model)
 
     @property
@@ -106,5 +119,5 @@ class AvatarView:
         self, frame: ReceivedFrame, offset_m: FloatArray | None = None, opacity: float = 1.0
     ) -> tuple[MeshLayer, ...]:
         """The avatar as a receiver shows ``frame`` (bones and blend shapes)."""
-        joints, rotations = received_world(frame, self.rig)
+        joints, rotations = received_world(frame, self.rig, self.bone_space)
         return self.layers(joints, rotations, frame.blendshapes, offset_m, opacity)

@@ -41,9 +41,11 @@ class Composer:
     ``avatar_ms`` collects the time each frame's avatar took (posing, morph targets, skinning), in ms.
     """
 
-    def __init__(self, options: ViewOptions, avatar: AvatarModel | None = None) -> None:
+    def __init__(
+        self, options: ViewOptions, avatar: AvatarModel | None = None, bone_space: str = "normalized"
+    ) -> None:
         self.options = options
-        self.avatar = AvatarView(avatar) if avatar is not None else None
+        self.avatar = AvatarView(avatar, bone_space=bone_space) if avatar is not None else None
         self.avatar_ms: list[float] = []
 
     def __call__(self, item: ViewItem) -> SceneContent:

@@ -23,6 +23,8 @@ class ViewConfig:
         avatar: the user's avatar (``--avatar``): drawn skinned instead of the rig's bones (unless ``mesh`` is
             False), and in receiver mode posed as a receiver with this avatar poses it.
         mesh: draw the avatar's meshes (False: its skeleton as bones, as without an avatar).
+        bone_space: receiver mode with an avatar: the space the sender's bone rotations are in (``normalized`` or
+            ``original``, as ``bridge stream --bone-space``).
         tracker, processor: the pipeline's settings (as ``bridge stream``).
         options: layout, local axes, mirror, grid.
         width, height: window or image size in pixels.
@@ -46,6 +48,7 @@ class ViewConfig:
     rig: Rig = field(default_factory=load_rig)
     avatar: AvatarModel | None = None
     mesh: bool = True
+    bone_space: str = "normalized"
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     processor: ProcessorConfig = field(default_factory=ProcessorConfig)
     options: ViewOptions = field(default_factory=ViewOptions)

@@ -306,3 +306,36 @@ def test_cli_listen_with_avatar_draws_every_frame_a_stream_sends(
         got = foreground_mask(cv2.imread(str(path))[:, :, ::-1])
         want = foreground_mask(view.render(composer(ViewItem(0, pose=pose)), hud=False))
         assert want.sum() > 1000 and (got ^ want).sum() < 0.02 * (got | want).sum(), path.name
+
+
+def test_listen_in_the_original_bone_space_shows_the_normalised_pose(tmp_path: Path) -> None:
+    """A sender in VRM 1.0's original bone space (``bridge stream --bone-space original``): the viewer told the
+    same (``--bone-space original``) poses the avatar exactly as from the normalised stream; read as normalised
+    it would be wrong."""
+    from scipy.spatial.transform import Rotation as R
+
+    from bridge.avatar.read import read_avatar
+    from bridge.core.pose import BonePose as Pose
+    from bridge.core.pose import BoneState
+    from bridge.output.vmc import NORMALIZED, ORIGINAL, VmcConfig, encode_vmc_frame
+    from bridge.viewer.avatar import received_world
+    from bridge.viewer.receiver import ReceiverState
+    from tests.helpers.avatar_files import write_vrm
+
+    rig = read_avatar(write_vrm(tmp_path / "rot.vrm", 1))
+    assert rig.original is not None and rig.original.has_rest_rotations
+    rng = np.random.default_rng(4)
+    pose = Pose(0.0, rig, rig.offsets_m[0], R.from_rotvec(rng.normal(size=(len(rig), 3)) * 0.4),
+                np.full(len(rig), BoneState.TRACKED, dtype=np.int8))  # fmt: skip
+
+    def received(space: str):  # type: ignore[no-untyped-def]
+        state = ReceiverState()
+        for gram in encode_vmc_frame(pose, 0.0, VmcConfig(bone_space=space)):
+            state.handle_datagram(gram)
+        return state.snapshot()
+
+    want, _ = received_world(received(NORMALIZED), rig)
+    got, _ = received_world(received(ORIGINAL), rig, ORIGINAL)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    wrong, _ = received_world(received(ORIGINAL), rig)
+    assert np.abs(wrong - want).max() > 0.05
