@@ -31,6 +31,7 @@ from bridge.analysis.page_tables import (
 from bridge.analysis.page_tables import title as _title
 from bridge.analysis.stills import LEFT_RGB, MIDDLE_RGB, RIGHT_RGB, Still
 from bridge.analysis.track import track_segments
+from bridge.analysis.view import FRONT_MAX_DEG, SIDE_MIN_DEG, VIEW_NAMES
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
@@ -98,6 +99,34 @@ def person_html(analysis: Analysis, input_note: str) -> str:
     return "\n".join(parts)
 
 
+def view_html(analysis: Analysis) -> str:
+    """The camera's view of the body, what it means for the angles, and the warnings (:mod:`.view`)."""
+    v = analysis.view
+    if v is None:
+        return para(f"View suitability: {VIEW_NOT_ASSESSED}.", "note")
+    shares = ", ".join(f"{100 * v.shares[name]:.0f}% {name}" for name in VIEW_NAMES)
+    image = sorted(v.image_plane())
+    parts = [
+        para(
+            f"Camera view: {v.view} (median {v.median_deg:.0f}° from the front; frames: {shares}). The view angle "
+            "is the angle between the camera's axis and the body's frontal plane (hip and shoulder lines), 0° "
+            f"seeing the front or back, 90° one side; under {FRONT_MAX_DEG:.0f}° counts as a front view, from "
+            f"{SIDE_MIN_DEG:.0f}° as a side view. Sagittal angles (flexion, forward lean) suit a side view, "
+            "frontal ones (abduction, lateral lean) a front or back view.",
+            "note",
+        ),
+        para(
+            "Measured in the image plane (2-D, as Sports2D does; on a side view these were more accurate than "
+            f"MediaPipe's 3-D in the validation): {', '.join(_title(n) for n in image)}."
+            if image
+            else "Every angle comes from MediaPipe's 3-D landmarks.",
+            "note",
+        ),
+    ]
+    parts += [f"<p class='warn view-warning'>{html.escape(w)}</p>" for w in v.warnings]
+    return "\n".join(parts)
+
+
 def stills_html(stills: Sequence[Still]) -> str:
     if not stills:
         return para("No key moments: the person was never tracked.", "note")
@@ -153,12 +182,6 @@ def report_html(
     input_note: str = "",
 ) -> str:
     """The self-contained report page (module docstring)."""
-    view_note = (
-        "View suitability (“view suits it”): whether the camera's view suits each angle is "
-        f"{VIEW_NOT_ASSESSED} in this version."
-        if not analysis.view
-        else "View suitability: how well the camera's view suits each angle, as estimated from the landmarks."
-    )
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>",
@@ -169,7 +192,7 @@ def report_html(
         stills_html(stills),
         "<h2>Joint angles (degrees)</h2>",
         summary_table(analysis),
-        para(view_note, "note"),
+        view_html(analysis),
         "<h2 id='norms-section'>Range of motion against the norms</h2>",
         norms_chart(analysis),
         "<h2>Left/right symmetry</h2>",

@@ -60,7 +60,7 @@ def summary_table(analysis: Analysis) -> str:
                 deg(s.mean_deg),
                 f"{100 * s.seen:.0f}%",
                 f"{norm.low_deg:g} to {norm.high_deg:g}" if norm else "–",
-                analysis.view.get(s.name, VIEW_NOT_ASSESSED),
+                analysis.view.angles[s.name].text if analysis.view else VIEW_NOT_ASSESSED,
             ]
         )
     header = ["angle", "min", "max", "ROM", "mean", "frames seen", "normative (AAOS)", "view suits it"]
