@@ -58,7 +58,9 @@ def _planar2_deg(v: FloatArray, forward: FloatArray, down: FloatArray) -> FloatA
     return np.asarray(np.where(deg <= -90.0, deg + 360.0, deg), dtype=np.float64)
 
 
-def facing_sign(image_px: FloatArray, visibility: FloatArray | None = None, min_visibility: float = 0.0) -> FloatArray:
+def facing_sign(
+    image_px: FloatArray, visibility: FloatArray | None = None, min_visibility: float = 0.0
+) -> FloatArray:
     """(T,) +1 where the person faces image right, −1 image left, NaN where it cannot be told (facing the camera
     or away: neither the feet nor the face point sideways by more than a fifth of their length).
 
@@ -81,7 +83,9 @@ def facing_sign(image_px: FloatArray, visibility: FloatArray | None = None, min_
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         votes.append(np.clip(face[:, 0] / (0.1 * np.maximum(torso, shoulders)), -1.0, 1.0))
-        vote = np.nanmean(np.stack(votes, axis=1), axis=1) if len(xy) else np.zeros(0)
+        stacked = np.stack(votes, axis=1)
+        finite = np.isfinite(stacked)
+        vote = np.where(finite, stacked, 0.0).sum(axis=1) / finite.sum(axis=1)  # NaN where no vote
     out = np.where(vote > 0.2, 1.0, np.where(vote < -0.2, -1.0, np.nan))
     return np.asarray(out, dtype=np.float64)
 
@@ -113,7 +117,9 @@ def image_plane_angles(
 
         out[f"{side}_knee_flexion"] = _between2_deg(p("knee") - p("hip"), p("ankle") - p("knee"))
         out[f"{side}_elbow_flexion"] = _between2_deg(p("elbow") - p("shoulder"), p("wrist") - p("elbow"))
-        out[f"{side}_ankle_dorsiflexion"] = 90.0 - _between2_deg(p("knee") - p("ankle"), p("foot_index") - p("heel"))
+        out[f"{side}_ankle_dorsiflexion"] = 90.0 - _between2_deg(
+            p("knee") - p("ankle"), p("foot_index") - p("heel")
+        )
         out[f"{side}_hip_flexion"] = _planar2_deg(p("knee") - p("hip"), forward, down)
         out[f"{side}_shoulder_flexion"] = _planar2_deg(p("elbow") - p("shoulder"), forward, down)
     trunk = mid_sh - mid_hip

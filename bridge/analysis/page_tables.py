@@ -14,6 +14,7 @@ from bridge.analysis.definitions import (
     PLANAR_TEXT,
     ROM_TEXT,
     SYMMETRY_TEXT,
+    VIEW_TEXT,
     norm_of,
 )
 from bridge.analysis.reps import RepSet, describe
@@ -263,6 +264,7 @@ def definitions_html(analysis: Analysis) -> str:
             para(FRAMES_TEXT),
             table(["CSV column (left_/right_)", "definition", "0°", "positive"], rows, "definitions"),
             para(PLANAR_TEXT),
+            para(VIEW_TEXT),
             para(ROM_TEXT),
             para(SYMMETRY_TEXT, "formula"),
             para(SMOOTHING_TEXT.format(cutoff=cutoff)),

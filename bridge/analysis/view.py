@@ -9,10 +9,11 @@ depth reads bent knees too straight), so the report warns about it.
 between the camera's axis (MediaPipe world ``+z``) and the body's frontal plane (through the hip and shoulder
 lines), folded to 0…90°: 0 the camera sees the front or the back, 90 it looks straight at one side.
 :func:`assess_view` summarises it for the clip (the median over the tracked frames) into a view (front, oblique,
-side) and, per angle, whether the view suits it and which estimate the analysis uses: the 3-D angle
-(:mod:`bridge.analysis.angles`) or, for the sagittal angles of a side view, the image-plane angle
-(:mod:`bridge.analysis.angles2d`) where the validation on real video (``bench/bench_analysis_validation.py``)
-found it better.
+side) and says, per angle, whether the view suits it and which estimate the analysis uses: the 3-D angle
+(:mod:`bridge.analysis.angles`) or, for knee and hip flexion on the frames seen from the side, the image-plane
+angle (:mod:`bridge.analysis.angles2d`), blended over 50–70° of view angle so that a person turning does not
+make the angle jump. The validation on real video (``bench/bench_analysis_validation.py``) found the 3-D angles
+better than the image plane on front and oblique views.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ FRONT_MAX_DEG = 30.0
 SIDE_MIN_DEG = 60.0
 VIEW_NAMES = ("front", "oblique", "side")
 
+#: Per frame, the image plane's weight ramps from 0 at BLEND_LO_DEG of view angle to 1 at BLEND_HI_DEG.
+BLEND_LO_DEG = 50.0
+BLEND_HI_DEG = 70.0
+
 #: The body plane each angle lies in (``ANGLE_NAMES`` without the side prefix).
 SAGITTAL_JOINTS = (
     "knee_flexion",
@@ -45,9 +50,13 @@ SAGITTAL_JOINTS = (
 )
 FRONTAL_JOINTS = ("shoulder_abduction", "trunk_lateral_lean")
 
-#: The angles measured in the image plane on a side view (``--plane-angles auto``): those whose image-plane
-#: estimate the validation on the Pose2Sim demos found better than the 3-D one on side views.
-IMAGE_PLANE_ON_SIDE: frozenset[str] = frozenset({"knee_flexion", "hip_flexion", "elbow_flexion"})
+#: The angles measured in the image plane on a side view (``--plane-angles auto``): the two whose plane of
+#: motion is the body's sagittal plane, which a side view sees square (the elbow's and the shoulder's plane
+#: turns with the arm). On front and oblique views the validation on real video
+#: (``bench/bench_analysis_validation.py``) found the 3-D angles better, so the image plane is used on side
+#: views only; the Pose2Sim demos have no side view to validate this choice on real video (synthetic side views
+#: of CMU mocap: ``tests/analysis/test_view.py``).
+IMAGE_PLANE_ON_SIDE: frozenset[str] = frozenset({"knee_flexion", "hip_flexion"})
 
 #: What ``--plane-angles`` may be: ``auto`` (the image plane where the view and the validation say so), ``3d``
 #: (always the 3-D angles), ``image`` (the image plane for every angle that has one, whatever the view).
@@ -97,7 +106,9 @@ class AngleView:
         name: the angle (:data:`~bridge.analysis.angles.ANGLE_NAMES`).
         plane: ``sagittal`` or ``frontal``.
         suits: ``yes``, ``partly`` or ``no``.
-        method: ``3d`` (MediaPipe's 3-D landmarks) or ``image`` (measured in the image plane).
+        method: ``3d`` (MediaPipe's 3-D landmarks), ``image`` (measured in the image plane) or ``mixed`` (the
+            image plane on the clip's side-view frames, 3-D on the others).
+        image_share: share of the tracked frames measured in the image plane (0…1; blends count by weight).
         text: one line for the report, e.g. ``"no: front view (12°), knee flexion reads too small …"``.
     """
 
@@ -106,6 +117,7 @@ class AngleView:
     suits: str
     method: str
     text: str
+    image_share: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,6 +129,9 @@ class ViewAssessment:
         median_deg: its median over the tracked frames (NaN if none).
         view: ``front``, ``oblique``, ``side`` (:func:`view_of` of the median) or ``unknown``.
         shares: share of tracked frames in each view (``VIEW_NAMES``).
+        image_weight: (T,) weight of the image-plane estimate per frame for the angles that use it (0 3-D, 1 the
+            image plane): with ``auto``, 0 up to :data:`BLEND_LO_DEG` of view angle, 1 from :data:`BLEND_HI_DEG`,
+            linear between (so a person turning does not make the angle jump).
         angles: per angle name, its :class:`AngleView`.
         warnings: lines the report and the terminal show (e.g. knee flexion filmed from the front).
     """
@@ -125,12 +140,13 @@ class ViewAssessment:
     median_deg: float
     view: str
     shares: Mapping[str, float]
+    image_weight: FloatArray
     angles: Mapping[str, AngleView] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def image_plane(self) -> frozenset[str]:
         """The angle names measured in the image plane."""
-        return frozenset(n for n, a in self.angles.items() if a.method == "image")
+        return frozenset(n for n, a in self.angles.items() if a.method != "3d")
 
 
 def _suits(plane: str, view: str) -> str:
@@ -140,21 +156,38 @@ def _suits(plane: str, view: str) -> str:
     return "yes" if view == good else ("partly" if view == "oblique" else "no")
 
 
-def _method(name: str, view: str, plane_angles: str, image_plane_names: frozenset[str]) -> str:
+def _uses_image(name: str, plane_angles: str, image_plane_names: frozenset[str]) -> bool:
     if name not in image_plane_names or plane_angles == "3d":
-        return "3d"
+        return False
+    return plane_angles == "image" or joint_of(name) in IMAGE_PLANE_ON_SIDE
+
+
+def image_weight(per_frame_deg: FloatArray, plane_angles: str) -> FloatArray:
+    """(T,) the image-plane estimate's weight per frame (:attr:`ViewAssessment.image_weight`)."""
     if plane_angles == "image":
-        return "image"
-    return "image" if view == "side" and joint_of(name) in IMAGE_PLANE_ON_SIDE else "3d"
+        return np.ones_like(per_frame_deg)
+    if plane_angles == "3d":
+        return np.zeros_like(per_frame_deg)
+    w = np.clip((per_frame_deg - BLEND_LO_DEG) / (BLEND_HI_DEG - BLEND_LO_DEG), 0.0, 1.0)
+    return np.asarray(np.where(np.isfinite(w), w, 0.0), dtype=np.float64)
 
 
-def _text(name: str, plane: str, suits: str, view: str, median: float, method: str) -> str:
+def _method(share: float) -> str:
+    return "3d" if share <= 0.0 else ("image" if share >= 0.995 else "mixed")
+
+
+def _text(name: str, plane: str, suits: str, view: str, median: float, method: str, share: float = 0.0) -> str:
     where = f"{view} view ({median:.0f}° from the front)" if view != "unknown" else "view unknown"
-    how = "measured in the image plane" if method == "image" else "from the 3-D landmarks"
+    how = {
+        "image": "measured in the image plane",
+        "3d": "from the 3-D landmarks",
+        "mixed": f"in the image plane on the side-view frames ({100 * share:.0f}%), 3-D on the others",
+    }[method]
     if suits == "yes":
         return f"yes: {where}, {how}"
     if suits == "partly":
-        return f"partly: {where}, {how}; expect larger errors than from the {'side' if plane == 'sagittal' else 'front'}"
+        best = "side" if plane == "sagittal" else "front"
+        return f"partly: {where}, {how}; expect larger errors than from the {best}"
     if joint_of(name) == "knee_flexion" and view == "front":
         return (
             f"NO: {where}; knee flexion from the front rests on MediaPipe's depth guess and reads too small, "
@@ -184,12 +217,17 @@ def assess_view(
     median = float(np.median(seen)) if seen.size else math.nan
     view = view_of(median)
     shares = {v: float(np.mean([view_of(float(d)) == v for d in seen])) if seen.size else 0.0 for v in VIEW_NAMES}
+    weight = image_weight(per_frame, plane_angles)
+    tracked = np.asarray(person, dtype=bool)
+    mean_weight = float(weight[tracked].mean()) if tracked.any() else 0.0
     angles = {}
     for name in ANGLE_NAMES:
         plane = plane_of(name)
         suits = _suits(plane, view)
-        method = _method(name, view, plane_angles, image_plane_names)
-        angles[name] = AngleView(name, plane, suits, method, _text(name, plane, suits, view, median, method))
+        share = mean_weight if _uses_image(name, plane_angles, image_plane_names) else 0.0
+        method = _method(share)
+        text = _text(name, plane, suits, view, median, method, share)
+        angles[name] = AngleView(name, plane, suits, method, text, share)
     warnings = []
     if view == "front":
         warnings.append(
@@ -207,17 +245,33 @@ def assess_view(
             + ", ".join(f"{100 * shares[v]:.0f}% {v}" for v in VIEW_NAMES)
             + " of the frames"
         )
-    return ViewAssessment(per_frame, median, view, shares, angles, tuple(warnings))
+    return ViewAssessment(per_frame, median, view, shares, weight, angles, tuple(warnings))
+
+
+def view_lines(view: ViewAssessment | None) -> list[str]:
+    """The terminal's lines about the view: the view, the angles it does not suit, each warning."""
+    if view is None:
+        return []
+    out = [
+        f"view: {view.view} ({view.median_deg:.0f}° from the front)" if view.view != "unknown" else "view: unknown"
+    ]
+    unsuited = sorted({joint_of(n) for n, a in view.angles.items() if a.suits == "no"})
+    if unsuited and view.view != "unknown":
+        out.append("the view does not suit: " + ", ".join(u.replace("_", " ") for u in unsuited))
+    out += [f"warning: {w}" for w in view.warnings]
+    return out
 
 
 def view_angles(
-    track: Track, config: AnalysisConfig = AnalysisConfig()  # noqa: B008 (frozen)
+    track: Track,
+    config: AnalysisConfig = AnalysisConfig(),  # noqa: B008 (frozen)
 ) -> tuple[JointAngles, ViewAssessment]:
     """The clip's joint angles, each from the estimate its view calls for, and the view assessment.
 
-    The 3-D angles of :func:`~bridge.analysis.angles.joint_angles`, with the columns that
-    :func:`assess_view` assigns to the image plane replaced by :func:`~bridge.analysis.angles2d.image_plane_angles`
-    (``config.plane_angles``).
+    The 3-D angles of :func:`~bridge.analysis.angles.joint_angles`; the columns that :func:`assess_view` assigns
+    to the image plane (``config.plane_angles``) take :func:`~bridge.analysis.angles2d.image_plane_angles`
+    weighted per frame by :attr:`ViewAssessment.image_weight` (the 3-D value where the image-plane one is
+    undefined).
     """
     angles = joint_angles(track, config)
     view = assess_view(track.world_xyz_m, track.person, config.plane_angles, frozenset(IMAGE_PLANE_ANGLES))
@@ -226,9 +280,13 @@ def view_angles(
         return angles, view
     planar = image_plane_angles(track.image_px, track.visibility, config.min_visibility)
     values = angles.values_deg.copy()
+    w = view.image_weight
     for k, name in enumerate(angles.names):
         if name in chosen:
-            values[:, k] = planar[name]
+            image, d3 = planar[name], values[:, k]
+            blend = w * image + (1.0 - w) * d3
+            usable = np.isfinite(image)
+            values[:, k] = np.where(usable & (w >= 1.0), image, np.where(usable & (w > 0.0), blend, d3))
     return JointAngles(angles.t_s, angles.frame_index, angles.names, values), view
 
 
@@ -241,5 +299,6 @@ __all__ = [
     "plane_of",
     "side_view_deg",
     "view_angles",
+    "view_lines",
     "view_of",
 ]

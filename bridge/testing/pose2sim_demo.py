@@ -8,6 +8,7 @@ chooses (a temporary folder: derived data is never committed).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ def pose2sim_root() -> Path | None:
 
 
 def trials() -> list[Trial]:
-    """The demo trials that are installed: ``single`` (Demo_SinglePerson), ``batch1``, ``batch2`` (Demo_Batch)."""
+    """The distinct demo trials installed: ``single`` (Demo_SinglePerson), ``batch1``, ``batch2`` (Demo_Batch's
+    trials; ``batch1`` is left out when its videos are those of ``single``, as in pose2sim 0.10.49)."""
     root = pose2sim_root()
     if root is None:
         return []
@@ -51,10 +53,14 @@ def trials() -> list[Trial]:
         ("batch1", root / "Demo_Batch" / "Trial_1" / "videos", root / "Demo_Batch" / "calibration"),
         ("batch2", root / "Demo_Batch" / "Trial_2" / "videos", root / "Demo_Batch" / "calibration"),
     ]
-    out = []
+    out, seen = [], set()
     for name, videos, calib in candidates:
         paths = tuple(videos / f"{v}.mp4" for v in VIEWS)
-        if all(p.exists() for p in paths) and (calib / "Calib.qca.txt").exists():
+        if not (all(p.exists() for p in paths) and (calib / "Calib.qca.txt").exists()):
+            continue
+        digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+        if digest not in seen:  # Demo_Batch/Trial_1 ships the same videos as Demo_SinglePerson
+            seen.add(digest)
             out.append(Trial(name, paths, calib / "Calib.qca.txt"))
     return out
 
