@@ -100,9 +100,10 @@ def frame_offsets(calib: Calibration, px: list[FloatArray], w: list[FloatArray],
     return out
 
 
-def load_trial(trial: Trial, cache_dir: Path | None = None) -> TrialViews:
-    """Track (or read from the cache) every view of ``trial``, scale its calibration, align the views."""
-    frames = tuple(track_view(v, cache_dir) for v in trial.videos)
+def load_trial(trial: Trial, cache_dir: Path | None = None, max_frames: int | None = None) -> TrialViews:
+    """Track (or read from the cache) every view of ``trial`` (its first ``max_frames``), scale its calibration,
+    align the views."""
+    frames = tuple(track_view(v, cache_dir, max_frames) for v in trial.videos)
     calib = read_calibration(trial.calibration).select(VIEWS)
     sizes = [next(f.image_size for f in fr if f.person) for fr in frames]
     calib = Calibration(

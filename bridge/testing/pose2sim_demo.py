@@ -108,12 +108,13 @@ def _from_arrays(data: dict[str, np.ndarray]) -> list[LandmarkFrame]:
     return frames
 
 
-def track_view(video: Path, cache_dir: Path | None = None) -> list[LandmarkFrame]:
-    """Every frame of ``video`` tracked as ``bridge analyze`` does (MediaPipe full model, flip repair, no live
-    filter), cached in ``cache_dir`` as ``<trial folder>_<view>.npz`` when given."""
+def track_view(video: Path, cache_dir: Path | None = None, max_frames: int | None = None) -> list[LandmarkFrame]:
+    """The frames of ``video`` (the first ``max_frames``; None: all) tracked as ``bridge analyze`` does (MediaPipe
+    full model, flip repair, no live filter), cached in ``cache_dir`` as ``<trial folder>_<view>[_N].npz``."""
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"{video.parent.parent.name}_{video.stem}.npz"
+        part = f"_{max_frames}" if max_frames is not None else ""
+        cache = Path(cache_dir) / f"{video.parent.parent.name}_{video.stem}{part}.npz"
         if cache.exists():
             with np.load(cache) as data:
                 return _from_arrays({k: data[k] for k in data.files})
@@ -121,6 +122,8 @@ def track_view(video: Path, cache_dir: Path | None = None) -> list[LandmarkFrame
     with open_run(str(video), TrackerConfig(), Processor(None, ANALYSIS_STAGES)) as (_info, run):
         for result in run:
             frames.append(result.landmarks)
+            if max_frames is not None and len(frames) >= max_frames:
+                break
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
