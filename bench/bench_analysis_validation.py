@@ -79,8 +79,8 @@ def _diff(r: ViewResult, name: str, estimate: str = "analyze") -> np.ndarray:
 
 
 def pooled(results: list[ViewResult], estimate: str = "analyze") -> None:
-    """Per joint (both sides pooled), per view: MAE and bias — the README table."""
-    print(f"\n### Pooled over both sides ({estimate}): MAE / bias (degrees)\n")
+    """Per joint (both sides pooled), per view: MAE, bias and limits of agreement — the README table."""
+    print(f"\n### Pooled over both sides ({estimate}): MAE / bias / 95 % limits of agreement (degrees)\n")
     print("| angle | " + " | ".join(f"{r.trial} {r.view} ({r.analysis.view.view if r.analysis.view else '?'})"
                                    for r in results) + " |")  # fmt: skip
     print("|---|" + "---|" * len(results))
@@ -88,8 +88,27 @@ def pooled(results: list[ViewResult], estimate: str = "analyze") -> None:
         cells = []
         for r in results:
             diffs = np.concatenate([_diff(r, f"{s}_{joint}", estimate) for s in SIDES])
-            cells.append(f"{np.abs(diffs).mean():.1f} / {diffs.mean():+.1f}" if diffs.size else "–")
+            cells.append(_cell(agreement(diffs, np.zeros_like(diffs))))
         print(f"| {joint} | {' | '.join(cells)} |")
+
+
+def reference_quality(results: list[ViewResult]) -> None:
+    """How steady each reference's bones are (a rigid bone keeps its length): mean ± SD over frames, cm."""
+    bones = (("thigh", "HIP", "KNEE"), ("shank", "KNEE", "ANKLE"), ("upper arm", "SHOULDER", "ELBOW"),
+             ("forearm", "ELBOW", "WRIST"))  # fmt: skip
+    print("\n### Reference quality: bone length over frames, mean ± SD (cm), left / right\n")
+    print("| reference for | " + " | ".join(b[0] for b in bones) + " |")
+    print("|---|" + "---|" * len(bones))
+    for r in results:
+        p = r.reference.points_m
+        cells = []
+        for _, a, b in bones:
+            parts = []
+            for s in SIDES:
+                d = np.linalg.norm(p[:, L[f"{s.upper()}_{a}"]] - p[:, L[f"{s.upper()}_{b}"]], axis=1) * 100.0
+                parts.append(f"{np.nanmean(d):.0f} ± {np.nanstd(d):.1f}")
+            cells.append(" / ".join(parts))
+        print(f"| {r.view} | {' | '.join(cells)} |")
 
 
 def two_view(views: TrialViews) -> None:
@@ -146,6 +165,7 @@ def main() -> None:
             results = [validate_view(views, v) for v in range(len(VIEWS))]
             for r in results:
                 print_view(r)
+            reference_quality(results)
             pooled(results)
             pooled(results, "3d")
             pooled(results, "image")
