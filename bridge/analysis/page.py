@@ -37,7 +37,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-#definitions td{text-align:left}
+#definitions td{text-align:left}#summary td:last-child,#summary th:last-child{text-align:left;max-width:420px}
+tr.view-no td:last-child{background:#fde2e1}tr.view-partly td:last-child{background:#fff4d6}
 img{max-width:100%;display:block;margin:6px 0 18px}
 .note{color:#555;font-size:90%}.source{font-size:90%}.formula{font-weight:600}
 .warn{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}
@@ -123,8 +124,14 @@ def view_html(analysis: Analysis) -> str:
             "note",
         ),
     ]
-    parts += [f"<p class='warn view-warning'>{html.escape(w)}</p>" for w in v.warnings]
     return "\n".join(parts)
+
+
+def view_warnings_html(analysis: Analysis) -> str:
+    """The view's warnings (:attr:`ViewAssessment.warnings`), shown above the angle table."""
+    if analysis.view is None:
+        return ""
+    return "\n".join(f"<p class='warn view-warning'>{html.escape(w)}</p>" for w in analysis.view.warnings)
 
 
 def stills_html(stills: Sequence[Still]) -> str:
@@ -192,6 +199,7 @@ def report_html(
         "<h2 id='stills-section'>Key moments</h2>",
         stills_html(stills),
         "<h2>Joint angles (degrees)</h2>",
+        view_warnings_html(analysis),
         summary_table(analysis),
         view_html(analysis),
         "<h2 id='norms-section'>Range of motion against the norms</h2>",

@@ -25,9 +25,13 @@ VIEW_NOT_ASSESSED = "not assessed"
 CHART_LO_DEG, CHART_HI_DEG = -90.0, 200.0
 
 
-def table(header: list[str], rows: list[list[str]], table_id: str) -> str:
+def table(header: list[str], rows: list[list[str]], table_id: str, row_classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    classes = row_classes or [""] * len(rows)
+    body = "".join(
+        (f"<tr class='{cls}'>" if cls else "<tr>") + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row, cls in zip(rows, classes, strict=True)
+    )
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -49,9 +53,10 @@ def para(text: str, cls: str = "") -> str:
 
 
 def summary_table(analysis: Analysis) -> str:
-    rows = []
+    rows, classes = [], []
     for s in analysis.summary:
         norm = norm_of(s.name)
+        classes.append(f"view-{analysis.view.angles[s.name].suits}" if analysis.view else "")
         rows.append(
             [
                 title(s.name),
@@ -65,7 +70,7 @@ def summary_table(analysis: Analysis) -> str:
             ]
         )
     header = ["angle", "min", "max", "ROM", "mean", "frames seen", "normative (AAOS)", "view suits it"]
-    return table(header, rows, "summary")
+    return table(header, rows, "summary", classes)
 
 
 def _pos(v: float) -> float:

@@ -231,8 +231,9 @@ def assess_view(
     warnings = []
     if view == "front":
         warnings.append(
-            f"front view ({median:.0f}° from the front): knee, hip and elbow flexion from the front rest on "
-            "MediaPipe's depth guess (knee flexion reads too small); film from the side for sagittal angles"
+            f"front view ({median:.0f}° from the front): knee flexion filmed from the front reads too small "
+            "(it rests on MediaPipe's depth guess); the other sagittal angles (hip, ankle, elbow, "
+            "shoulder flexion, forward lean) are unreliable from the front too: film from the side for them"
         )
     elif view == "oblique":
         warnings.append(
