@@ -14,6 +14,11 @@ from bridge.tracking.pose_detector import PoseDetector
 from bridge.tracking.sources import VideoFileSource
 
 
+#: The demo's views, and how many of their first frames the tests track (of 100, at 60 fps).
+DEMO_VIEWS = ("cam01", "cam02", "cam03", "cam04")
+DEMO_FRAMES = 60
+
+
 def demo_dir() -> Path:
     spec = importlib.util.find_spec("Pose2Sim")
     assert spec is not None and spec.origin is not None
