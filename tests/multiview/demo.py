@@ -13,7 +13,6 @@ from bridge.tracking.config import TrackerConfig
 from bridge.tracking.pose_detector import PoseDetector
 from bridge.tracking.sources import VideoFileSource
 
-
 #: The demo's views, and how many of their first frames the tests track (of 100, at 60 fps).
 DEMO_VIEWS = ("cam01", "cam02", "cam03", "cam04")
 DEMO_FRAMES = 60
