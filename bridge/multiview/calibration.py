@@ -306,3 +306,31 @@ def undistort(camera: Camera, pixels: FloatArray, iterations: int = 8) -> FloatA
 def focal_length_px(camera: Camera) -> float:
     """The camera's mean focal length, pixels."""
     return float(math.sqrt(camera.K[0, 0] * camera.K[1, 1]))
+
+
+def calibration_to_json(calibration: Calibration) -> dict[str, object]:
+    """The calibration as a JSON object (a recording's header ``calibration``): the camera TOML's fields."""
+    return {
+        "cameras": [
+            {
+                "name": c.name,
+                "size": [int(c.size[0]), int(c.size[1])],
+                "matrix": c.K.tolist(),
+                "distortions": c.dist.tolist(),
+                "rotation": Rotation.from_matrix(c.R).as_rotvec().tolist(),
+                "translation": c.t.tolist(),
+            }
+            for c in calibration.cameras
+        ],
+        "up": calibration.up.tolist(),
+        "floor_m": float(calibration.floor_m),
+    }
+
+
+def calibration_from_json(obj: object, where: str = "recording") -> Calibration:
+    """Inverse of :func:`calibration_to_json` (BridgeError naming what is wrong)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("cameras"), list) or not obj["cameras"]:
+        raise BridgeError(f"{where}: 'calibration' must hold a list of cameras")
+    cameras = tuple(camera_from_table(c, f"camera {i + 1}", where) for i, c in enumerate(obj["cameras"]))
+    up = np.asarray(obj.get("up", cameras_up(cameras)), dtype=np.float64)
+    return Calibration(cameras, up / np.linalg.norm(up), float(obj.get("floor_m", 0.0)), where)

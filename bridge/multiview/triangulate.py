@@ -9,6 +9,7 @@ Shapes: F frames, V views, N landmarks (33). Pixels: x right, y down. World: the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,7 +139,9 @@ def _left_right_fixed(
             use = w > 0
             _, err = _solve(calibration, xy, px, use, w)
             sides = np.concatenate([_LEFT, _RIGHT])
-            pair_err.append(np.nanmedian(np.where(use[:, other][:, sides], err[:, sides], np.nan), axis=-1))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # frames the pair does not share: NaN
+                pair_err.append(np.nanmedian(np.where(use[:, other][:, sides], err[:, sides], np.nan), axis=-1))
         better = np.nan_to_num(pair_err[1], nan=np.inf) < np.nan_to_num(pair_err[0], nan=np.inf)
         swapped[:, other] = better & (ref != other)
     return swapped
@@ -153,7 +156,9 @@ def body_is_mirrored(points_world_m: FloatArray, up: FloatArray) -> BoolArray:
     front = (p[:, L.LEFT_FOOT_INDEX] - p[:, L.LEFT_HEEL]) + (p[:, L.RIGHT_FOOT_INDEX] - p[:, L.RIGHT_HEEL])
     front = np.nan_to_num(front) + np.nan_to_num(p[:, L.NOSE] - 0.5 * (p[:, L.LEFT_EAR] + p[:, L.RIGHT_EAR]))
     left_axis = np.cross(up, front)
-    sides = np.nanmean(p[:, _LEFT] - p[:, _RIGHT], axis=1) if p.shape[0] else np.zeros((0, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with nothing triangulated: NaN
+        sides = np.nanmean(p[:, _LEFT] - p[:, _RIGHT], axis=1)
     return np.asarray(np.nan_to_num(np.sum(sides * left_axis, axis=-1)) < 0)
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from bridge.core.landmarks import LandmarkFrame, PoseLandmark
 from bridge.export.bvh_file import read_bvh
-from bridge.multiview.calibration import Calibration, Camera
+from bridge.multiview.calibration import Calibration, Camera, project
 from bridge.testing.mocap import mocap_landmarks
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,3 +50,29 @@ def mocap_world(frames: int = 40) -> FloatArray:
     world = np.stack([p[..., 0], p[..., 2], -p[..., 1]], axis=-1)
     world[..., 2] -= world[..., 2].min()
     return world - np.array([world[..., 0].mean(), world[..., 1].mean(), 0.0])
+
+
+def view_frames(calibration: Calibration, world_m: FloatArray, fps: float = 30.0) -> list[list[LandmarkFrame]]:
+    """LandmarkFrames of every camera of ``calibration`` seeing (F, 33, 3) world points exactly (monocular world
+    landmarks: the points in the camera's axes, hip-centred, as MediaPipe reports them)."""
+    views = []
+    for cam in calibration.cameras:
+        pixels = project(cam, world_m)
+        cam_pts = world_m @ cam.R.T + cam.t
+        hips = 0.5 * (cam_pts[:, PoseLandmark.LEFT_HIP] + cam_pts[:, PoseLandmark.RIGHT_HIP])
+        size = np.asarray(cam.size, dtype=np.float64)
+        views.append(
+            [
+                LandmarkFrame(
+                    t_s=j / fps,
+                    world_xyz_m=cam_pts[j] - hips[j],
+                    image_xy=pixels[j] / size,
+                    visibility=np.ones(33),
+                    presence=np.ones(33),
+                    image_size=cam.size,
+                    frame_index=j,
+                )
+                for j in range(len(world_m))
+            ]
+        )
+    return views
