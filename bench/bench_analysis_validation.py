@@ -36,6 +36,7 @@ from bridge.testing.analysis_validation import (  # noqa: E402
     ViewResult,
     agreement,
     load_trial,
+    validate_multiview,
     validate_view,
 )
 from bridge.testing.pose2sim_demo import VIEWS, trials  # noqa: E402
@@ -135,6 +136,24 @@ def two_view(views: TrialViews) -> None:
             print(f"| {name} | {' | '.join(cells)} |")
 
 
+def multiview(views: TrialViews, results: list[ViewResult]) -> None:
+    """``analyze`` of two views fused (a several-view recording) against the other two, beside monocular."""
+    pairs = ((0, 2), (1, 3))
+    fused = [validate_multiview(views, pair) for pair in pairs]
+    print("\n### Multi-view analyze (two views fused) against a reference from the other two: MAE / bias / LoA\n")
+    head = [
+        f"{VIEWS[a]}+{VIEWS[b]} ({f[0].view.view if f[0].view else '?'})"
+        for (a, b), f in zip(pairs, fused, strict=True)
+    ]
+    print("| angle | " + " | ".join(head) + " | monocular, mean MAE of the 4 views |")
+    print("|---|---|---|---|")
+    for joint in (*SAGITTAL, *OTHERS):
+        for side in SIDES:
+            name = f"{side}_{joint}"
+            mono = np.nanmean([r.agreements["analyze"][name].mae_deg for r in results])
+            print(f"| {name} | {' | '.join(_cell(f[1][name]) for f in fused)} | {mono:.1f} |")
+
+
 def held_out_knee_correction(results: list[ViewResult]) -> None:
     """An additive knee-flexion bias correction fitted on three views and tested on the fourth."""
     print("\n### Knee flexion bias correction, leave one view out (MAE before → after, degrees)\n")
@@ -170,6 +189,7 @@ def main() -> None:
             pooled(results, "3d")
             pooled(results, "image")
             two_view(views)
+            multiview(views, results)
             held_out_knee_correction(results)
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bridge.analysis.angles import AngleSummary, JointAngles, Symmetry, summarise_angles, symmetry
 from bridge.analysis.config import AnalysisConfig
 from bridge.analysis.events import FootTrack, Jump, SquatRep, count_squats, detect_jumps, knee_signal
@@ -62,12 +64,19 @@ class Analysis:
     person: str | None = None
 
 
+def triangulated_views(frames: Sequence[LandmarkFrame]) -> int:
+    """How many calibrated views the frames were triangulated from (their ``views`` flag, set by
+    :func:`bridge.multiview.fuse.fuse`): the median over the frames with a person, 1 for a single camera."""
+    counts = [int(f.flags.get("views", 1) or 1) for f in frames if f.person]  # type: ignore[call-overload]
+    return int(np.median(counts)) if counts else 1
+
+
 def analyse(frames: Sequence[LandmarkFrame], config: AnalysisConfig = AnalysisConfig()) -> Analysis:
     """Angles, summaries, squat repetitions and jumps of (flip-repaired) landmark frames, low-passed first."""
     track = lowpass_track(track_from_frames(frames), config.cutoff_hz)
     if not track.person.any():
         raise BridgeError("no person was found in any frame; check the input shows a whole person")
-    angles, view = view_angles(track, config)
+    angles, view = view_angles(track, config, triangulated_views(frames))
     knee = knee_signal(angles, config)
     jumps, feet = detect_jumps(track, config)
     return Analysis(

@@ -105,6 +105,12 @@ def view_html(analysis: Analysis) -> str:
     v = analysis.view
     if v is None:
         return para(f"View suitability: {VIEW_NOT_ASSESSED}.", "note")
+    if v.view.endswith(" views"):
+        return para(
+            f"Camera views: the landmarks were triangulated from {v.view.split()[0]} calibrated cameras, so every "
+            "angle is measured in 3-D and no single camera's view limits it.",
+            "note",
+        )
     shares = ", ".join(f"{100 * v.shares[name]:.0f}% {name}" for name in VIEW_NAMES)
     image = sorted(v.image_plane())
     parts = [

@@ -127,7 +127,8 @@ class ViewAssessment:
     Attributes:
         side_view_deg: (T,) degrees per frame (:func:`side_view_deg`); NaN where no person.
         median_deg: its median over the tracked frames (NaN if none).
-        view: ``front``, ``oblique``, ``side`` (:func:`view_of` of the median) or ``unknown``.
+        view: ``front``, ``oblique``, ``side`` (:func:`view_of` of the median), ``unknown``, or ``"N views"``
+            for landmarks triangulated from N calibrated views.
         shares: share of tracked frames in each view (``VIEW_NAMES``).
         image_weight: (T,) weight of the image-plane estimate per frame for the angles that use it (0 3-D, 1 the
             image plane): with ``auto``, 0 up to :data:`BLEND_LO_DEG` of view angle, 1 from :data:`BLEND_HI_DEG`,
@@ -202,6 +203,7 @@ def assess_view(
     person: np.ndarray,
     plane_angles: str = "auto",
     image_plane_names: frozenset[str] = frozenset(),
+    views: int = 1,
 ) -> ViewAssessment:
     """The clip's view and, per angle of :data:`ANGLE_NAMES`, whether it suits it and which estimate is used.
 
@@ -211,8 +213,13 @@ def assess_view(
         plane_angles: one of :data:`PLANE_CHOICES`.
         image_plane_names: the angle names that have an image-plane estimate
             (:data:`bridge.analysis.angles2d.IMAGE_PLANE_ANGLES`).
+        views: how many calibrated views the landmarks were triangulated from (1: one camera). From two or more
+            the 3-D landmarks are measured, not guessed: every angle is 3-D and no view limits it (the view
+            angle is still that of the first view).
     """
     per_frame = side_view_deg(world_xyz_m)
+    if views >= 2:
+        return _triangulated(per_frame, person, views)
     seen = per_frame[np.asarray(person, dtype=bool) & np.isfinite(per_frame)]
     median = float(np.median(seen)) if seen.size else math.nan
     view = view_of(median)
@@ -249,6 +256,16 @@ def assess_view(
     return ViewAssessment(per_frame, median, view, shares, weight, angles, tuple(warnings))
 
 
+def _triangulated(per_frame: FloatArray, person: np.ndarray, views: int) -> ViewAssessment:
+    """The assessment of landmarks triangulated from ``views`` cameras: every angle suits, 3-D."""
+    seen = per_frame[np.asarray(person, dtype=bool) & np.isfinite(per_frame)]
+    median = float(np.median(seen)) if seen.size else math.nan
+    shares = {v: float(np.mean([view_of(float(d)) == v for d in seen])) if seen.size else 0.0 for v in VIEW_NAMES}
+    text = f"yes: triangulated from {views} calibrated views, from the 3-D landmarks (no single view limits it)"
+    angles = {n: AngleView(n, plane_of(n), "yes", "3d", text) for n in ANGLE_NAMES}
+    return ViewAssessment(per_frame, median, f"{views} views", shares, np.zeros_like(per_frame), angles)
+
+
 def view_lines(view: ViewAssessment | None) -> list[str]:
     """The terminal's lines about the view: the view, the angles it does not suit, each warning."""
     if view is None:
@@ -266,6 +283,7 @@ def view_lines(view: ViewAssessment | None) -> list[str]:
 def view_angles(
     track: Track,
     config: AnalysisConfig = AnalysisConfig(),  # noqa: B008 (frozen)
+    views: int = 1,
 ) -> tuple[JointAngles, ViewAssessment]:
     """The clip's joint angles, each from the estimate its view calls for, and the view assessment.
 
@@ -275,7 +293,7 @@ def view_angles(
     undefined).
     """
     angles = joint_angles(track, config)
-    view = assess_view(track.world_xyz_m, track.person, config.plane_angles, frozenset(IMAGE_PLANE_ANGLES))
+    view = assess_view(track.world_xyz_m, track.person, config.plane_angles, frozenset(IMAGE_PLANE_ANGLES), views)
     chosen = view.image_plane()
     if not chosen:
         return angles, view

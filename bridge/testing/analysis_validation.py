@@ -30,6 +30,7 @@ from bridge.analysis.track import FloatArray, Track, lowpass_track
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.multiview.calibration import Calibration, read_calibration
+from bridge.multiview.fuse import fuse
 from bridge.multiview.triangulate import TriangulationConfig, triangulate
 from bridge.testing.pose2sim_demo import VIEWS, Trial, track_view
 
@@ -153,9 +154,13 @@ class Reference:
     side_view_deg: FloatArray
 
 
-def reference_for(views: TrialViews, view: int, cutoff_hz: float | None = 6.0) -> Reference:
-    """The reference of ``view`` from every other view (module docstring)."""
-    others = [i for i in range(len(views.calibration.cameras)) if i != view]
+def reference_for(
+    views: TrialViews, view: int, cutoff_hz: float | None = 6.0, others: Sequence[int] | None = None
+) -> Reference:
+    """The reference of ``view`` from ``others`` (default: every other view; module docstring)."""
+    if others is None:
+        others = [i for i in range(len(views.calibration.cameras)) if i != view]
+    others = list(others)
     c = views.calibration
     calib = Calibration(tuple(c.cameras[i] for i in others), c.up, c.floor_m)
     tri = triangulate(calib, views.pixels[:, others], views.weights[:, others])
@@ -170,6 +175,28 @@ def reference_for(views: TrialViews, view: int, cutoff_hz: float | None = 6.0) -
         cos = np.abs(np.sum(left * ray, axis=1)) / (np.linalg.norm(left, axis=1) * np.linalg.norm(ray, axis=1))
     side = np.degrees(np.arcsin(np.clip(cos, 0.0, 1.0)))
     return Reference(view, t_s, pts, angles, side)
+
+
+def aligned_frames(views: TrialViews, view: int) -> list[LandmarkFrame]:
+    """The frames of one view on the aligned frames (frame k shows what aligned frame k of every view shows)."""
+    n = views.pixels.shape[0]
+    return list(views.frames[view][views.start[view] : views.start[view] + n])
+
+
+def validate_multiview(
+    views: TrialViews,
+    analysed: Sequence[int],
+    config: AnalysisConfig = AnalysisConfig(),  # noqa: B008 (frozen)
+) -> tuple[Analysis, dict[str, Agreement]]:
+    """``analyze`` of the views ``analysed`` fused by :func:`bridge.multiview.fuse.fuse` (what a several-view
+    recording replays) against a reference triangulated from the remaining views."""
+    c = views.calibration
+    calib = Calibration(tuple(c.cameras[i] for i in analysed), c.up, c.floor_m)
+    fused = fuse(calib, [aligned_frames(views, i) for i in analysed])
+    analysis = analyse(fused.frames, config)
+    others = [i for i in range(len(c.cameras)) if i not in analysed]
+    ref = reference_for(views, analysed[0], config.cutoff_hz, others)
+    return analysis, {n: agreement(analysis.angles[n], ref.angles_deg[n]) for n in ANGLE_NAMES}
 
 
 @dataclass(frozen=True)

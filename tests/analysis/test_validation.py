@@ -46,3 +46,19 @@ def test_monocular_against_the_multiview_reference(single) -> None:  # type: ign
     assert front is not None and front.view == "front"
     assert front.angles["right_knee_flexion"].text.startswith("NO:")
     assert float(np.mean(knee_bias)) < -3.0  # knee flexion reads too small
+
+
+@pytest.mark.slow
+def test_multiview_analysis_against_the_other_views(single) -> None:  # type: ignore[no-untyped-def]
+    """Two views fused (what a several-view recording replays) are analysed in 3-D with no view warning, and
+    their knee flexion agrees with the reference from the two other views better than one camera does."""
+    from bridge.testing.analysis_validation import validate_multiview
+
+    analysis, agreements = validate_multiview(single, (0, 2))  # cam01 + cam03 against cam02 + cam04
+    view = analysis.view
+    assert view is not None and view.view == "2 views" and not view.warnings and not view.image_plane()
+    assert view.angles["left_knee_flexion"].suits == "yes"
+    mono = [validate_view(single, v).agreements["analyze"] for v in range(len(VIEWS))]
+    for name in ("left_knee_flexion", "right_knee_flexion"):
+        assert agreements[name].n >= 50
+        assert agreements[name].mae_deg < float(np.mean([m[name].mae_deg for m in mono])), name

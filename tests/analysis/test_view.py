@@ -138,3 +138,14 @@ def test_report_says_per_angle_whether_the_view_suits_it(jumps: object, tmp_path
         rows = list(csv.DictReader(f))
     view = np.array([float(r["view_deg"]) for r in rows if r["view_deg"]])
     assert len(view) > 0.9 * len(rows) and float(np.median(view)) < 15.0
+
+
+def test_triangulated_landmarks_are_not_limited_by_a_view(jumps: object) -> None:
+    """Frames triangulated from several calibrated views (the ``views`` flag of bridge.multiview.fuse): every
+    angle 3-D and suited, no front-view warning, even where the first camera films the front."""
+    m = seen_from(jumps, 0.0)
+    frames = [f.with_flags(views=3) for f in to_landmark_frames(m)]
+    a = analyse(frames)
+    assert a.view is not None and a.view.view == "3 views" and not a.view.warnings
+    assert all(x.suits == "yes" and x.method == "3d" for x in a.view.angles.values())
+    assert "triangulated from 3" in a.view.angles["left_knee_flexion"].text
