@@ -174,7 +174,7 @@ def files_html(files: Sequence[Path]) -> str:
     what = {
         "_angles.csv": "every angle per frame, degrees (one row per frame)",
         "_reps.csv": "every repetition of the --reps sets",
-        "_summary.json": "the summary: ranges of motion, the view and whether it suits each angle, counts",
+        "_analysis.json": "the summary: ranges of motion, the view and whether it suits each angle, counts",
         ".trc": f"OpenSim markers, metres; {MARKER_FRAME}",
         ".mot": "OpenSim storage of every angle, degrees",
         ".c3d": "C3D markers, millimetres, the same frame as the .trc",

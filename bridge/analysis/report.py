@@ -311,7 +311,7 @@ def write_report(
     images: Mapping[int, BgrImage] | None = None,
     input_note: str = "",
 ) -> ReportFiles:
-    """Write into ``out_dir`` (created): ``<stem>_angles.csv``, ``<stem>_summary.json``, ``<stem>.trc``,
+    """Write into ``out_dir`` (created): ``<stem>_angles.csv``, ``<stem>_analysis.json``, ``<stem>.trc``,
     ``<stem>.mot``, ``<stem>.c3d``, ``<stem>_reps.csv`` (with ``--reps``), the PNG plots and
     ``<stem>_report.html``.
 
@@ -327,7 +327,7 @@ def write_report(
             f"cannot create the output folder {out_dir}: {exc.strerror}; pick another --out"
         ) from None
     csv_path = out_dir / f"{stem}_angles.csv"
-    summary_path = out_dir / f"{stem}_summary.json"
+    summary_path = out_dir / f"{stem}_analysis.json"
     exports = (out_dir / f"{stem}.trc", out_dir / f"{stem}.mot", out_dir / f"{stem}.c3d")
     reps_csv = out_dir / f"{stem}_reps.csv" if analysis.reps else None
     try:

@@ -126,14 +126,14 @@ def test_report_says_per_angle_whether_the_view_suits_it(jumps: object, tmp_path
 
     m = seen_from(jumps, 0.0)
     files = write_report(analyse(to_landmark_frames(m)), tmp_path, "front", "front.jsonl", None, "Recording.")
-    summary = json.loads((tmp_path / "front_summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((tmp_path / "front_analysis.json").read_text(encoding="utf-8"))
     assert summary["view"]["view"] == "front" and summary["view"]["warnings"]
     knee = summary["angles"]["left_knee_flexion"]
     assert knee["view_suits"] == "no" and knee["estimate"] == "3d" and knee["view_note"].startswith("NO:")
     assert summary["angles"]["left_shoulder_abduction"]["view_suits"] == "yes"
     page = html.unescape(files.html_path.read_text(encoding="utf-8"))
     assert "view-warning" in page and "NO: front view" in page and "Camera view: front" in page
-    assert "front_summary.json" in page
+    assert "front_analysis.json" in page
     with open(files.csv_path, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     view = np.array([float(r["view_deg"]) for r in rows if r["view_deg"]])
