@@ -84,6 +84,16 @@ fps_value = float_in(1.0, 1000.0, "frame rate in frames per second")
 # Input options
 
 
+class _InputAction(argparse.Action):
+    """``--input`` given once or several times: ``args.input`` is the first, ``args.inputs_all`` every one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        every = [*(getattr(namespace, "inputs_all", None) or []), str(values)]
+        namespace.inputs_all = every
+        namespace.input = every[0]
+
+
 def add_input_args(parser: argparse.ArgumentParser) -> None:
     """Add the options every command that reads an input shares: ``--input``, ``--model``, ``--image-fps``."""
     group = parser.add_argument_group("input")
@@ -92,8 +102,17 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         "-i",
         metavar="X",
         default=None,
+        action=_InputAction,
         help="camera, camera:N, N (webcam number), a video file, a folder of images, a bridge recording "
-        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip",
+        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip. Give it 2-4 times "
+        "with --calibration for several views (bridge record)",
+    )
+    group.add_argument(
+        "--calibration",
+        metavar="FILE",
+        type=Path,
+        default=None,
+        help="the cameras of several --input: a camera TOML (anipose/Pose2Sim/FreeMoCap) or Qualisys .qca.txt",
     )
     group.add_argument(
         "--model",
@@ -175,6 +194,11 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
 
 def resolve_input(args: argparse.Namespace) -> str:
     """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
+    if len(getattr(args, "inputs_all", None) or []) > 1:
+        raise BridgeError(
+            "several --input are triangulated by bridge record (with --calibration); record them, then give "
+            "the recording as the one --input"
+        )
     if args.input is not None:
         return str(args.input)
     if camera_available(0):

@@ -13,6 +13,9 @@ The frames:
   person facing the camera faces +Z, like the avatar), origin on the floor below the camera; metres. It is the
   OpenGL camera frame levelled and lowered to the floor.
 * **Unity** (VMC and VRChat messages): left-handed, Y up, +Z forward; quaternions scalar-last ``x y z w``.
+* **calibrated world** (:mod:`bridge.multiview`): the world of a several-camera calibration, its own axes (up
+  from the calibration: +Z for Qualisys), metres; **levelled camera**: MediaPipe world axes of a reference camera
+  turned so that y points along gravity (see :func:`levelled_camera_rotation`).
 * **glTF file**: right-handed, Y up, but an avatar may face any way in its file (VRM 0.x faces −Z).
 
 Conversions:
@@ -38,6 +41,12 @@ normalised bone space → original, and back     :func:`normalized_to_original_r
                                                rotations); the VMC encoder's ``bone_space="original"``
 normalised image ↔ pixels                      :func:`to_pixels` / :func:`to_normalised`
 metres ↔ file units                            :func:`metres_to_unit` / :func:`unit_to_metres` (BVH: cm or m)
+Qualisys camera pose ↔ OpenCV extrinsics        :func:`qualisys_to_opencv_extrinsics` / inverse: camera axes
+                                               (y up, looking along −z) and centre in mm → world → camera
+                                               ``R``, ``t`` in metres (a half turn about the camera's x)
+calibrated world ↔ levelled camera             :func:`world_to_levelled` / :func:`levelled_to_world`: the
+                                               several-camera world (:mod:`bridge.multiview`) → MediaPipe's
+                                               axes made true to gravity for a reference camera
 =============================================  ===========================================================
 
 The mirror (``--mirror``, :mod:`bridge.stages.mirror`) reflects what the camera saw with three involutions
@@ -213,3 +222,66 @@ __all__ = [
     "unity_to_rig_position",
     "unity_to_rig_quaternion",
 ]
+
+
+def qualisys_to_opencv_extrinsics(
+    rotation_rows: FloatArray, position_mm: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A Qualisys ``.qca.txt`` camera pose → OpenCV extrinsics.
+
+    Args:
+        rotation_rows: (3, 3) the ``<transform>``'s ``r11 … r33`` read row by row: its rows are the Qualisys
+            camera's axes in world coordinates (that camera frame: x right, y up, z toward the viewer, so it
+            looks along −z), as Pose2Sim reads them.
+        position_mm: (3,) the ``x y z`` of ``<transform>``: the camera's centre in the world, millimetres.
+
+    Returns:
+        ``(R, t_m)``: (3, 3) world → OpenCV camera (x right, y down, z forward) and (3,) metres, so that
+        ``x_cam = R @ x_world + t_m`` (Pose2Sim's conversion: world → camera perspective, then a half turn about
+        the camera's x).
+    """
+    flip = np.diag([1.0, -1.0, -1.0])
+    r = np.asarray(rotation_rows, dtype=np.float64)
+    c_m = np.asarray(position_mm, dtype=np.float64) / 1000.0
+    rotation = flip @ r
+    return rotation, -rotation @ c_m
+
+
+def opencv_to_qualisys_extrinsics(rotation: FloatArray, t_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse of :func:`qualisys_to_opencv_extrinsics`: ``(R, t_m)`` → ``(rotation_rows, position_mm)``."""
+    flip = np.diag([1.0, -1.0, -1.0])
+    r = np.asarray(rotation, dtype=np.float64)
+    centre_m = -r.T @ np.asarray(t_m, dtype=np.float64)
+    return flip @ r, centre_m * 1000.0
+
+
+def levelled_camera_rotation(up_world: FloatArray, camera_rotation: FloatArray) -> FloatArray:
+    """(3, 3) rotation from a calibrated world (any axes, metres) to the **levelled camera** frame of one camera.
+
+    The levelled camera frame has MediaPipe's world axes made true to gravity: y down (along −``up_world``), z
+    away from the camera (its optical axis made horizontal), x = y × z (the image's right); so hip-centred points
+    in it drive the pipeline as MediaPipe's own world landmarks do. ``camera_rotation`` is the camera's (3, 3)
+    world → OpenCV camera rotation; ``up_world`` (3,) the world's up direction.
+    """
+    up = np.asarray(up_world, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    forward = np.asarray(camera_rotation, dtype=np.float64)[2]
+    forward = forward - up * (forward @ up)
+    norm = np.linalg.norm(forward)
+    if norm < 1e-6:  # looking straight down or up: keep the image's right horizontal instead
+        right = np.asarray(camera_rotation, dtype=np.float64)[0]
+        forward = np.cross(right, -up)
+        norm = np.linalg.norm(forward)
+    z = forward / norm
+    y = -up
+    return np.stack([np.cross(y, z), y, z])
+
+
+def world_to_levelled(xyz_world_m: FloatArray, rotation: FloatArray) -> FloatArray:
+    """(..., 3) calibrated-world points, metres → the levelled camera frame (:func:`levelled_camera_rotation`)."""
+    return np.asarray(xyz_world_m, dtype=np.float64) @ np.asarray(rotation, dtype=np.float64).T
+
+
+def levelled_to_world(xyz_m: FloatArray, rotation: FloatArray) -> FloatArray:
+    """Inverse of :func:`world_to_levelled`: (..., 3) levelled camera frame → calibrated world, metres."""
+    return np.asarray(xyz_m, dtype=np.float64) @ np.asarray(rotation, dtype=np.float64)
