@@ -61,6 +61,7 @@ from bridge.core.rig import Rig
 from bridge.solve.body_arrays import solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
+from bridge.solve.root_motion import RootMotion
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -94,11 +95,13 @@ class Solver:
         self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest)
         rest = rig.rest_world_m
         self._rest_lowest = min(float((rest[b] + off)[1]) for b, off in self._geometry.ground_points)
+        self.root_motion = RootMotion(rig, config.root_motion)
 
     def reset(self) -> None:
         """Forget all history: every bone back at rest."""
         self._last_q[:] = [0.0, 0.0, 0.0, 1.0]
         self._lost_since[:] = -np.inf
+        self.root_motion.reset()
 
     def __call__(self, frame: LandmarkFrame) -> BonePose:
         """Solve one frame (the live path)."""
@@ -115,7 +118,7 @@ class Solver:
         states = np.empty(solved.tracked.shape, dtype=np.int8)
         for k in range(len(frames)):
             quats[k], states[k] = self._hold_or_ease(t_s[k], quats[k], solved.tracked[k])
-        hips = self._hips_positions(quats)
+        hips = self.root_motion(self._hips_positions(quats), [f.placement for f in frames])
         poses = []
         for k, f in enumerate(frames):
             flags = dict(f.flags)

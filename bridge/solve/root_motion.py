@@ -1,0 +1,59 @@
+"""Root motion: the hips travel and rise in the world as the body-state stage placed them.
+
+``--root-motion`` (:attr:`~bridge.solve.body_config.SolverConfig.root_motion`):
+
+* ``off``: the hips stay above the rig's origin, grounded (the lowest foot at its rest height): what a VTuber
+  at a desk wants — the avatar stays where the scene put it whatever the camera guesses about depth.
+* ``planar``: the hips travel over the floor (x, z) as the person does; their height stays grounded.
+* ``full``: they also rise: grounded height plus the placement's lift (a jump, a step onto a box); a planted foot
+  is on the floor (lift 0), so standing and crouching stay exact.
+
+The travel is relative to where the person was first placed (the avatar starts at the origin) and scaled by the
+rig's height over the person's (:attr:`~bridge.core.landmarks.Placement.height_m`), so an avatar of another
+size takes steps of its own size. Frames: the room frame of a placement has the rig frame's axes (Y up, +Z
+toward the camera, +X the camera's image right), metres.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from bridge.core.landmarks import Placement
+from bridge.core.rig import Rig
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class RootMotion:
+    """Grounded hips (T, 3) + placements → hips that travel (state: the origin, the last travel)."""
+
+    def __init__(self, rig: Rig, mode: str = "off") -> None:
+        self.rig = rig
+        self.mode = mode
+        self._origin: FloatArray | None = None
+        self._last = np.zeros(3)
+
+    def reset(self) -> None:
+        """Forget the origin: the next placement starts at the rig's origin again."""
+        self._origin = None
+        self._last = np.zeros(3)
+
+    def __call__(self, grounded_m: FloatArray, placements: Sequence[Placement | None]) -> FloatArray:
+        """(T, 3) hips, rig frame, metres."""
+        if self.mode == "off":
+            return grounded_m
+        out = np.array(grounded_m, dtype=np.float64, copy=True)
+        for k, p in enumerate(placements):
+            if p is not None:
+                if self._origin is None:
+                    self._origin = np.array(p.hips_m, dtype=np.float64)
+                scale = self.rig.height_m / p.height_m if math.isfinite(p.height_m) and p.height_m > 0 else 1.0
+                travel = (np.asarray(p.hips_m) - self._origin) * scale
+                travel[1] = p.lift_m * scale if self.mode == "full" else 0.0
+                self._last = travel
+            out[k] += self._last
+        return out

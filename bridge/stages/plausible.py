@@ -1,0 +1,134 @@
+"""Plausible legs: a knee bends the way the pelvis faces, a foot points forward.
+
+MediaPipe guesses each landmark's depth; for a nearly straight leg seen from the front the knee's depth is
+ambiguous, and on real video it sometimes picks the wrong side: the knee then bends *backwards* (100–166° away
+from the pelvis' forward direction) and the solver, which follows the landmarks, turns the whole leg round so
+the foot points backwards. A knee bent against its joint is impossible, so :func:`plausible_legs` replaces it
+by its **depth-mirrored twin** (the same image position, the depth of its offset from the hip–ankle line
+reversed: exactly what the camera cannot tell apart) when that one is plausible, else by the previous plausible
+bend direction. A foot pointing backwards is depth-mirrored about its ankle the same way.
+
+Every array here is MediaPipe's world frame (x right, y down, z away, hip-centred), metres; ``xyz`` is (33, 3).
+The same tests on the solved rig (:func:`knee_against_pelvis_deg`) measure the outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from bridge.core.landmarks import PoseLandmark as L
+
+FloatArray = npt.NDArray[np.float64]
+
+#: (hip, knee, ankle, heel, toe) of each leg, left then right.
+LEGS = (
+    (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX),
+    (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX),
+)
+
+
+@dataclass(frozen=True)
+class PlausibleConfig:
+    """What counts as a knee bent against its joint.
+
+    Attributes:
+        min_flexion_deg: a knee bent less than this is straight: its bend direction is not checked.
+        knee_max_deg: largest angle between a knee's bend direction and the pelvis' forward direction (hip
+            rotation turns a knee up to ~45° in, ~60° out; sitting cross-legged about 90°).
+        foot_max_deg: largest angle between a foot's direction (heel → toe) and the pelvis' forward direction.
+    """
+
+    min_flexion_deg: float = 15.0
+    knee_max_deg: float = 100.0
+    foot_max_deg: float = 120.0
+
+
+def _unit(v: FloatArray) -> FloatArray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.asarray(v / np.where(n > 1e-12, n, 1.0), dtype=np.float64)
+
+
+def pelvis_forward(left_hip: FloatArray, right_hip: FloatArray, up: FloatArray, y_down: bool = True) -> FloatArray:
+    """(..., 3) unit forward direction of a pelvis: across the hips (right → left) × the trunk's up. ``y_down``:
+    the points are in MediaPipe's world frame (a left-handed turn of the rig frame), else in the rig frame."""
+    fwd = np.cross(np.asarray(left_hip) - np.asarray(right_hip), np.asarray(up))
+    return _unit(fwd if y_down else -fwd)
+
+
+def knee_bend(hip: FloatArray, knee: FloatArray, ankle: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A knee's (..., 3) offset from the hip–ankle line, (..., 3) the line's foot point, (...) flexion, degrees."""
+    line = _unit(ankle - hip)
+    foot = hip + np.sum((knee - hip) * line, axis=-1, keepdims=True) * line
+    a, b = _unit(knee - hip), _unit(ankle - knee)
+    flexion = np.degrees(np.arccos(np.clip(np.sum(a * b, axis=-1), -1.0, 1.0)))
+    return knee - foot, foot, flexion
+
+
+def knee_against_pelvis_deg(
+    hip: FloatArray, knee: FloatArray, ankle: FloatArray, forward: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(...) angle between the knee's bend direction and ``forward`` (degrees), and the knee's flexion."""
+    offset, _, flexion = knee_bend(hip, knee, ankle)
+    cos = np.sum(_unit(offset) * _unit(forward), axis=-1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), flexion
+
+
+def _body_forward(xyz: FloatArray) -> FloatArray:
+    up = 0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER]) - 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
+    return pelvis_forward(xyz[L.LEFT_HIP], xyz[L.RIGHT_HIP], up)
+
+
+def _depth_mirror(point: FloatArray, about: FloatArray) -> FloatArray:
+    """``point`` with the depth (z) of its offset from ``about`` reversed."""
+    out = np.array(point, dtype=np.float64, copy=True)
+    out[..., 2] = 2.0 * about[..., 2] - point[..., 2]
+    return out
+
+
+def _knee_ok(xyz: FloatArray, leg: tuple[L, ...], fwd: FloatArray, config: PlausibleConfig) -> bool:
+    angle, flexion = knee_against_pelvis_deg(xyz[leg[0]], xyz[leg[1]], xyz[leg[2]], fwd)
+    return bool(flexion < config.min_flexion_deg or angle <= config.knee_max_deg)
+
+
+def plausible_legs(
+    xyz: FloatArray, previous_bend: FloatArray | None = None, config: PlausibleConfig = PlausibleConfig()
+) -> tuple[FloatArray, FloatArray, tuple[bool, bool]]:
+    """Legs made plausible (see the module docstring).
+
+    Args:
+        xyz: (33, 3) world landmarks.
+        previous_bend: (2, 3) each knee's last plausible bend direction (unit, world frame), NaN rows unknown.
+
+    Returns:
+        (33, 3) landmarks with impossible knees and feet replaced; (2, 3) each knee's plausible bend direction now
+        (NaN while straight and unknown); for each leg whether it was changed.
+    """
+    out = np.array(xyz, dtype=np.float64, copy=True)
+    fwd = _body_forward(out)
+    bends = np.full((2, 3), np.nan) if previous_bend is None else np.array(previous_bend, dtype=np.float64)
+    fixed = [False, False]
+    for side, leg in enumerate(LEGS):
+        hip, knee, ankle, heel, toe = leg
+        if not _knee_ok(out, leg, fwd, config):
+            twin = out.copy()
+            _, foot, _ = knee_bend(out[hip], out[knee], out[ankle])
+            twin[knee] = _depth_mirror(out[knee], foot)
+            if not _knee_ok(twin, leg, fwd, config) and np.isfinite(bends[side]).all():
+                offset, foot, _ = knee_bend(out[hip], out[knee], out[ankle])
+                line = _unit(out[ankle] - out[hip])
+                d = bends[side] - np.dot(bends[side], line) * line
+                twin[knee] = foot + _unit(d) * np.linalg.norm(offset)
+            if _knee_ok(twin, leg, fwd, config):
+                out, fixed[side] = twin, True
+        offset, _, flexion = knee_bend(out[hip], out[knee], out[ankle])
+        if flexion >= config.min_flexion_deg and _knee_ok(out, leg, fwd, config):
+            bends[side] = _unit(offset)
+        foot_dir = _unit(out[toe] - out[heel])
+        if np.degrees(np.arccos(np.clip(np.dot(foot_dir, fwd), -1.0, 1.0))) > config.foot_max_deg:
+            out[heel] = _depth_mirror(out[heel], out[ankle])
+            out[toe] = _depth_mirror(out[toe], out[ankle])
+            fixed[side] = True
+    return out, bends, (fixed[0], fixed[1])
