@@ -8,8 +8,10 @@
    ``ease_in_s``; :func:`ease_in_pose`). MediaPipe's first frames of a clip are its least stable (a 136° hip
    spin at the start of a Pose2Sim view).
 2. **makes the legs plausible** (:mod:`bridge.stages.plausible`): a knee bent against its joint is replaced by
-   its depth-mirrored twin (or the last plausible bend), a backwards foot likewise.
-3. **softens visibility**: a limb landmark under the solver's cut (``solver_cut``) but above ``soft_min`` whose
+   its depth-mirrored twin (or the last plausible bend), a backwards foot likewise; a leg with no plausible
+   alternative does not drive its bones (its landmarks fall under the solver's cut: the solver holds the last
+   plausible rotations, then eases as for any unseen bone).
+3. **softens visibility**: an arm landmark under the solver's cut (``solver_cut``) but above ``soft_min`` whose
    bones keep this person's lengths (within ``length_tolerance``) still drives its bone: its visibility is raised
    to the cut and its position weighted toward the last one by how little it is seen.
 4. **places the body** (:class:`~bridge.core.landmarks.Placement`): the hips' position relative to the camera from
@@ -41,7 +43,15 @@ from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, ContactTracker
-from bridge.stages.plausible import PlausibleConfig, knee_bend, pelvis_forward, plausible_legs
+from bridge.stages.plausible import (
+    LEG_IMPOSSIBLE,
+    LEG_OK,
+    LEGS,
+    PlausibleConfig,
+    knee_bend,
+    pelvis_forward,
+    plausible_legs,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -52,19 +62,19 @@ ROOT_MOTION_CHOICES = ("off", "planar", "full")
 STARTING_FLAG = "starting"
 #: Flag (0..1) of a frame in the ease-in after the start.
 EASE_IN_FLAG = "ease_in"
-#: Flags (bool, bool) left/right: that leg was made plausible in this frame.
+#: Flags (int, int) left/right: :func:`~bridge.stages.plausible.plausible_legs`' verdict on each leg.
 LEGS_FIXED_FLAG = "legs_fixed"
 #: Flag (bool, bool): that foot is planted.
 CONTACT_FLAG = "contacts"
 
 _TORSO = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
 _FEET = ((L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX), (L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX))
-#: Limb chains for the soft visibility: each (parent, child) bone whose length is kept.
+#: Bones of the soft visibility, each (parent, child) whose length is checked: the arms only. A leg MediaPipe
+#: sees poorly is mostly one hidden behind the other (side views), whose depth is its worst guess: driving it
+#: gave backwards knees on 12–15 frames of the registry clips (Sports2D demo, Pose2Sim cam03).
 _LIMB_BONES = (
     (L.LEFT_SHOULDER, L.LEFT_ELBOW), (L.LEFT_ELBOW, L.LEFT_WRIST),
     (L.RIGHT_SHOULDER, L.RIGHT_ELBOW), (L.RIGHT_ELBOW, L.RIGHT_WRIST),
-    (L.LEFT_HIP, L.LEFT_KNEE), (L.LEFT_KNEE, L.LEFT_ANKLE),
-    (L.RIGHT_HIP, L.RIGHT_KNEE), (L.RIGHT_KNEE, L.RIGHT_ANKLE),
 )  # fmt: skip
 #: Standing height over (hip→knee→ankle + hips mid→shoulders mid): 1 / 0.78 (Winter's segment proportions).
 _HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
@@ -93,7 +103,7 @@ class BodyStateConfig:
     startup_frames: int = 3
     startup_visibility: float = 0.6
     startup_turn_deg: float = 25.0
-    ease_in_s: float = 0.3
+    ease_in_s: float = 0.0
     soft_min: float = 0.15
     solver_cut: float = 0.5
     length_tolerance: float = 0.3
@@ -303,10 +313,14 @@ class BodyState:
                 return held.replace(flags={**frame.flags, STARTING_FLAG: True}, hands=frame.hands, face=frame.face)
             self._started_s = frame.t_s
         xyz, vis = frame.world_xyz_m, frame.visibility
-        fixed = (False, False)
+        xyz, vis = self._soften(xyz, vis)
+        fixed = (LEG_OK, LEG_OK)
         if cfg.plausible is not None:
             xyz, self._bends, fixed = plausible_legs(xyz, self._bends, cfg.plausible)
-        xyz, vis = self._soften(xyz, vis)
+            for side in np.flatnonzero(np.array(fixed) == LEG_IMPOSSIBLE):
+                below = [i for i in LEGS[side][1:] if vis[i] >= cfg.solver_cut]
+                vis = vis.copy()
+                vis[below] = np.nextafter(cfg.solver_cut, 0.0)  # not driven: the solver holds the last plausible
         xyz, placement = self._place(frame, xyz)
         self._previous = xyz
         ease = min(1.0, (frame.t_s - self._started_s) / cfg.ease_in_s) if cfg.ease_in_s > 0 else 1.0

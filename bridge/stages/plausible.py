@@ -42,7 +42,7 @@ class PlausibleConfig:
     """
 
     min_flexion_deg: float = 15.0
-    knee_max_deg: float = 100.0
+    knee_max_deg: float = 90.0
     foot_max_deg: float = 120.0
 
 
@@ -51,11 +51,10 @@ def _unit(v: FloatArray) -> FloatArray:
     return np.asarray(v / np.where(n > 1e-12, n, 1.0), dtype=np.float64)
 
 
-def pelvis_forward(left_hip: FloatArray, right_hip: FloatArray, up: FloatArray, y_down: bool = True) -> FloatArray:
-    """(..., 3) unit forward direction of a pelvis: across the hips (right → left) × the trunk's up. ``y_down``:
-    the points are in MediaPipe's world frame (a left-handed turn of the rig frame), else in the rig frame."""
-    fwd = np.cross(np.asarray(left_hip) - np.asarray(right_hip), np.asarray(up))
-    return _unit(fwd if y_down else -fwd)
+def pelvis_forward(left_hip: FloatArray, right_hip: FloatArray, up: FloatArray) -> FloatArray:
+    """(..., 3) unit forward direction of a pelvis: across the hips (right → left) × the trunk's up. The same in
+    MediaPipe's world frame and the rig frame (a half turn about x apart)."""
+    return _unit(np.cross(np.asarray(left_hip) - np.asarray(right_hip), np.asarray(up)))
 
 
 def knee_bend(hip: FloatArray, knee: FloatArray, ankle: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -93,9 +92,14 @@ def _knee_ok(xyz: FloatArray, leg: tuple[L, ...], fwd: FloatArray, config: Plaus
     return bool(flexion < config.min_flexion_deg or angle <= config.knee_max_deg)
 
 
+#: :func:`plausible_legs`' verdict on a leg: left as it was, replaced by a plausible alternative, or impossible
+#: with no plausible alternative (the caller should not let it drive bones: the solver then holds the last one).
+LEG_OK, LEG_FIXED, LEG_IMPOSSIBLE = 0, 1, 2
+
+
 def plausible_legs(
     xyz: FloatArray, previous_bend: FloatArray | None = None, config: PlausibleConfig = PlausibleConfig()
-) -> tuple[FloatArray, FloatArray, tuple[bool, bool]]:
+) -> tuple[FloatArray, FloatArray, tuple[int, int]]:
     """Legs made plausible (see the module docstring).
 
     Args:
@@ -104,12 +108,12 @@ def plausible_legs(
 
     Returns:
         (33, 3) landmarks with impossible knees and feet replaced; (2, 3) each knee's plausible bend direction now
-        (NaN while straight and unknown); for each leg whether it was changed.
+        (NaN while straight and unknown); each leg's verdict (``LEG_OK``, ``LEG_FIXED``, ``LEG_IMPOSSIBLE``).
     """
     out = np.array(xyz, dtype=np.float64, copy=True)
     fwd = _body_forward(out)
     bends = np.full((2, 3), np.nan) if previous_bend is None else np.array(previous_bend, dtype=np.float64)
-    fixed = [False, False]
+    fixed = [LEG_OK, LEG_OK]
     for side, leg in enumerate(LEGS):
         hip, knee, ankle, heel, toe = leg
         if not _knee_ok(out, leg, fwd, config):
@@ -122,7 +126,9 @@ def plausible_legs(
                 d = bends[side] - np.dot(bends[side], line) * line
                 twin[knee] = foot + _unit(d) * np.linalg.norm(offset)
             if _knee_ok(twin, leg, fwd, config):
-                out, fixed[side] = twin, True
+                out, fixed[side] = twin, LEG_FIXED
+            else:
+                fixed[side] = LEG_IMPOSSIBLE
         offset, _, flexion = knee_bend(out[hip], out[knee], out[ankle])
         if flexion >= config.min_flexion_deg and _knee_ok(out, leg, fwd, config):
             bends[side] = _unit(offset)
@@ -130,5 +136,5 @@ def plausible_legs(
         if np.degrees(np.arccos(np.clip(np.dot(foot_dir, fwd), -1.0, 1.0))) > config.foot_max_deg:
             out[heel] = _depth_mirror(out[heel], out[ankle])
             out[toe] = _depth_mirror(out[toe], out[ankle])
-            fixed[side] = True
+            fixed[side] = max(fixed[side], LEG_FIXED)
     return out, bends, (fixed[0], fixed[1])

@@ -98,7 +98,7 @@ def test_a_depth_mirrored_knee_is_corrected() -> None:
     angle, flexion = knee_against_pelvis_deg(bad[L.LEFT_HIP], bad[L.LEFT_KNEE], bad[L.LEFT_ANKLE], fwd)
     assert flexion > 15 and angle > 150  # the backwards knee is seen as such
     fixed, bends, changed = plausible_legs(bad)
-    assert changed == (True, False)
+    assert changed == (1, 0)
     np.testing.assert_allclose(fixed[L.LEFT_KNEE], good[L.LEFT_KNEE], atol=1e-3)
     angle, _ = knee_against_pelvis_deg(fixed[L.LEFT_HIP], fixed[L.LEFT_KNEE], fixed[L.LEFT_ANKLE], fwd)
     assert angle < 30
