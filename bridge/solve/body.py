@@ -118,7 +118,7 @@ class Solver:
         states = np.empty(solved.tracked.shape, dtype=np.int8)
         for k in range(len(frames)):
             quats[k], states[k] = self._hold_or_ease(t_s[k], quats[k], solved.tracked[k])
-        hips = self.root_motion(self._hips_positions(quats), [f.placement for f in frames])
+        hips = self.root_motion(self._hips_positions(quats), [f.placement for f in frames], quats)
         poses = []
         for k, f in enumerate(frames):
             flags = dict(f.flags)

@@ -8,6 +8,9 @@
 * ``full``: they also rise: grounded height plus the placement's lift (a jump, a step onto a box); a planted foot
   is on the floor (lift 0), so standing and crouching stay exact.
 
+With ``planar`` and ``full`` no joint of the posed rig goes below the floor (y = 0): where one would (a hand on
+the floor, lying down), the hips rise by as much.
+
 The travel is relative to where the person was first placed (the avatar starts at the origin) and scaled by the
 rig's height over the person's (:attr:`~bridge.core.landmarks.Placement.height_m`), so an avatar of another
 size takes steps of its own size. Frames: the room frame of a placement has the rig frame's axes (Y up, +Z
@@ -21,9 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy.spatial.transform import Rotation
 
 from bridge.core.landmarks import Placement
-from bridge.core.rig import Rig
+from bridge.core.rig import Rig, forward_kinematics
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,8 +46,11 @@ class RootMotion:
         self._origin = None
         self._last = np.zeros(3)
 
-    def __call__(self, grounded_m: FloatArray, placements: Sequence[Placement | None]) -> FloatArray:
-        """(T, 3) hips, rig frame, metres."""
+    def __call__(
+        self, grounded_m: FloatArray, placements: Sequence[Placement | None], quats: FloatArray | None = None
+    ) -> FloatArray:
+        """(T, 3) hips, rig frame, metres. ``quats``: (T, B, 4) the frames' local rotations (scalar-last); given,
+        no joint ends below the floor (the hips rise instead: hands on the floor in a knockdown)."""
         if self.mode == "off":
             return grounded_m
         out = np.array(grounded_m, dtype=np.float64, copy=True)
@@ -56,4 +63,9 @@ class RootMotion:
                 travel[1] = p.lift_m * scale if self.mode == "full" else 0.0
                 self._last = travel
             out[k] += self._last
+        if quats is not None:
+            n_t = len(out)
+            joints, _ = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
+            lowest = np.reshape(joints, (n_t, -1, 3))[:, :, 1].min(axis=1)
+            out[:, 1] += np.maximum(0.0, -lowest)
         return out

@@ -150,19 +150,27 @@ def _standing_up(xyz: FloatArray) -> FloatArray | None:
 
 @dataclass
 class _Camera:
-    """What the stage knows about the camera: up direction (camera frame) and height above the floor."""
+    """What the stage knows about the camera: its up direction and, from where the feet stood, its height.
+
+    ``feet`` holds the lowest foot point of recent frames in the camera frame (metres), so the height is measured
+    along the up direction known when it is asked for (the up estimate improves while the floor is gathered).
+    """
 
     up_sum: FloatArray = field(default_factory=lambda: np.zeros(3))
-    floor: deque[float] = field(default_factory=lambda: deque(maxlen=600))
+    feet: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=600))
     fixed: bool = False
 
     def level(self) -> FloatArray:
         up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
         return level_rotation(up)
 
-    def height_m(self) -> float | None:
-        # the feet at their lowest (the floor), not in a step or a jump: a high quantile of the camera's height
-        return float(np.percentile(self.floor, 85)) if self.floor else None
+    def height_m(self, level: FloatArray) -> float | None:
+        """The camera above the floor: where the lowest foot usually is (walking, one foot is always down; a
+        jump is short): the median of the camera's height above each frame's lowest foot point."""
+        if not self.feet:
+            return None
+        heights = -camera_to_room(np.stack(self.feet), level, 0.0)[:, 1]
+        return float(np.median(heights))
 
 
 class BodyState:
@@ -252,8 +260,9 @@ class BodyState:
         foot_low = np.array([min(rel[i][1] for i in foot) for foot in _FEET])
         feet_seen = float(np.min(frame.visibility[[i for foot in _FEET for i in foot]])) >= cfg.solver_cut
         if feet_seen and not self._camera.fixed:
-            self._camera.floor.append(-(hips0[1] + float(foot_low.min())))
-        cam_h = self._camera.height_m()
+            lowest = min((i for foot in _FEET for i in foot), key=lambda i: rel[i][1])
+            self._camera.feet.append(hips_cam + body[lowest])
+        cam_h = self._camera.height_m(level)
         if cam_h is None:
             cam_h = -(hips0[1] + float(foot_low.min()))
         hips = hips0 + np.array([0.0, cam_h, 0.0])
@@ -334,8 +343,7 @@ class BodyState:
         for frame in frames:
             probe(frame)
         self.reset()
-        self._camera = probe._camera
-        self._camera.fixed = True
+        self._camera = _Camera(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
         out = [self(frame) for frame in frames]
         return _lowpass_placements(out, self.config.lowpass_hz)
 
