@@ -3,8 +3,11 @@ stage, live and offline), per clip: backwards-knee frames, deepest floor penetra
 hips' travel in x (start → end, metres) and its correlation with the hips' image x, and the frames in which a
 seen arm (visibility ≥ 0.15) is not driven (held or at rest).
 
-Usage: ``python bench/bench_world_state.py [RECORDING.jsonl ...]`` (default: tracks the Sports2D demo and the four
-Pose2Sim views, which takes a few minutes). Nothing here was tuned on Pose2Sim cam03/cam04 (held out).
+Then, on CMU motion capture seen by a virtual camera (exact landmarks), the mean bone-direction error of the
+live chain (One-Euro: all of its error is lag) against the offline chain ``export`` and ``batch`` now use.
+
+Usage: ``python bench/bench_world_state.py [RECORDING.jsonl ...]`` (make recordings with ``bridge record``; the
+registry clips: the Sports2D demo and the four Pose2Sim demo views). Nothing was tuned on Pose2Sim cam03/cam04.
 """
 
 from __future__ import annotations
@@ -62,7 +65,35 @@ def measure(frames: list, mode: str) -> dict[str, float]:  # type: ignore[type-a
     }
 
 
+def mocap_lag(bvh_dir: Path = Path("/usr/share/assimp/models/BVH")) -> None:
+    from bridge.export.bvh_file import read_bvh
+    from bridge.testing.evaluate import direction_errors, summarise
+    from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
+    from bridge.testing.virtual_camera import VirtualCamera
+
+    rig = load_rig("default")
+    offline = ProcessorConfig(body=BodyStateConfig(), solver=SolverConfig(root_motion="planar"))
+    for clip in ("01_01", "01_03", "Boxing_Toes"):
+        if not (bvh_dir / f"{clip}.bvh").is_file():
+            continue
+        camera = VirtualCamera(yaw_deg=20.0, follow=True)
+        m = mocap_landmarks(read_bvh(bvh_dir / f"{clip}.bvh"), frames=slice(0, 1200, 2), camera=camera)
+        frames = to_landmark_frames(m)
+        row = []
+        for name, cfg, off in (
+            ("no_filter", ProcessorConfig(filter=None), False),
+            ("live", ProcessorConfig(), False),
+            ("offline", offline, True),
+        ):
+            proc = Processor(rig, cfg)
+            poses = [r.pose for r in (proc.process_offline(frames) if off else map(proc, frames))]
+            summary = summarise(direction_errors(poses, m.joints_m, m.world_xyz_m))
+            row.append(f"{name}={np.mean([v[0] for v in summary.values()]):.2f}deg")
+        print(clip, "mean bone-direction error:", " ".join(row), flush=True)
+
+
 def main(paths: list[Path]) -> None:
+    mocap_lag()
     for path in paths:
         frames = _frames(path)
         for mode in ("before", "live", "offline"):
