@@ -38,7 +38,9 @@ eases to rest over ``ease_s`` (state REST). A frame without a person does the sa
 the pose ``tracking=False``.
 
 Hips position. MediaPipe's world landmarks are hip-centred, so the hips stay above the rig's origin and are
-*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips).
+*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips). Where the
+frames carry a :class:`~bridge.core.landmarks.Placement` (the body-state stage) and ``root_motion`` asks for it,
+the hips also travel and rise (:mod:`bridge.solve.root_motion`).
 
 Frames: input landmarks are converted from MediaPipe's world frame to the rig frame by
 :func:`bridge.core.frames.mediapipe_to_rig` (the mirror, where asked for, was applied before:
