@@ -55,7 +55,11 @@ def measure(frames: list, mode: str) -> dict[str, float]:  # type: ignore[type-a
         if arm_seen and any(p.bone_state[rig.index(b)] != BoneState.TRACKED for b in ARM[:2]):
             frozen += 1
     depth, _ = floor_penetration_m(poses)
+    feet = [rig.index("LeftFoot"), rig.index("RightFoot")]
+    rest_ankle = float(rig.rest_world_m[feet, 1].min())
+    ankle = [float(p.world()[0][feet, 1].min()) - rest_ankle for p in poses if p.tracking]
     return {
+        "lower_ankle_above_rest_cm": 100 * float(np.median(ankle)) if ankle else 0.0,
         "backwards_knee_frames": backwards_knee_frames(poses),
         "floor_below_cm": 100 * depth,
         "start_spin_deg": start_spin_deg(poses),
@@ -92,14 +96,29 @@ def mocap_lag(bvh_dir: Path = Path("/usr/share/assimp/models/BVH")) -> None:
         print(clip, "mean bone-direction error:", " ".join(row), flush=True)
 
 
+def stage_cost(frames: list) -> float:  # type: ignore[type-arg]
+    """Milliseconds per frame of the body-state stage alone (live)."""
+    import time
+
+    from bridge.stages.body_state import BodyState
+
+    stage = BodyState(BodyStateConfig())
+    start = time.perf_counter()
+    for f in frames:
+        stage(f)
+    return 1000 * (time.perf_counter() - start) / max(len(frames), 1)
+
+
 def main(paths: list[Path]) -> None:
-    mocap_lag()
+    if "--no-mocap" not in sys.argv:
+        mocap_lag()
     for path in paths:
         frames = _frames(path)
+        print(path.stem, f"body state {stage_cost(frames):.2f} ms a frame", flush=True)
         for mode in ("before", "live", "offline"):
             m = measure(frames, mode)
             print(path.stem, mode, " ".join(f"{k}={v:.3g}" for k, v in m.items()), flush=True)
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:]])
+    main([Path(p) for p in sys.argv[1:] if not p.startswith("--")])

@@ -154,12 +154,13 @@ def level_rotation(up_cam: FloatArray) -> FloatArray:
     turns the camera's up direction ``up_cam`` ((3,), camera frame: MediaPipe axes, y down) onto +Y."""
     up = np.asarray(up_cam, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
     up = up / np.linalg.norm(up)
-    y = np.array([0.0, 1.0, 0.0])
-    axis = np.cross(up, y)
-    s, c = float(np.linalg.norm(axis)), float(np.dot(up, y))
+    axis = np.array([-up[2], 0.0, up[0]])  # up × +Y
+    s, c = float(np.linalg.norm(axis)), float(up[1])
     if s < 1e-12:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    return np.asarray(Rotation.from_rotvec(axis / s * np.arctan2(s, c)).as_matrix(), dtype=np.float64)
+    k = axis / s
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.asarray(np.eye(3) + s * kx + (1.0 - c) * (kx @ kx), dtype=np.float64)  # Rodrigues
 
 
 def camera_to_room(xyz_cam_m: FloatArray, level: FloatArray, camera_height_m: float) -> FloatArray:

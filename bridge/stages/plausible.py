@@ -14,6 +14,7 @@ The same tests on the solved rig (:func:`knee_against_pelvis_deg`) measure the o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,9 +88,26 @@ def _depth_mirror(point: FloatArray, about: FloatArray) -> FloatArray:
     return out
 
 
-def _knee_ok(xyz: FloatArray, leg: tuple[L, ...], fwd: FloatArray, config: PlausibleConfig) -> bool:
-    angle, flexion = knee_against_pelvis_deg(xyz[leg[0]], xyz[leg[1]], xyz[leg[2]], fwd)
-    return bool(flexion < config.min_flexion_deg or angle <= config.knee_max_deg)
+def _norm(v: FloatArray) -> float:
+    return math.sqrt(float(v @ v))
+
+
+def _check(
+    hip: FloatArray, knee: FloatArray, ankle: FloatArray, fwd: FloatArray, config: PlausibleConfig
+) -> tuple[bool, FloatArray, FloatArray, float]:
+    """One knee (per frame, so scalar maths): (plausible, offset from the hip–ankle line, the line's foot point,
+    flexion in degrees)."""
+    line = ankle - hip
+    line = line / max(_norm(line), 1e-12)
+    foot = hip + float((knee - hip) @ line) * line
+    offset = knee - foot
+    a, b = knee - hip, ankle - knee
+    cos_flex = float(a @ b) / max(_norm(a) * _norm(b), 1e-12)
+    flexion = math.degrees(math.acos(min(1.0, max(-1.0, cos_flex))))
+    if flexion < config.min_flexion_deg:
+        return True, offset, foot, flexion
+    cos = float(offset @ fwd) / max(_norm(offset), 1e-12)
+    return cos >= math.cos(math.radians(config.knee_max_deg)), offset, foot, flexion
 
 
 #: :func:`plausible_legs`' verdict on a leg: left as it was, replaced by a plausible alternative, or impossible
@@ -114,26 +132,25 @@ def plausible_legs(
     fwd = _body_forward(out)
     bends = np.full((2, 3), np.nan) if previous_bend is None else np.array(previous_bend, dtype=np.float64)
     fixed = [LEG_OK, LEG_OK]
-    for side, leg in enumerate(LEGS):
-        hip, knee, ankle, heel, toe = leg
-        if not _knee_ok(out, leg, fwd, config):
-            twin = out.copy()
-            _, foot, _ = knee_bend(out[hip], out[knee], out[ankle])
-            twin[knee] = _depth_mirror(out[knee], foot)
-            if not _knee_ok(twin, leg, fwd, config) and np.isfinite(bends[side]).all():
-                offset, foot, _ = knee_bend(out[hip], out[knee], out[ankle])
+    cos_foot = math.cos(math.radians(config.foot_max_deg))
+    for side, (hip, knee, ankle, heel, toe) in enumerate(LEGS):
+        ok, offset, foot, flexion = _check(out[hip], out[knee], out[ankle], fwd, config)
+        if not ok:
+            candidates = [_depth_mirror(out[knee], foot)]
+            if np.isfinite(bends[side]).all():
                 line = _unit(out[ankle] - out[hip])
-                d = bends[side] - np.dot(bends[side], line) * line
-                twin[knee] = foot + _unit(d) * np.linalg.norm(offset)
-            if _knee_ok(twin, leg, fwd, config):
-                out, fixed[side] = twin, LEG_FIXED
-            else:
-                fixed[side] = LEG_IMPOSSIBLE
-        offset, _, flexion = knee_bend(out[hip], out[knee], out[ankle])
-        if flexion >= config.min_flexion_deg and _knee_ok(out, leg, fwd, config):
-            bends[side] = _unit(offset)
-        foot_dir = _unit(out[toe] - out[heel])
-        if np.degrees(np.arccos(np.clip(np.dot(foot_dir, fwd), -1.0, 1.0))) > config.foot_max_deg:
+                d = bends[side] - float(bends[side] @ line) * line
+                candidates.append(foot + _unit(d) * _norm(offset))
+            fixed[side] = LEG_IMPOSSIBLE
+            for candidate in candidates:
+                ok, new_offset, _, flexion = _check(out[hip], candidate, out[ankle], fwd, config)
+                if ok:
+                    out[knee], offset, fixed[side] = candidate, new_offset, LEG_FIXED
+                    break
+        if ok and flexion >= config.min_flexion_deg:
+            bends[side] = offset / max(_norm(offset), 1e-12)
+        foot_dir = out[toe] - out[heel]
+        if float(foot_dir @ fwd) < cos_foot * _norm(foot_dir):
             out[heel] = _depth_mirror(out[heel], out[ankle])
             out[toe] = _depth_mirror(out[toe], out[ankle])
             fixed[side] = max(fixed[side], LEG_FIXED)
