@@ -36,7 +36,7 @@ from bridge.solve.body import Solver
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig, FaceSolver
 from bridge.solve.hands import HandConfig, HandSolver
-from bridge.stages.body_state import EASE_IN_FLAG, BodyState, BodyStateConfig, ease_in_pose
+from bridge.stages.body_state import EASE_IN_FLAG, BodyState, BodyStateConfig, ease_in_pose, rig_foot_slope_deg
 from bridge.stages.filter import LandmarkFilter, OneEuroConfig
 from bridge.stages.flips import FlipRepair, FlipRepairConfig
 from bridge.stages.lifter import CausalLifter, LifterConfig
@@ -119,7 +119,10 @@ class Processor:
             stages.append(LandmarkFilter(config.filter))
         if config.mirror:
             stages.append(Mirror())
-        self.body = BodyState(config.body) if config.body is not None else None
+        body = config.body
+        if body is not None and rig is not None and body.rig_foot_slope_deg is None:
+            body = dataclasses.replace(body, rig_foot_slope_deg=rig_foot_slope_deg(rig))
+        self.body = BodyState(body) if body is not None else None
         if self.body is not None:
             stages.append(self.body)
         self.stages: tuple[Stage, ...] = tuple(stages)

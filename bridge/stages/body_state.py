@@ -20,8 +20,9 @@
    stands straight, its height above the floor from where the feet stand; then the room frame
    (:func:`~bridge.core.frames.camera_to_room`).
 5. **keeps planted feet planted** (:mod:`bridge.stages.contacts`): while a foot is planted the hips move so that
-   foot stays where it landed (no skating), its heel and toe are set level (flat foot), and the body's lift
-   above the floor is the surface it stands on; in flight the lift is what the camera sees, never below 0.
+   foot stays where it landed (no skating), and the body's lift
+   above the floor is the surface it stands on; in flight the lift is what the camera sees, never below 0; feet
+   are pitched so that the person's flat foot is the rig's flat foot (:meth:`BodyState._flat_feet`).
 
 The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
 all of it first, the hips' path then low-passed zero-phase) for ``export``/``batch``.
@@ -41,6 +42,7 @@ from bridge.core.frames import camera_to_room, level_rotation, room_to_camera, t
 from bridge.core.landmarks import LandmarkFrame, Placement
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
+from bridge.core.rig import Rig
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, ContactTracker
 from bridge.stages.plausible import (
@@ -95,6 +97,8 @@ class BodyStateConfig:
         recentre_s: time constant with which a planted foot's anchor follows what the camera sees (so a long
             stance does not hold a wrong guess forever).
         lowpass_hz: offline only: zero-phase low-pass of the hips' path and lift.
+        rig_foot_slope_deg: how far the rig's ankle → toe-tip line slopes down at rest (:func:`rig_foot_slope_deg`;
+            the processor sets it from its rig); None leaves the feet's pitch as MediaPipe has it.
     """
 
     fov_deg: float = DEFAULT_FOV_DEG
@@ -111,6 +115,7 @@ class BodyStateConfig:
     contact: ContactConfig = field(default_factory=ContactConfig)
     recentre_s: float = 2.0
     lowpass_hz: float = 6.0
+    rig_foot_slope_deg: float | None = None
 
 
 def _yaw_deg(xyz: FloatArray) -> float:
@@ -182,6 +187,8 @@ class BodyState:
 
     def reset(self) -> None:
         """Forget the person and the camera (a new clip)."""
+        self._slope_seed: list[float] = []  # offline: the flat-foot slopes learned from the whole clip
+        self._all_slopes: deque[float] = deque(maxlen=120)
         self._camera = _Camera()
         self._sizes: deque[float] = deque(maxlen=60)
         self._lengths: dict[tuple[L, L], deque[float]] = {b: deque(maxlen=60) for b in _LIMB_BONES}
@@ -200,6 +207,7 @@ class BodyState:
         self._last_t: float | None = None
         self._last_placement: Placement | None = None
         self._planted = (False, False)
+        self._foot_slopes: deque[float] = deque(self._slope_seed, maxlen=120)
 
     # -- the steps -----------------------------------------------------------------------------------------
 
@@ -271,15 +279,50 @@ class BodyState:
         planted = self._contacts(frame.t_s, heights, points) if feet_seen else np.zeros(2, dtype=bool)
         self._planted = (bool(planted[0]), bool(planted[1]))
         hips, lift = self._pin(frame.t_s, hips, points, planted, heights)
-        for f in np.flatnonzero(planted):
-            _, heel, toe = _FEET[f]
-            low = min(rel[heel][1], rel[toe][1])
-            rel[heel][1] = rel[toe][1] = low
-            xyz[heel], xyz[toe] = room_to_camera(np.stack([rel[heel], rel[toe]]), level, 0.0) / scale
+        xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, level, scale)
         confidence = float(np.min(frame.visibility[list(_TORSO)])) * (1.0 if feet_seen else 0.5)
         placement = Placement(hips_m=hips, source="camera", confidence=confidence, lift_m=lift, height_m=height)
         self._last_placement = placement
         return xyz, placement
+
+    def _flat_feet(
+        self,
+        xyz: FloatArray,
+        rel: FloatArray,
+        hips_y: float,
+        planted: npt.NDArray[np.bool_],
+        level: FloatArray,
+        scale: float,
+    ) -> FloatArray:
+        """Feet pitched so that this person's flat foot is the rig's flat foot.
+
+        MediaPipe's ankle → toe-tip line of a foot standing flat slopes down more than a rig's (its ankle point
+        sits higher, its toe point further on), so a flat foot came out toes-down and grounding lifted the
+        ankles 6–11 cm. The slope of planted feet whose heel and toe are on the floor is learned (median), and
+        every frame's toe point turned up about the ankle by its difference from ``rig_foot_slope_deg``.
+        """  # fmt: skip
+        cfg = self.config
+        if cfg.rig_foot_slope_deg is None:
+            return xyz
+        slopes = []
+        for f, (ankle, heel, toe) in enumerate(_FEET):
+            v = rel[toe] - rel[ankle]
+            slopes.append(math.degrees(math.atan2(-v[1], max(math.hypot(v[0], v[2]), 1e-9))))
+            if planted[f] and hips_y + max(rel[heel][1], rel[toe][1]) < cfg.contact.height_m:
+                self._foot_slopes.append(slopes[-1])
+                self._all_slopes.append(slopes[-1])
+        if len(self._foot_slopes) < 5:
+            return xyz
+        turn = float(np.median(self._foot_slopes)) - cfg.rig_foot_slope_deg
+        xyz = xyz.copy()
+        for f, (ankle, _, toe) in enumerate(_FEET):
+            v = rel[toe] - rel[ankle]
+            horiz, length = max(math.hypot(v[0], v[2]), 1e-9), float(np.linalg.norm(v))
+            a = math.radians(slopes[f] - turn)
+            tip = rel[ankle] + np.array([v[0] / horiz * length * math.cos(a), -length * math.sin(a),
+                                         v[2] / horiz * length * math.cos(a)])  # fmt: skip
+            xyz[toe] = room_to_camera(tip, level, 0.0) / scale
+        return xyz
 
     def _pin(
         self, t_s: float, hips: FloatArray, points: FloatArray, planted: npt.NDArray[np.bool_], heights: FloatArray
@@ -344,6 +387,8 @@ class BodyState:
             probe(frame)
         self.reset()
         self._camera = _Camera(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
+        self._slope_seed = list(probe._all_slopes)
+        self._forget_person()
         out = [self(frame) for frame in frames]
         return _lowpass_placements(out, self.config.lowpass_hz)
 
@@ -372,6 +417,16 @@ def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float) -> list[L
             new = Placement(row[:3], p.source, p.confidence, max(0.0, float(row[3])), p.height_m)
             out[k] = out[k].replace(placement=new)
     return out
+
+
+def rig_foot_slope_deg(rig: Rig) -> float | None:
+    """Degrees the rig's left ankle → toe tip line slopes down at rest (None without toes)."""
+    if not rig.has("LeftToes") or not rig.has("LeftFoot"):
+        return None
+    rest = rig.rest_world_m
+    tip = rest[rig.index("LeftToes")] + rig.tails_m.get("LeftToes", np.zeros(3))
+    v = tip - rest[rig.index("LeftFoot")]
+    return math.degrees(math.atan2(-float(v[1]), math.hypot(float(v[0]), float(v[2]))))
 
 
 def ease_in_pose(pose: BonePose, weight: float) -> BonePose:
