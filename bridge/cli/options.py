@@ -23,7 +23,7 @@ from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig
 from bridge.solve.hands import HandConfig
 from bridge.stages.body_state import ROOT_MOTION_CHOICES, BodyStateConfig
-from bridge.stages.camera_model import DEFAULT_FOV_DEG
+from bridge.stages.camera_model import DEFAULT_FOV_DEG, load_calibration
 from bridge.stages.filter import OneEuroConfig
 from bridge.stages.flips import FlipRepairConfig
 from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
@@ -252,6 +252,11 @@ def add_world_args(group: argparse._ArgumentGroup) -> None:
         help="the camera's horizontal field of view, for where the body stands (default %(default)s: a webcam)",
     )  # fmt: skip
     group.add_argument(
+        "--calibration", metavar="FILE[:CAMERA]", default=None,
+        help="the camera's intrinsics from a calibration file (Qualisys .qca.txt or Pose2Sim .toml; CAMERA: "
+        "which of its cameras, default the one named like the input), instead of --fov",
+    )  # fmt: skip
+    group.add_argument(
         "--height", type=float_in(0.5, 2.5, "height in metres"), default=None, metavar="M",
         help="your height in metres: for how far you are from the camera (default: MediaPipe's estimate) and, "
         "in stream, VRChat tracker positions are scaled to it (default there 1.7)",
@@ -276,13 +281,20 @@ def processor_config_from_args(args: argparse.Namespace, root_motion: str = "off
         filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
         mirror=args.mirror,
         solver=SolverConfig(hold_s=args.hold, ease_s=args.ease, root_motion=chosen),
-        body=BodyStateConfig(
-            fov_deg=getattr(args, "fov", DEFAULT_FOV_DEG), height_m=getattr(args, "height", None)
-        ),  # noqa: E501
+        body=_body_state_config(args),
         lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
         hands=HandConfig(hold_s=args.hold, ease_s=args.ease),
         face=FaceConfig(hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")),
     )
+
+
+def _body_state_config(args: argparse.Namespace) -> BodyStateConfig:
+    """The body-state settings of :func:`add_world_args` (the calibration read here: a bad file is one line)."""
+    calibration = getattr(args, "calibration", None)
+    input_name = getattr(args, "source", None) or getattr(args, "input", None)
+    camera = load_calibration(calibration, input_name) if calibration else None
+    fov = getattr(args, "fov", DEFAULT_FOV_DEG)
+    return BodyStateConfig(fov_deg=fov, camera=camera, height_m=getattr(args, "height", None))
 
 
 def resolve_bone_space(choice: str, rig: Rig) -> str:

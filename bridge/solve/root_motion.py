@@ -11,7 +11,8 @@
 With ``planar`` and ``full`` no joint of the posed rig goes below the floor (y = 0): where one would (a hand on
 the floor, lying down), the hips rise by as much.
 
-The travel is relative to where the person was first placed (the avatar starts at the origin) and scaled by the
+The travel is relative to where the person was first placed (the mean of the first ``ORIGIN_FRAMES``
+placements: the avatar starts at the origin) and scaled by the
 rig's height over the person's (:attr:`~bridge.core.landmarks.Placement.height_m`), so an avatar of another
 size takes steps of its own size. Frames: the room frame of a placement has the rig frame's axes (Y up, +Z
 toward the camera, +X the camera's image right), metres.
@@ -31,6 +32,9 @@ from bridge.core.rig import Rig, forward_kinematics
 
 FloatArray = npt.NDArray[np.float64]
 
+#: Placements averaged into the origin of the travel (half a second at 30 fps).
+ORIGIN_FRAMES = 15
+
 
 class RootMotion:
     """Grounded hips (T, 3) + placements → hips that travel (state: the origin, the last travel)."""
@@ -39,11 +43,13 @@ class RootMotion:
         self.rig = rig
         self.mode = mode
         self._origin: FloatArray | None = None
+        self._count = 0
         self._last = np.zeros(3)
 
     def reset(self) -> None:
         """Forget the origin: the next placement starts at the rig's origin again."""
         self._origin = None
+        self._count = 0
         self._last = np.zeros(3)
 
     def __call__(
@@ -56,8 +62,13 @@ class RootMotion:
         out = np.array(grounded_m, dtype=np.float64, copy=True)
         for k, p in enumerate(placements):
             if p is not None:
-                if self._origin is None:
-                    self._origin = np.array(p.hips_m, dtype=np.float64)
+                if self._count < ORIGIN_FRAMES:  # the origin: the mean of the first placements (one may be off)
+                    self._count += 1
+                    first = np.asarray(p.hips_m, dtype=np.float64)
+                    self._origin = (
+                        first if self._origin is None else self._origin + (first - self._origin) / self._count
+                    )
+                assert self._origin is not None
                 scale = self.rig.height_m / p.height_m if math.isfinite(p.height_m) and p.height_m > 0 else 1.0
                 travel = (np.asarray(p.hips_m) - self._origin) * scale
                 travel[1] = p.lift_m * scale if self.mode == "full" else 0.0

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from bridge.core.frames import camera_to_room, level_rotation, room_to_camera, to_pixels
 from bridge.core.landmarks import LandmarkFrame, Placement
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
@@ -96,7 +97,10 @@ class BodyStateConfig:
         contact: when a foot counts as planted.
         recentre_s: time constant with which a planted foot's anchor follows what the camera sees (so a long
             stance does not hold a wrong guess forever).
-        lowpass_hz: offline only: zero-phase low-pass of the hips' path and lift.
+        lowpass_hz: offline only: zero-phase low-pass of the hips' height and lift.
+        path_lowpass_hz: offline only: zero-phase low-pass of the travel over the floor (x, z): a single camera's
+            depth wavers by several per cent of the distance from frame to frame; walking moves slower.
+        path_min_cutoff_hz, path_beta: live only: the One-Euro filter of the travel.
         rig_foot_slope_deg: how far the rig's ankle → toe-tip line slopes down at rest (:func:`rig_foot_slope_deg`;
             the processor sets it from its rig); None leaves the feet's pitch as MediaPipe has it.
     """
@@ -116,6 +120,9 @@ class BodyStateConfig:
     recentre_s: float = 2.0
     lowpass_hz: float = 6.0
     rig_foot_slope_deg: float | None = None
+    path_min_cutoff_hz: float = 0.5
+    path_beta: float = 2.0
+    path_lowpass_hz: float = 1.5
 
 
 def _yaw_deg(xyz: FloatArray) -> float:
@@ -188,6 +195,7 @@ class BodyState:
     def reset(self) -> None:
         """Forget the person and the camera (a new clip)."""
         self._slope_seed: list[float] = []  # offline: the flat-foot slopes learned from the whole clip
+        self._offline = False
         self._all_slopes: deque[float] = deque(maxlen=120)
         self._camera = _Camera()
         self._sizes: deque[float] = deque(maxlen=60)
@@ -208,6 +216,8 @@ class BodyState:
         self._last_placement: Placement | None = None
         self._planted = (False, False)
         self._foot_slopes: deque[float] = deque(self._slope_seed, maxlen=120)
+        self._path_filter = OneEuroFilter(self.config.path_min_cutoff_hz, self.config.path_beta, vector_axis=-1)
+        self._last_t_path: float | None = None
 
     # -- the steps -----------------------------------------------------------------------------------------
 
@@ -243,12 +253,17 @@ class BodyState:
         return xyz, vis
 
     def _scale(self, xyz: FloatArray) -> tuple[float, float]:
-        """(the factor from MediaPipe's metres to the person's, the person's height in metres)."""
-        self._sizes.append(_leg_trunk_m(xyz) * _HEIGHT_PER_LEG_TRUNK)
+        """(the factor from this frame's landmarks to the person's metres, the person's height in metres).
+
+        The person keeps one size (bone lengths constant per person): each frame's landmarks are scaled to the
+        median size of recent frames (within ±25 %), since MediaPipe's metric size wavers by several per cent
+        from frame to frame, and depth from size wavers with it (5 % at 10 m is 50 cm).
+        """
+        now = _leg_trunk_m(xyz) * _HEIGHT_PER_LEG_TRUNK
+        self._sizes.append(now)
         estimate = float(np.median(self._sizes))
-        if self.config.height_m is None:
-            return 1.0, estimate
-        return self.config.height_m / estimate, self.config.height_m
+        height = self.config.height_m if self.config.height_m is not None else estimate
+        return height / estimate * float(np.clip(estimate / max(now, 1e-6), 0.8, 1.25)), height
 
     def _place(self, frame: LandmarkFrame, xyz: FloatArray) -> tuple[FloatArray, Placement | None]:
         """The placement of this frame, and the landmarks with planted feet set flat."""
@@ -280,6 +295,12 @@ class BodyState:
         self._planted = (bool(planted[0]), bool(planted[1]))
         hips, lift = self._pin(frame.t_s, hips, points, planted, heights)
         xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, level, scale)
+        if not self._offline and self._last_t_path is not None and frame.t_s > self._last_t_path:
+            hips = self._path_filter(frame.t_s, hips)  # live: the travel, One-Euro smoothed (depth wavers)
+        elif not self._offline:
+            self._path_filter.reset()
+            hips = self._path_filter(frame.t_s, hips)
+        self._last_t_path = frame.t_s
         confidence = float(np.min(frame.visibility[list(_TORSO)])) * (1.0 if feet_seen else 0.5)
         placement = Placement(hips_m=hips, source="camera", confidence=confidence, lift_m=lift, height_m=height)
         self._last_placement = placement
@@ -388,13 +409,16 @@ class BodyState:
         self.reset()
         self._camera = _Camera(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
         self._slope_seed = list(probe._all_slopes)
+        self._offline = True
         self._forget_person()
         out = [self(frame) for frame in frames]
-        return _lowpass_placements(out, self.config.lowpass_hz)
+        self._offline = False
+        return _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
 
 
-def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float) -> list[LandmarkFrame]:
-    """The frames with each continuous run of placements low-passed (2nd-order Butterworth, forwards and back)."""
+def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float, path_hz: float) -> list[LandmarkFrame]:
+    """The frames with each continuous run of placements low-passed (2nd-order Butterworth, forwards and back):
+    the travel over the floor (x, z) at ``path_hz``, the height and lift at ``cutoff_hz``."""
     from scipy.signal import butter, filtfilt
 
     t = np.array([f.t_s for f in frames])
@@ -402,7 +426,9 @@ def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float) -> list[L
     dt = dt[dt > 0]
     if not cutoff_hz or dt.size == 0 or not 0 < cutoff_hz / (0.5 / float(np.median(dt))) < 1:
         return frames
-    b, a = butter(2, cutoff_hz / (0.5 / float(np.median(dt))))
+    nyquist = 0.5 / float(np.median(dt))
+    b, a = butter(2, cutoff_hz / nyquist)
+    bp, ap = butter(2, min(path_hz / nyquist, 0.99))
     placed = np.array([f.placement is not None and f.person for f in frames])
     edges = np.flatnonzero(np.diff(np.concatenate([[0], placed.astype(int), [0]])))
     out = list(frames)
@@ -412,6 +438,7 @@ def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float) -> list[L
         run = [out[k].placement for k in range(start, stop)]
         path = np.array([[*p.hips_m, p.lift_m] for p in run if p is not None])
         smooth = filtfilt(b, a, path, axis=0, padlen=min(6, len(path) - 1))
+        smooth[:, [0, 2]] = filtfilt(bp, ap, path[:, [0, 2]], axis=0, padlen=min(6, len(path) - 1))
         for k, p, row in zip(range(start, stop), run, smooth, strict=True):
             assert p is not None
             new = Placement(row[:3], p.source, p.confidence, max(0.0, float(row[3])), p.height_m)

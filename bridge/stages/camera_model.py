@@ -140,3 +140,49 @@ def read_qca_cameras(path: Path | str) -> dict[str, PinholeCamera]:
     if not cameras:
         raise BridgeError(f"{path} holds no cameras with intrinsics; give a Qualisys .qca.txt calibration")
     return cameras
+
+
+def read_toml_cameras(path: Path | str) -> dict[str, PinholeCamera]:
+    """Each camera of a Pose2Sim / Sports2D ``.toml`` calibration (sections with ``size`` and a 3×3 ``matrix``),
+    by section name (distortion ignored). Raises :class:`BridgeError` for a file that is not one."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BridgeError(f"cannot read camera calibration {path}: {exc}; give a Pose2Sim .toml file") from None
+    cameras: dict[str, PinholeCamera] = {}
+    for name, section in data.items():
+        if not isinstance(section, dict) or "matrix" not in section or "size" not in section:
+            continue
+        try:
+            k = np.asarray(section["matrix"], dtype=np.float64).reshape(3, 3)
+            w, h = (int(v) for v in section["size"])
+        except (TypeError, ValueError):
+            raise BridgeError(f"{path}: camera [{name}] has no 3x3 matrix and [w, h] size") from None
+        cameras[str(name)] = PinholeCamera(float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]), (w, h))
+    if not cameras:
+        raise BridgeError(f"{path} holds no cameras with intrinsics; give a Pose2Sim .toml calibration")
+    return cameras
+
+
+def load_calibration(spec: str, input_name: str | None = None) -> PinholeCamera:
+    """``--calibration FILE[:CAMERA]``: a Qualisys ``.qca.txt`` or Pose2Sim ``.toml`` file, and which of its
+    cameras (by name; default: its only one, else the one named like the input file, e.g. ``cam01.mp4`` →
+    ``cam01``). Raises :class:`BridgeError` naming the cameras when it cannot tell."""
+    path_text, _, name = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    path = Path(path_text)
+    if not path.is_file():
+        raise BridgeError(
+            f"calibration file {path} not found; give --calibration FILE.qca.txt or FILE.toml[:CAMERA]"
+        )
+    cameras = read_qca_cameras(path) if path.name.lower().endswith(".txt") else read_toml_cameras(path)
+    if not name:
+        stem = Path(input_name).stem.lower() if input_name else ""
+        matches = [c for c in cameras if c.lower().replace("_", "") == stem.replace("_", "")]
+        name = next(iter(cameras)) if len(cameras) == 1 else (matches[0] if matches else "")
+    if name not in cameras:
+        raise BridgeError(
+            f"calibration {path} has cameras {', '.join(sorted(cameras))}; say which: --calibration {path}:NAME"
+        )
+    return cameras[name]
