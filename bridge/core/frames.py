@@ -39,6 +39,10 @@ normalised bone space → original, and back     :func:`normalized_to_original_r
                                                rotation ``q`` (identity rest) onto an avatar's own node,
                                                ``R0(parent node)⁻¹ · q · R0(bone node)`` (world rest
                                                rotations); the VMC encoder's ``bone_space="original"``
+camera → room, and back                        :func:`camera_to_room` / :func:`room_to_camera`: camera frame
+                                               (MediaPipe's axes at the camera) → ``(x, -y, -z)``, levelled by
+                                               the rotation :func:`level_rotation` makes from the camera's up
+                                               direction, raised by the camera's height above the floor
 normalised image ↔ pixels                      :func:`to_pixels` / :func:`to_normalised`
 metres ↔ file units                            :func:`metres_to_unit` / :func:`unit_to_metres` (BVH: cm or m)
 Qualisys camera pose ↔ OpenCV extrinsics        :func:`qualisys_to_opencv_extrinsics` / inverse: camera axes
@@ -154,6 +158,35 @@ def original_to_normalized_rotation(
     return parent_rest_world * original * rest_world.inv()
 
 
+def level_rotation(up_cam: FloatArray) -> FloatArray:
+    """(3, 3): the smallest rotation of the OpenGL-axes camera frame (x right, y up, z toward the viewer) that
+    turns the camera's up direction ``up_cam`` ((3,), camera frame: MediaPipe axes, y down) onto +Y."""
+    up = np.asarray(up_cam, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
+    up = up / np.linalg.norm(up)
+    axis = np.array([-up[2], 0.0, up[0]])  # up × +Y
+    s, c = float(np.linalg.norm(axis)), float(up[1])
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    k = axis / s
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.asarray(np.eye(3) + s * kx + (1.0 - c) * (kx @ kx), dtype=np.float64)  # Rodrigues
+
+
+def camera_to_room(xyz_cam_m: FloatArray, level: FloatArray, camera_height_m: float) -> FloatArray:
+    """(..., 3) camera-frame points (MediaPipe axes: x right, y down, z away; origin at the camera), metres →
+    room frame (:class:`~bridge.core.landmarks.Placement`: Y up, floor y = 0, origin on the floor below the
+    camera), metres. ``level``: :func:`level_rotation`; ``camera_height_m``: the camera above the floor. A
+    direction (hip-centred landmarks) converts with ``camera_height_m=0``."""
+    p = np.asarray(xyz_cam_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T @ np.asarray(level).T
+    return np.asarray(p + np.array([0.0, camera_height_m, 0.0]), dtype=np.float64)
+
+
+def room_to_camera(xyz_room_m: FloatArray, level: FloatArray, camera_height_m: float) -> FloatArray:
+    """Inverse of :func:`camera_to_room`."""
+    p = np.asarray(xyz_room_m, dtype=np.float64) - np.array([0.0, camera_height_m, 0.0])
+    return np.asarray(p @ np.asarray(level) @ MEDIAPIPE_TO_RIG.T, dtype=np.float64)
+
+
 def to_pixels(image_xy: FloatArray, image_size: tuple[int, int]) -> FloatArray:
     """(..., 2) normalised image points → pixels of an image ``(width, height)``."""
     return np.asarray(image_xy, dtype=np.float64) * np.asarray(image_size, dtype=np.float64)
@@ -202,8 +235,10 @@ __all__ = [
     "MEDIAPIPE_TO_RIG",
     "OPENGL_CAMERA_TO_RIG",
     "RIG_TO_UNITY",
+    "camera_to_room",
     "flip_image_x",
     "gltf_to_rig_matrix",
+    "level_rotation",
     "mediapipe_to_rig",
     "metres_to_unit",
     "normalized_to_original_rotation",
@@ -216,6 +251,7 @@ __all__ = [
     "rig_to_opengl_camera_rotation",
     "rig_to_unity_position",
     "rig_to_unity_quaternion",
+    "room_to_camera",
     "to_normalised",
     "to_pixels",
     "unit_to_metres",

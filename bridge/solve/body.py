@@ -38,7 +38,9 @@ eases to rest over ``ease_s`` (state REST). A frame without a person does the sa
 the pose ``tracking=False``.
 
 Hips position. MediaPipe's world landmarks are hip-centred, so the hips stay above the rig's origin and are
-*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips).
+*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips). Where the
+frames carry a :class:`~bridge.core.landmarks.Placement` (the body-state stage) and ``root_motion`` asks for it,
+the hips also travel and rise (:mod:`bridge.solve.root_motion`).
 
 Frames: input landmarks are converted from MediaPipe's world frame to the rig frame by
 :func:`bridge.core.frames.mediapipe_to_rig` (the mirror, where asked for, was applied before:
@@ -61,6 +63,7 @@ from bridge.core.rig import Rig
 from bridge.solve.body_arrays import solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
+from bridge.solve.root_motion import RootMotion
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -94,11 +97,13 @@ class Solver:
         self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest)
         rest = rig.rest_world_m
         self._rest_lowest = min(float((rest[b] + off)[1]) for b, off in self._geometry.ground_points)
+        self.root_motion = RootMotion(rig, config.root_motion)
 
     def reset(self) -> None:
         """Forget all history: every bone back at rest."""
         self._last_q[:] = [0.0, 0.0, 0.0, 1.0]
         self._lost_since[:] = -np.inf
+        self.root_motion.reset()
 
     def __call__(self, frame: LandmarkFrame) -> BonePose:
         """Solve one frame (the live path)."""
@@ -115,7 +120,7 @@ class Solver:
         states = np.empty(solved.tracked.shape, dtype=np.int8)
         for k in range(len(frames)):
             quats[k], states[k] = self._hold_or_ease(t_s[k], quats[k], solved.tracked[k])
-        hips = self._hips_positions(quats)
+        hips = self.root_motion(self._hips_positions(quats), [f.placement for f in frames], quats)
         poses = []
         for k, f in enumerate(frames):
             flags = dict(f.flags)

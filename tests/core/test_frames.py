@@ -101,3 +101,14 @@ def test_levelled_camera_frame_points_y_along_gravity_and_inverts() -> None:
     np.testing.assert_allclose(fr.world_to_levelled(np.array([1.0, 0.0, 0.0]), rotation), [1, 0, 0], atol=1e-12)
     assert np.linalg.det(rotation) == pytest.approx(1.0)
     np.testing.assert_allclose(fr.levelled_to_world(fr.world_to_levelled(POINTS, rotation), rotation), POINTS)
+
+
+def test_camera_to_room_and_back() -> None:
+    """A level camera 1.5 m up: a point 3 m ahead and 0.5 m below it is 1 m above the floor, 3 m toward −Z."""
+    level = fr.level_rotation(np.array([0.0, -1.0, 0.0]))
+    np.testing.assert_allclose(level, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(fr.camera_to_room(np.array([0.2, 0.5, 3.0]), level, 1.5), [0.2, 1.0, -3.0])
+    tilted = fr.level_rotation(np.array([0.1, -0.9, 0.3]))
+    pts = np.random.default_rng(7).normal(size=(4, 3))
+    room = fr.camera_to_room(pts, tilted, 0.8)
+    np.testing.assert_allclose(fr.room_to_camera(room, tilted, 0.8), pts, atol=1e-12)
