@@ -68,6 +68,17 @@ def _collect(streams: Sequence[Iterator[LandmarkFrame]], max_frames: int | None)
     return views
 
 
+def track_files(
+    texts: Sequence[str], tracker: TrackerConfig, max_frames: int | None, note: Callable[[str], None]
+) -> list[list[LandmarkFrame]]:
+    """Every view's LandmarkFrames (one tracker process each, side by side), checked by :func:`check_views`."""
+    with ExitStack() as stack:
+        streams = [stack.enter_context(open_landmarks(t, tracker))[1] for t in texts]
+        views = _collect(streams, max_frames)
+    check_views(views, texts, note)
+    return views
+
+
 def check_views(
     views: Sequence[Sequence[LandmarkFrame]], texts: Sequence[str], note: Callable[[str], None]
 ) -> None:
