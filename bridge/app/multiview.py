@@ -109,7 +109,7 @@ def open_views(
         opened = [stack.enter_context(open_landmarks(t, tracker)) for t in texts]
         infos = tuple(o[0] for o in opened)
         streams = [o[1] for o in opened]
-        if any(i.live for i in infos):
+        if any(i.live for i in infos) or tracker.realtime:  # cameras, or files read as cameras would be
             fps = min((i.fps or 30.0) for i in infos)
             paired = pair_by_time(streams, 0.5 / fps)
             yield ViewsInfo(infos, cal), _fused_live(cal, paired, max_frames)
