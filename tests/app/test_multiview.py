@@ -109,3 +109,20 @@ def test_two_demo_views_stream_triangulated_vmc() -> None:
             while True:
                 received.append(sock.recv(65536))
     assert len(received) >= 4 and any(b"/VMC/Ext/Root/Pos" in d for d in received)
+
+
+@pytest.mark.slow
+def test_a_view_that_never_sees_the_person_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+
+    black = tmp_path / "black.mp4"
+    writer = cv2.VideoWriter(str(black), cv2.VideoWriter_fourcc(*"mp4v"), 60.0, (270, 480))
+    for _ in range(20):
+        writer.write(np.zeros((480, 270, 3), np.uint8))
+    writer.release()
+    out = tmp_path / "x.jsonl"
+    argv = ["record", "--input", str(demo_video("cam02")), "--input", str(black), "--calibration", str(QCA)]
+    assert main([*argv, "-o", str(out), "--max-frames", "20"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bridge: error:")]
+    assert len(errors) == 1 and "never shows the person" in errors[0]
+    assert not out.exists()
