@@ -106,3 +106,11 @@ def test_fewer_cameras_than_inputs_and_unknown_names() -> None:
         cal.select(["cam09"])
     with pytest.raises(BridgeError, match="cannot read calibration"):
         read_calibration(QCA.with_name("missing.toml"))
+
+
+def test_a_toml_without_floor_leaves_it_to_the_feet(tmp_path: Path) -> None:
+    cal = ring(2)
+    text = toml_text(cal).replace("floor_m = 0.0\n", "")
+    back = parse_toml(text, "no-floor.toml")
+    assert not back.floor_known and "floor_m" not in toml_text(back)
+    assert parse_toml(toml_text(cal)).floor_known
