@@ -206,7 +206,7 @@ def resolve_input(args: argparse.Namespace) -> str:
     """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
     if len(getattr(args, "inputs_all", None) or []) > 1:
         raise BridgeError(
-            "several --input are triangulated by bridge record, stream and export (with --calibration); for "
+            "several --input are triangulated by bridge record, stream, export and view (with --calibration); for "
             "this command record them first, then give the recording as the one --input"
         )
     if args.input is not None:
