@@ -86,6 +86,8 @@ def test_undistort_inverts_distort() -> None:
          "translation = [0, 0, 0]\n", "'matrix' must be (3, 3)"),
         ('[cam_1]\nname = "a"\nsize = [1, 2]\nmatrix = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n'
          "translation = [0, 0, 0]\n", "no 'rotation'"),
+        ("".join(f'[cam_{i}]\nname = "a"\nsize = [1, 2]\nmatrix = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n'
+                 "rotation = [0, 0, 0]\ntranslation = [0, 0, 0]\n" for i in (1, 2)), "names a camera twice"),
     ],
 )  # fmt: skip
 def test_broken_toml_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
