@@ -17,7 +17,7 @@ from bridge.multiview.calibration import Calibration, calibration_to_json
 from bridge.multiview.fuse import fuse, view_arrays
 from bridge.multiview.sync import SyncConfig, apply_offsets, estimate_offsets_calibrated
 from bridge.tracking.config import TrackerConfig
-from bridge.tracking.process import open_landmarks
+from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG, open_landmarks
 from bridge.tracking.sources import StreamInfo
 
 MAX_VIEWS = 4
@@ -68,6 +68,17 @@ def _collect(streams: Sequence[Iterator[LandmarkFrame]], max_frames: int | None)
     return views
 
 
+def track_files(
+    texts: Sequence[str], tracker: TrackerConfig, max_frames: int | None, note: Callable[[str], None]
+) -> list[list[LandmarkFrame]]:
+    """Every view's LandmarkFrames (one tracker process each, side by side), checked by :func:`check_views`."""
+    with ExitStack() as stack:
+        streams = [stack.enter_context(open_landmarks(t, tracker))[1] for t in texts]
+        views = _collect(streams, max_frames)
+    check_views(views, texts, note)
+    return views
+
+
 def check_views(
     views: Sequence[Sequence[LandmarkFrame]], texts: Sequence[str], note: Callable[[str], None]
 ) -> None:
@@ -98,7 +109,7 @@ def open_views(
         opened = [stack.enter_context(open_landmarks(t, tracker)) for t in texts]
         infos = tuple(o[0] for o in opened)
         streams = [o[1] for o in opened]
-        if any(i.live for i in infos):
+        if any(i.live for i in infos) or tracker.realtime:  # cameras, or files read as cameras would be
             fps = min((i.fps or 30.0) for i in infos)
             paired = pair_by_time(streams, 0.5 / fps)
             yield ViewsInfo(infos, cal), _fused_live(cal, paired, max_frames)
@@ -131,7 +142,13 @@ def _fused_live(
     for count, frames in enumerate(paired):
         if max_frames is not None and count >= max_frames:
             return
+        clocks = {  # the later view's clock readings: latency is counted from the last frame the result needs
+            key: max(float(v) for f in frames if isinstance(v := f.flags.get(key), float))
+            for key in (READ_TIME_FLAG, DETECTED_TIME_FLAG)
+            if any(isinstance(f.flags.get(key), float) for f in frames)
+        }
         try:
-            yield fuse(cal, [[f] for f in frames]).frames[0]
+            fused = fuse(cal, [[f] for f in frames]).frames[0]
         except (ValueError, np.linalg.LinAlgError):  # a live path never dies on one bad frame
-            yield LandmarkFrame.no_person(frames[0].t_s, frames[0].image_size, frames[0].frame_index)
+            fused = LandmarkFrame.no_person(frames[0].t_s, frames[0].image_size, frames[0].frame_index)
+        yield fused.with_flags(**clocks)

@@ -3,7 +3,8 @@
 * ``convert FILE -o OUT.toml``: a Qualisys ``.qca.txt`` (or a camera TOML) → bridge's camera TOML.
 * ``intrinsics IMAGES_OR_VIDEO --board 4x7 --square-mm 60``: a camera's intrinsics from a checkerboard, with the
   reprojection error (and the focal lengths beside another calibration's, ``--compare``).
-* ``sync --input A --input B ... [--calibration FILE]``: the frame offsets between videos not started together.
+* ``extrinsics --input A --input B ... --calibration INTRINSICS --height M``: the cameras' poses from a clip of
+  the person alone (:mod:`bridge.multiview.extrinsics`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bridge.app.multiview import track_files
 from bridge.cli.options import note, positive_float
 from bridge.core.errors import BridgeError
 from bridge.multiview.calibration import Calibration, focal_length_px, read_calibration, write_toml
+from bridge.multiview.extrinsics import compare_calibrations, extrinsics_from_views
 from bridge.multiview.intrinsics import calibrate_intrinsics
+from bridge.tracking.config import TrackerConfig
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -48,6 +52,7 @@ def configure_calibrate(parser: argparse.ArgumentParser) -> None:
     intr.add_argument("--compare", type=Path, default=None, help="a calibration to compare focal lengths with")
     intr.add_argument("--out", "-o", type=Path, default=None, help="camera TOML to write (the camera alone)")
     intr.set_defaults(calibrate_run=_cmd_intrinsics)
+    configure_extrinsics(sub)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -113,4 +118,38 @@ def _cmd_intrinsics(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_toml(Calibration((cam,), np.array([0.0, -1.0, 0.0]), 0.0, ""), args.out)
         note(f"wrote {name}'s intrinsics to {args.out} (its pose is a placeholder: run extrinsics next)")
+    return 0
+
+
+def configure_extrinsics(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ext = sub.add_parser("extrinsics", help="the cameras' poses from a clip of the person alone (no board)")
+    ext.add_argument("--input", "-i", action="append", required=True, help="a video of each view (2-4 times)")
+    ext.add_argument("--calibration", type=Path, required=True, help="the cameras' intrinsics (TOML or .qca.txt)")
+    ext.add_argument("--height", type=positive_float, required=True, help="the person's height, metres")
+    ext.add_argument("--max-frames", type=int, default=300, help="frames of each view to use (default 300)")
+    ext.add_argument("--compare", type=Path, default=None, help="a calibration to compare the poses with")
+    ext.add_argument("--out", "-o", type=Path, required=True, help="camera TOML to write")
+    ext.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    ext.set_defaults(calibrate_run=_cmd_extrinsics)
+
+
+def _cmd_extrinsics(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.force)
+    if not 2 <= len(args.input) <= 4:
+        raise BridgeError(f"give --input 2 to 4 times, one video per view (got {len(args.input)})")
+    calibration = read_calibration(args.calibration)
+    names = [Path(t).stem for t in args.input]
+    cal = calibration.for_views(len(args.input), names)
+    views = track_files(args.input, TrackerConfig(), args.max_frames, note)
+    result, offsets = extrinsics_from_views(cal.cameras, views, args.height)
+    note(f"view offsets (frames, found with the cameras): {offsets}")
+    print(f"extrinsics from the person: {len(cal.cameras)} cameras, {result.points} landmark points, "
+          f"bundle adjustment RMS {result.rms_px:.2f} px")  # fmt: skip
+    if args.compare is not None:
+        reference = read_calibration(args.compare).for_views(len(cal.cameras), list(cal.names))
+        angles, positions = compare_calibrations(result.calibration, reference)
+        for cam, a, p in zip(cal.cameras, angles, positions, strict=True):
+            print(f"{cam.name}: rotation error {a:.2f} deg, position error {100 * p:.1f} cm (after similarity)")
+    write_toml(result.calibration, args.out)
+    note(f"wrote {args.out}")
     return 0

@@ -22,6 +22,7 @@ from bridge.cli.options import (
     note,
     positive_int,
     processor_config_from_args,
+    resolve_views,
     rig_from_args,
     tracker_config_from_args,
 )
@@ -79,7 +80,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     rig = rig_from_args(args)
     processor = Processor(rig, processor_config_from_args(args, root_motion="planar"))
     tracker = tracker_config_from_args(args)
-    with open_run(input_text, tracker, None, max_frames=args.max_frames, on_note=note) as (info, run):
+    views = resolve_views(args)
+    with open_run(input_text, tracker, None, max_frames=args.max_frames, on_note=note, views=views,
+                  calibration=args.calibration) as (info, run):  # fmt: skip
         note(f"exporting {info.description}")
         fps = args.fps or info.fps or DEFAULT_EXPORT_FPS
         raw = [result.raw for result in run]

@@ -196,12 +196,22 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
     )
 
 
+def resolve_views(args: argparse.Namespace) -> tuple[str, ...]:
+    """Every ``--input`` when there are several (to triangulate with ``--calibration``), else ``()``."""
+    every = tuple(getattr(args, "inputs_all", None) or ())
+    if len(every) < 2:
+        return ()
+    if getattr(args, "calibration", None) is None:
+        raise BridgeError("several --input need --calibration FILE (a camera TOML or Qualisys .qca.txt)")
+    return every
+
+
 def resolve_input(args: argparse.Namespace) -> str:
     """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
     if len(getattr(args, "inputs_all", None) or []) > 1:
         raise BridgeError(
-            "several --input are triangulated by bridge record (with --calibration); record them, then give "
-            "the recording as the one --input"
+            "several --input are triangulated by bridge record, stream, export and view (with --calibration); for "
+            "this command record them first, then give the recording as the one --input"
         )
     if args.input is not None:
         return str(args.input)

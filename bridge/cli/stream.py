@@ -20,6 +20,7 @@ from bridge.cli.options import (
     processor_config_from_args,
     resolve_bone_space,
     resolve_input,
+    resolve_views,
     rig_from_args,
     tracker_config_from_args,
 )
@@ -136,7 +137,9 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     rig = rig_from_args(args)
     bone_space = resolve_bone_space(args.bone_space, rig)
     return StreamConfig(
-        input_text=resolve_input(args),
+        input_text=resolve_input(args) if not resolve_views(args) else args.input,
+        views=resolve_views(args),
+        calibration=args.calibration,
         targets=tuple(targets),
         rig=rig,
         tracker=tracker_config_from_args(args),

@@ -12,6 +12,7 @@ top-left pixel's corner as OpenCV has it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tomllib
@@ -85,12 +86,15 @@ class Calibration:
         up: (3,) unit vector, calibrated world: the direction against gravity (+Z for Qualisys).
         floor_m: height of the floor along ``up`` (metres): ``points @ up - floor_m`` is the height above it.
         source: the file it came from ('' when built in code).
+        floor_known: False when the file did not say where the floor is (an anipose / FreeMoCap TOML): the
+            triangulation then finds it under the person's feet.
     """
 
     cameras: tuple[Camera, ...]
     up: FloatArray
     floor_m: float = 0.0
     source: str = ""
+    floor_known: bool = True
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -105,7 +109,7 @@ class Calibration:
                 f"calibration {self.source or '(in memory)'} has no camera named {missing[0]!r} "
                 f"(it has {', '.join(self.names)}); name the views after its cameras"
             )
-        return Calibration(tuple(by_name[n] for n in names), self.up, self.floor_m, self.source)
+        return dataclasses.replace(self, cameras=tuple(by_name[n] for n in names))
 
     def for_views(self, count: int, names: Sequence[str] | None = None) -> Calibration:
         """The cameras of ``count`` views: by name when every name is a camera's, else the first ``count``."""
@@ -116,7 +120,7 @@ class Calibration:
                 f"calibration {self.source or '(in memory)'} names {len(self.cameras)} camera(s) but {count} "
                 "inputs were given; calibrate every camera or give fewer --input"
             )
-        return Calibration(self.cameras[:count], self.up, self.floor_m, self.source)
+        return dataclasses.replace(self, cameras=self.cameras[:count])
 
 
 def _array(table: dict[str, object], key: str, shape: tuple[int, ...], where: str) -> FloatArray:
@@ -174,7 +178,8 @@ def parse_toml(text: str, where: str = "calibration") -> Calibration:
     up = np.asarray(meta["up"], dtype=np.float64) if "up" in meta else cameras_up(cameras)
     if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
         raise BridgeError(f"{where}: [metadata] up must be 3 numbers, not all zero")
-    return Calibration(cameras, up / np.linalg.norm(up), float(meta.get("floor_m", 0.0)), where)
+    floor = float(meta.get("floor_m", 0.0))
+    return Calibration(cameras, up / np.linalg.norm(up), floor, where, floor_known="floor_m" in meta)
 
 
 def _attrs(node: ET.Element | None, keys: Sequence[str], where: str) -> list[float]:
@@ -248,10 +253,8 @@ def toml_text(calibration: Calibration) -> str:
             f"distortions = {_numbers(cam.dist)}\nrotation = {_numbers(rotvec)}\n"
             f"translation = {_numbers(cam.t)}\nfisheye = false\n"
         )
-    out.append(
-        f"[metadata]\nadjusted = false\nerror = 0.0\nup = {_numbers(calibration.up)}\n"
-        f"floor_m = {float(calibration.floor_m)!r}\n"
-    )
+    floor = f"floor_m = {float(calibration.floor_m)!r}\n" if calibration.floor_known else ""
+    out.append(f"[metadata]\nadjusted = false\nerror = 0.0\nup = {_numbers(calibration.up)}\n{floor}")
     return "\n".join(out)
 
 
@@ -323,7 +326,7 @@ def calibration_to_json(calibration: Calibration) -> dict[str, object]:
             for c in calibration.cameras
         ],
         "up": calibration.up.tolist(),
-        "floor_m": float(calibration.floor_m),
+        **({"floor_m": float(calibration.floor_m)} if calibration.floor_known else {}),
     }
 
 
@@ -333,4 +336,5 @@ def calibration_from_json(obj: object, where: str = "recording") -> Calibration:
         raise BridgeError(f"{where}: 'calibration' must hold a list of cameras")
     cameras = tuple(camera_from_table(c, f"camera {i + 1}", where) for i, c in enumerate(obj["cameras"]))
     up = np.asarray(obj.get("up", cameras_up(cameras)), dtype=np.float64)
-    return Calibration(cameras, up / np.linalg.norm(up), float(obj.get("floor_m", 0.0)), where)
+    floor = float(obj.get("floor_m", 0.0))
+    return Calibration(cameras, up / np.linalg.norm(up), floor, where, floor_known="floor_m" in obj)

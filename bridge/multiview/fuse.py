@@ -6,11 +6,13 @@ reference view (:func:`bridge.core.frames.levelled_camera_rotation`: MediaPipe's
 hip-centred, metres; its ``placement`` is where the hips are in the room frame (``source="triangulated"``); its
 flags carry ``views`` (how many views it was made from) and ``reprojection_px`` (the median error). A landmark
 seen by fewer than two views falls back to the best view's monocular estimate, fitted onto the triangulated
-landmarks (a rigid fit) or, with none, turned by that camera's rotation and placed by its image points.
+landmarks (a rigid fit) or, with none, turned by that camera's rotation and placed by its image points. When the
+calibration does not say where the floor is, it is put under the feet (:func:`feet_floor_m`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,6 +125,16 @@ def monocular_fill(
     return out, filled
 
 
+def feet_floor_m(points_world_m: FloatArray, up: FloatArray) -> float:
+    """The floor's height along ``up`` under (F, N, 3) landmarks: the heels' and toes' 2nd percentile (metres);
+    0 when no foot was seen."""
+    feet = (
+        points_world_m[:, [L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX]].reshape(-1, 3) @ up
+    )
+    feet = feet[np.isfinite(feet)]
+    return float(np.percentile(feet, 2)) if feet.size else 0.0
+
+
 def fuse(
     calibration: Calibration,
     views: Sequence[Sequence[LandmarkFrame]],
@@ -133,6 +145,10 @@ def fuse(
     pixels, weights = view_arrays(calibration, views)
     tri = triangulate(calibration, pixels, weights, config)
     points, filled = monocular_fill(calibration, views, pixels, weights, tri.points_world_m)
+    if not calibration.floor_known:
+        calibration = dataclasses.replace(
+            calibration, floor_m=feet_floor_m(points, calibration.up), floor_known=True
+        )
     rotation = levelled_camera_rotation(calibration.up, calibration.cameras[reference].R)
     centre = calibration.cameras[reference].centre_m
     frames = [

@@ -162,7 +162,7 @@ def body_is_mirrored(points_world_m: FloatArray, up: FloatArray) -> BoolArray:
     return np.asarray(np.nan_to_num(np.sum(sides * left_axis, axis=-1)) < 0)
 
 
-def _swap_views(array: FloatArray, swapped: BoolArray) -> FloatArray:
+def swap_views(array: FloatArray, swapped: BoolArray) -> FloatArray:
     """(F, V, N, ...) with the landmarks of the swapped (F, V) views exchanged left ↔ right."""
     return np.where(swapped.reshape(swapped.shape + (1,) * (array.ndim - 2)), array[:, :, SWAP_LEFT_RIGHT], array)
 
@@ -186,7 +186,7 @@ def triangulate(
     swapped = np.zeros((f, v), dtype=bool)
     if config.fix_left_right and v >= 2:
         swapped = _left_right_fixed(calibration, xy, px, w)
-        px, xy, w = _swap_views(px, swapped), _swap_views(xy, swapped), _swap_views(w, swapped)
+        px, xy, w = swap_views(px, swapped), swap_views(xy, swapped), swap_views(w, swapped)
     use = w > 0
     points, err = _solve(calibration, xy, px, use, w)
     if v >= 3:

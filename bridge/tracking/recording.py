@@ -31,6 +31,10 @@ Format ``bridge-landmarks``, version 1 (JSON Lines, UTF-8, one JSON object per l
   "transform": 4×4, "image_xy": 2×2}``) carry what ``--track hands,face`` found (see :mod:`bridge.core.hand_face`);
   files without them read as before, and older readers ignore them.
 
+Version 2 (:data:`MULTIVIEW_VERSION`, written by ``bridge record`` from several views): the same lines; the header
+adds optional ``"views": [{"name", "size"}]`` and ``"calibration"`` (the cameras), and frames may carry
+``"placement": {"hips_m": [x, y, z], "source", "confidence"}`` (room frame, metres). Version 1 reads as before.
+
 Robustness: the writer flushes after every frame, so a recording cut by Ctrl-C or a crash loses at most the line
 being written; the reader ignores an incomplete last line (no trailing newline and not valid JSON). A damaged
 line anywhere else, a file that is not a recording, or a newer version is a one-line

@@ -3,7 +3,9 @@ Pose2Sim's demo recorded from two views then replayed through export unchanged."
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +65,9 @@ def test_several_inputs_bad_uses_are_one_line_errors(tmp_path: Path, capsys: pyt
         (["record", "--input", v1, "--input", v2, "-o", str(tmp_path / "a.jsonl")], "need --calibration"),
         (["record", "--input", v1, "--input", v2, "--calibration", str(one), "-o", str(tmp_path / "b.jsonl")],
          "names 1 camera(s) but 2 inputs"),
-        (["stream", "--input", v1, "--input", v2], "triangulated by bridge record"),
+        (["stream", "--input", v1, "--input", v2], "need --calibration"),
+        (["export", "--input", v1, "--input", v2, "--bvh", str(tmp_path / "c.bvh")], "need --calibration"),
+        (["track", "--input", v1, "--input", v2, "--calibration", str(QCA)], "for this command record them first"),
     ]  # fmt: skip
     for argv, message in cases:
         assert main(argv) == 2
@@ -89,3 +93,36 @@ def test_two_demo_views_record_then_export(tmp_path: Path, capsys: pytest.Captur
     bvh = tmp_path / "two.bvh"
     assert main(["export", "--input", str(rec), "--bvh", str(bvh)]) == 0
     assert bvh.read_text().startswith("HIERARCHY") and "Frames:" in bvh.read_text()
+
+
+@pytest.mark.slow
+def test_two_demo_views_stream_triangulated_vmc() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.5)
+        port = sock.getsockname()[1]
+        argv = ["stream", "--input", str(demo_video("cam02")), "--input", str(demo_video("cam04"))]
+        argv += ["--calibration", str(QCA), "--max-frames", "8", "--osc", f"127.0.0.1:{port}", "--protocol", "vmc"]
+        assert main(argv) == 0
+        received = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                received.append(sock.recv(65536))
+    assert len(received) >= 4 and any(b"/VMC/Ext/Root/Pos" in d for d in received)
+
+
+@pytest.mark.slow
+def test_a_view_that_never_sees_the_person_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import cv2
+
+    black = tmp_path / "black.mp4"
+    writer = cv2.VideoWriter(str(black), cv2.VideoWriter_fourcc(*"mp4v"), 60.0, (270, 480))
+    for _ in range(20):
+        writer.write(np.zeros((480, 270, 3), np.uint8))
+    writer.release()
+    out = tmp_path / "x.jsonl"
+    argv = ["record", "--input", str(demo_video("cam02")), "--input", str(black), "--calibration", str(QCA)]
+    assert main([*argv, "-o", str(out), "--max-frames", "20"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bridge: error:")]
+    assert len(errors) == 1 and "never shows the person" in errors[0]
+    assert not out.exists()

@@ -86,6 +86,8 @@ def test_undistort_inverts_distort() -> None:
          "translation = [0, 0, 0]\n", "'matrix' must be (3, 3)"),
         ('[cam_1]\nname = "a"\nsize = [1, 2]\nmatrix = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n'
          "translation = [0, 0, 0]\n", "no 'rotation'"),
+        ("".join(f'[cam_{i}]\nname = "a"\nsize = [1, 2]\nmatrix = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n'
+                 "rotation = [0, 0, 0]\ntranslation = [0, 0, 0]\n" for i in (1, 2)), "names a camera twice"),
     ],
 )  # fmt: skip
 def test_broken_toml_is_one_line_error(tmp_path: Path, text: str, message: str) -> None:
@@ -106,3 +108,11 @@ def test_fewer_cameras_than_inputs_and_unknown_names() -> None:
         cal.select(["cam09"])
     with pytest.raises(BridgeError, match="cannot read calibration"):
         read_calibration(QCA.with_name("missing.toml"))
+
+
+def test_a_toml_without_floor_leaves_it_to_the_feet(tmp_path: Path) -> None:
+    cal = ring(2)
+    text = toml_text(cal).replace("floor_m = 0.0\n", "")
+    back = parse_toml(text, "no-floor.toml")
+    assert not back.floor_known and "floor_m" not in toml_text(back)
+    assert parse_toml(toml_text(cal)).floor_known

@@ -51,3 +51,17 @@ def test_a_frame_only_one_view_sees_is_placed_from_its_image() -> None:
     assert fused.monocular[3].all() and not fused.monocular[2].any()
     np.testing.assert_allclose(fused.points_world_m[3], truth[3], atol=1e-6)
     assert fused.frames[3].person and fused.frames[3].flags["views"] == 0
+
+
+def test_the_floor_is_found_under_the_feet_when_the_calibration_does_not_say() -> None:
+    import dataclasses
+
+    cal = ring(2)
+    truth = mocap_world() + np.array([0.0, 0.0, 0.7])  # the world's origin 0.7 m under the floor
+    told = fuse(cal, view_frames(cal, truth))
+    unknown = fuse(dataclasses.replace(cal, floor_known=False), view_frames(cal, truth))
+    height = [f.placement.hips_m[1] for f in unknown.frames if f.placement is not None]
+    assert told.frames[0].placement is not None
+    assert abs(told.frames[0].placement.hips_m[1] - height[0] - 0.7) < 0.03
+    hips = 0.5 * (truth[:, PoseLandmark.LEFT_HIP, 2] + truth[:, PoseLandmark.RIGHT_HIP, 2]) - 0.7
+    assert np.max(np.abs(np.asarray(height) - hips)) < 0.03
