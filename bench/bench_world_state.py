@@ -23,7 +23,7 @@ from bridge.core.pose import BoneState
 from bridge.core.rig import load_rig
 from bridge.solve.body_config import SolverConfig
 from bridge.stages.body_state import BodyStateConfig
-from bridge.testing.world_metrics import backwards_knee_frames, floor_penetration_m, hips_path_m, start_spin_deg
+from bridge.testing.pose_metrics import backwards_knee_frames, floor_penetration_m, hips_path_m, start_spin_deg
 from bridge.tracking.recording import read_recording
 
 ARM = ("LeftUpperArm", "LeftLowerArm", "RightUpperArm", "RightLowerArm")

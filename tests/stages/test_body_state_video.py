@@ -17,7 +17,7 @@ from bridge.export.bvh_file import read_bvh
 from bridge.multiview.single import load_single_camera
 from bridge.solve.body_config import SolverConfig
 from bridge.stages.body_state import BodyStateConfig
-from bridge.testing.world_metrics import backwards_knee_frames, hips_path_m
+from bridge.testing.pose_metrics import backwards_knee_frames, hips_path_m
 from bridge.tracking.process import open_landmarks
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
 

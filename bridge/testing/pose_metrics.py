@@ -1,4 +1,4 @@
-"""Measures of a body standing in the world, on solved poses (rig frame): backwards knees, floor penetration, the
+"""Measures of a body standing in the world on solved poses (BonePose, rig frame): backwards knees, floor penetration, the
 hips' path and yaw. Used by the body-state tests and by ``bench/bench_world_state.py``."""
 
 from __future__ import annotations
