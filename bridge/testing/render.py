@@ -346,6 +346,8 @@ def person_mask(image: UInt8Image, plate: UInt8Image, threshold: int = 30) -> np
 CMU_DIR = Path("/usr/share/assimp/models/BVH")
 CMU_CLIPS: dict[str, str] = {"01_01": "01_01.bvh", "01_03": "01_03.bvh"}
 CMU_UNITS_TO_M = 0.0254 / 0.45
+#: DeepMimic clips are single cycles (0.8-1.3 s for run and walk): they are played this many times in a row.
+DEEPMIMIC_CYCLES = 6
 #: Bumped whenever rendering changes, so cached renders are made again.
 RENDER_VERSION = 1
 
@@ -409,8 +411,27 @@ def load_motion(clip: str) -> tuple[BvhMotion, float, FloatArray | None]:
         if name not in clips:
             raise BridgeError(f"DeepMimic clip {name!r} is missing; install it with: pip install pybullet==3.2.7")
         quarter = np.array([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # body +Z → DeepMimic's +X
-        return deepmimic_motion(clips[name], fps=120.0), 1.0, quarter
+        return loop_motion(deepmimic_motion(clips[name], fps=120.0), DEEPMIMIC_CYCLES), 1.0, quarter
     raise BridgeError(f"unknown render clip {clip!r}; use one of {', '.join(CMU_CLIPS)} or deepmimic:<name>")
+
+
+def loop_motion(motion: BvhMotion, cycles: int) -> BvhMotion:
+    """``motion`` played ``cycles`` times in a row, its root travelling on: each repeat starts where the last one
+    ended (the root's X and Z position channels carry on by one cycle's travel plus one frame's step)."""
+    sk = motion.skeleton
+    ch = motion.channels
+    cols = [
+        c
+        for c, name in zip(sk.channel_columns(0), sk.channels[0], strict=True)
+        if name in ("Xposition", "Zposition")
+    ]
+    step = ch[-1, cols] - ch[0, cols] + (ch[-1, cols] - ch[-2, cols])
+    reps = []
+    for k in range(cycles):
+        rep = ch.copy()
+        rep[:, cols] += k * step
+        reps.append(rep)
+    return BvhMotion(sk, motion.frame_time_s, np.concatenate(reps), f"{motion.source} x{cycles}")
 
 
 def posed_clip(spec: ClipSpec) -> PosedBody:

@@ -5,8 +5,7 @@ Frames: every position is in a world frame with Y up and the floor at y = 0, met
 (resample first: :func:`resample_rows`).
 
 * :func:`root_path_error_m`: the output's root path against the truth's after aligning the first second
-  (yaw from the body's facing, floor-plane offset from the mean position; heights are not aligned: both
-  floors are y = 0).
+  (yaw from the body's facing, offset from the mean position in that second).
 * :func:`foot_skate_m`: how far a foot travels along the floor while the truth says it is planted.
 * :func:`floor_penetration`: how deep and how often points go below the floor.
 * :func:`hinge_against`: frames where a knee or elbow bends the way its joint cannot.
@@ -51,15 +50,15 @@ def align_first_second(
 ) -> FloatArray:  # fmt: skip
     """(T, 3) the output path turned and shifted onto the truth over the first ``window_s`` seconds.
 
-    The yaw is the mean heading difference of the forward vectors ((T, 3), world) in the window; the shift,
-    on the floor plane only, the mean offset of the turned path from the truth in the window.
+    The yaw is the mean heading difference of the forward vectors ((T, 3), world) in the window; the shift the
+    mean offset of the turned path from the truth in the window (vertically too: the output's root may be a
+    rig's hips at another height; its rise and fall after the first second still count).
     """
     first = np.asarray(t_s) - t_s[0] <= window_s
     d = _heading(true_forward[first]) - _heading(out_forward[first])
     yaw = float(np.arctan2(np.sin(d).mean(), np.cos(d).mean()))
     turned = np.asarray(out_path_m, dtype=np.float64) @ yaw_rotation(yaw).T
     shift = (true_path_m[first] - turned[first]).mean(axis=0)
-    shift[1] = 0.0
     return np.asarray(turned + shift)
 
 
