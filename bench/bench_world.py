@@ -9,8 +9,8 @@ camera (:mod:`bridge.testing.render`, cached in ``$BRIDGE_RENDER_CACHE`` or the 
 2. **export**: ``python -m bridge export VIDEO --bvh OUT --unit m`` (plus ``--root-motion full --fov <the
    camera's>`` when this bridge has those options; ``--give-height`` adds ``--height``), and every metric of
    :mod:`bridge.testing.world_metrics_bvh` of the BVH against the truth;
-3. **live**: ``python -m bridge stream --input VIDEO --record-bvh OUT`` (the causal path, paced like a camera): its lag
-   behind the truth (hinge flexion cross-correlation).
+3. **live**: ``python -m bridge stream --input VIDEO --record-bvh OUT`` (the causal path, paced like a
+   camera): its lag behind the truth (hinge flexion cross-correlation).
 
 Then the registry videos (Sports2D demo, Pose2Sim Demo_SinglePerson views; no truth): floor penetration,
 implausible-hinge frames and jitter of the export.

@@ -24,12 +24,13 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def resample_rows(t_src_s: FloatArray, rows: FloatArray, t_dst_s: FloatArray) -> FloatArray:
+def resample_rows(t_src_s: npt.ArrayLike, rows: npt.ArrayLike, t_dst_s: npt.ArrayLike) -> FloatArray:
     """``rows`` ((T_src, ...) float) linearly interpolated at the times ``t_dst_s`` (held at the ends)."""
     src = np.asarray(rows, dtype=np.float64)
+    t_src, t_dst = np.asarray(t_src_s, dtype=np.float64), np.asarray(t_dst_s, dtype=np.float64)
     flat = src.reshape(len(src), -1)
-    out = np.stack([np.interp(t_dst_s, t_src_s, flat[:, k]) for k in range(flat.shape[1])], axis=1)
-    return out.reshape((len(t_dst_s), *src.shape[1:]))
+    out = np.stack([np.interp(t_dst, t_src, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return np.asarray(out.reshape((len(t_dst), *src.shape[1:])))
 
 
 def yaw_rotation(angle_rad: float) -> FloatArray:
