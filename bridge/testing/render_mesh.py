@@ -227,8 +227,8 @@ def _marker_vertices(xyz: FloatArray, groups: dict[str, list[list[int]]], used: 
 
     nose: the most forward vertex of the face; eyes: nearest skin vertex in front of each eye joint; ears: the
     outermost head vertex at eye height; mouth corners: the mouth joint ± 2.5 cm sideways; heels: the lowest,
-    rearmost foot vertex; toes: the most forward foot vertex; knuckles: the index (finger 2) and little
-    finger (5) knuckle joints and the thumb tip.
+    rearmost foot vertex; toes: the most forward vertex of the sole (its lowest 2.5 cm); knuckles: the index
+    (finger 2) and little finger (5) knuckle joints and the thumb tip.
     """
     skin = np.intersect1d(_group_vertices(groups, "body"), used)
     cube = {n: xyz[_group_vertices(groups, n)].mean(axis=0) for n in groups if n.startswith("joint-")}
@@ -246,7 +246,8 @@ def _marker_vertices(xyz: FloatArray, groups: dict[str, list[list[int]]], used: 
         foot = skin[(sign * xyz[skin, 0] > 0.05) & (xyz[skin, 1] < cube[f"joint-{c}-ankle"][1] + 0.02)]
         low = foot[xyz[foot, 1] < xyz[foot, 1].min() + 0.02]
         out[f"{s}_heel"] = int(low[np.argmin(xyz[low, 2])])
-        out[f"{s}_toe"] = int(foot[np.argmax(xyz[foot, 2])])
+        sole = foot[xyz[foot, 1] < xyz[foot, 1].min() + 0.025]
+        out[f"{s}_toe"] = int(sole[np.argmax(xyz[sole, 2])])
         out[f"{s}_index"] = _nearest(xyz, skin, cube[f"joint-{c}-finger-2-2"])
         out[f"{s}_pinky"] = _nearest(xyz, skin, cube[f"joint-{c}-finger-5-2"])
         out[f"{s}_thumb"] = _nearest(xyz, skin, cube[f"joint-{c}-finger-1-4"])
