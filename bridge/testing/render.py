@@ -349,7 +349,7 @@ CMU_UNITS_TO_M = 0.0254 / 0.45
 #: DeepMimic clips are single cycles (0.8-1.3 s for run and walk): they are played this many times in a row.
 DEEPMIMIC_CYCLES = 6
 #: Bumped whenever rendering changes, so cached renders are made again.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -354,9 +354,12 @@ def pose_body(
     heads = np.empty((n_t, n_b, 3))
     for b, parent in enumerate(body.parents):
         s = _source_joint(body, motion, b)
-        rot[:, b] = (fk.rotations[:, s] if s is not None else rot[:, parent]) @ align[b] @ q
-        if s is not None and parent < 0:
-            rot[:, b] = fk.rotations[:, s] @ q
+        if (
+            s is None
+        ):  # no BVH counterpart (CMU has them all; DeepMimic lacks clavicles, toes ...): rigid with its parent
+            rot[:, b] = rot[:, parent]
+        else:
+            rot[:, b] = fk.rotations[:, s] @ (q if parent < 0 else align[b] @ q)
         if parent < 0:
             heads[:, b] = fk.positions[:, s] * units_to_m * scale
         else:

@@ -121,3 +121,25 @@ def test_a_render_has_its_truth_inside_the_silhouette_and_the_model_finds_the_pe
            for f, px in zip(found, truth.landmarks_px, strict=True)]  # fmt: skip
     tall = np.ptp(truth.landmarks_px[:, :, 1], axis=1).mean()
     assert np.median(err) < 0.04 * tall  # as MediaPipe on a real person: a few % of the body's height
+
+
+def test_deepmimic_walk_puts_each_mesh_limb_on_the_side_of_its_mocap_limb() -> None:
+    """DeepMimic lacks clavicles and hip joints: the mesh's bones without a counterpart must follow their parent
+    without turning by the rest facing twice (which put the left leg behind the body, and MediaPipe's left on the
+    truth's right)."""
+    from bridge.export.bvh_kinematics import bvh_forward_kinematics
+    from bridge.testing.deepmimic import deepmimic_clips
+    from bridge.testing.render import load_motion
+
+    if "walk" not in deepmimic_clips():
+        pytest.skip("pybullet (its DeepMimic clips) not installed")
+    motion, units, facing = load_motion("deepmimic:walk")
+    frames = np.array([0, 60])
+    posed = pose_body(motion, units, frames, facing)
+    fk = bvh_forward_kinematics(motion, frames)
+    body, sk = load_body(), motion.skeleton
+    for name in ("LeftUpLeg", "RightUpLeg", "LeftArm", "RightArm", "LeftFoot", "RightHand"):
+        mesh = posed.heads_m[:, body.bone(name)] - posed.heads_m[:, body.bone("Hips")]
+        mocap = fk.positions[:, sk.index(name)] - fk.positions[:, sk.index("Hips")]
+        cos = np.einsum("ti,ti->t", mesh, mocap) / np.linalg.norm(mesh, axis=1) / np.linalg.norm(mocap, axis=1)
+        assert cos.min() > 0.9, name
