@@ -39,6 +39,7 @@ from bridge.core.landmarks import PoseLandmark  # noqa: E402
 from bridge.export.bvh_file import read_bvh  # noqa: E402
 from bridge.testing.render import ClipSpec, RenderedClip, RenderTruth, render_clip  # noqa: E402
 from bridge.testing.render_mesh import load_body  # noqa: E402
+from bridge.testing.render_pairs import track_render  # noqa: E402
 from bridge.testing.world_metrics_bvh import bvh_track, lone_metrics, truth_metrics, truth_track  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,26 +103,19 @@ def world_flags(truth: RenderTruth | None, give_height: bool) -> list[str]:
 
 def detection(rc: RenderedClip) -> dict[str, float]:
     """Detection rate and 2-D error of the real tracker on the render."""
-    from bridge.tracking.process import open_landmarks
-
+    pairs = track_render(rc)
     truth = rc.truth
-    errs, found, n = [], 0, 0
-    with open_landmarks(str(rc.video)) as (_info, frames):
-        for k, frame in enumerate(frames):
-            n += 1
-            i = frame.frame_index if frame.frame_index >= 0 else k
-            if frame.person and i < len(truth.t_s):
-                found += 1
-                px = frame.image_xy * np.array(frame.image_size, dtype=np.float64)
-                errs.append(np.linalg.norm(px - truth.landmarks_px[i], axis=1))
+    e = np.linalg.norm(pairs.image_px - truth.landmarks_px, axis=2)[pairs.found]
+    e = e if len(e) else np.full((1, 33), np.nan)
     tall = np.ptp(truth.landmarks_px[:, :, 1], axis=1).mean()
-    e = np.array(errs) if errs else np.full((1, 33), np.nan)
+    world = np.linalg.norm(pairs.world_xyz_m - pairs.truth_mediapipe_m, axis=2)[pairs.found][:, BODY_LANDMARKS]
     return {
-        "detected_pct": 100.0 * found / max(len(truth.t_s), 1),
+        "detected_pct": 100.0 * float(pairs.found.mean()),
         "px_all": float(np.median(e)),
         "px_body": float(np.median(e[:, BODY_LANDMARKS])),
         "pct_height_body": float(100.0 * np.median(e[:, BODY_LANDMARKS]) / tall),
         "body_px": float(tall),
+        "world_cm": 100.0 * float(np.median(world)) if len(world) else float("nan"),
     }
 
 
@@ -162,7 +156,7 @@ def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
 
 COLUMNS = (
     ("detected_pct", "det%", "{:5.1f}"), ("px_body", "px", "{:4.1f}"), ("pct_height_body", "%h", "{:4.1f}"),
-    ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
+    ("world_cm", "mpw cm", "{:6.1f}"), ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
     ("hips_rise_cm", "rise", "{:5.0f}"), ("hips_rise_true_cm", "/true", "{:5.0f}"),
     ("skate_mean_cm", "skate", "{:5.1f}"), ("skate_max_cm", "max", "{:5.1f}"), ("contacts", "n", "{:3.0f}"),
     ("floor_cm", "floor", "{:5.1f}"), ("floor_frames", "fr", "{:4.0f}"), ("hinge_frames", "hinge", "{:5.0f}"),
@@ -200,6 +194,7 @@ def main() -> int:
             t = np.arange(motion.num_frames) * motion.frame_time_s
             lone[name] = lone_metrics(bvh_track(motion, t), motion.fps)
     print("\nrendered ground truth (det: MediaPipe on the render; px, %h: median 2-D error of the 12 limb joints;")
+    print("mpw: median distance of MediaPipe's world landmarks of those joints from the truth, hip-centred;")
     print("root: hips path error after aligning the first second; rise: hips' height range; skate: planted-foot")
     print(
         "travel per contact; floor: deepest point below the floor and frames > 1 cm; hinge: frames with a knee or"
