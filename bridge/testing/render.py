@@ -21,6 +21,7 @@ against ``truth.landmarks_world_m`` / ``truth.landmarks_px``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -191,6 +192,8 @@ class RenderTruth:
             CONTACT_SPEED_M_S).
         lowest_m: (T,) float, metres: the lowest vertex's height in each frame.
         camera: the camera.
+        box_px: (T, 4) float, pixels: the body's silhouette box in each frame, ``x0 y0 x1 y1`` (pixels that
+            differ from the empty scene, :func:`person_mask`); NaN when not rendered or not in view.
         source: the mocap clip and the frames used, for messages.
     """
 
@@ -204,6 +207,7 @@ class RenderTruth:
     lowest_m: FloatArray
     camera: RenderCamera
     source: str
+    box_px: FloatArray | None = None
 
     @property
     def fps(self) -> float:
@@ -219,6 +223,7 @@ class RenderTruth:
             joints_m=self.joints_m, rotations=self.rotations, bone_names=np.array(self.bone_names),
             contacts=self.contacts, lowest_m=self.lowest_m, camera=json.dumps(self.camera.as_dict()),
             source=self.source,
+            box_px=self.box_px if self.box_px is not None else np.full((len(self.t_s), 4), np.nan),
         )  # fmt: skip
 
     @staticmethod
@@ -231,6 +236,7 @@ class RenderTruth:
         return RenderTruth(
             d["t_s"], d["landmarks_world_m"], d["landmarks_px"], d["joints_m"], d["rotations"],
             tuple(str(x) for x in d["bone_names"]), d["contacts"], d["lowest_m"], camera, str(d["source"]),
+            d["box_px"],
         )  # fmt: skip
 
 
@@ -337,6 +343,14 @@ def _floor_mesh(half_m: float = 12.0, tile_m: float = 0.5) -> tuple[FloatArray, 
     return verts.reshape(-1, 3), tris, np.repeat(shade, 4, axis=0)
 
 
+def silhouette_box(mask: npt.NDArray[np.bool_]) -> FloatArray:
+    """(4,) float pixels ``x0 y0 x1 y1`` (inclusive pixel centres) of the True pixels; NaN if there are none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return np.full(4, np.nan)
+    return np.array([cols[0], rows[0], cols[-1], rows[-1]], dtype=np.float64)
+
+
 def person_mask(image: UInt8Image, plate: UInt8Image, threshold: int = 30) -> npt.NDArray[np.bool_]:
     """(H, W) bool: pixels where the rendered image differs from the empty plate (sum of |dRGB| > threshold)."""
     return np.asarray(np.abs(image.astype(np.int32) - plate.astype(np.int32)).sum(axis=2) > threshold)
@@ -349,7 +363,7 @@ CMU_UNITS_TO_M = 0.0254 / 0.45
 #: DeepMimic clips are single cycles (0.8-1.3 s for run and walk): they are played this many times in a row.
 DEEPMIMIC_CYCLES = 6
 #: Bumped whenever rendering changes, so cached renders are made again.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -458,12 +472,16 @@ def render_clip(spec: ClipSpec, folder: Path | None = None) -> RenderedClip:
     if not writer.isOpened():
         raise BridgeError(f"cannot write video {tmp}; check the folder is writable")
     renderer = BodyRenderer(camera)
+    boxes = np.full((len(posed.t_s), 4), np.nan)
     try:
-        for verts in posed.vertices_m:
-            writer.write(np.ascontiguousarray(renderer.render(verts)[:, :, ::-1]))
+        for k, verts in enumerate(posed.vertices_m):
+            image = renderer.render(verts)
+            boxes[k] = silhouette_box(person_mask(image, renderer.plate))
+            writer.write(np.ascontiguousarray(image[:, :, ::-1]))
     finally:
         writer.release()
         renderer.close()
+    truth = dataclasses.replace(truth, box_px=boxes)
     truth.save(truth_path)
     tmp.replace(video)
     return RenderedClip(spec, video, truth)

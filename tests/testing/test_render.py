@@ -105,6 +105,16 @@ def test_a_render_has_its_truth_inside_the_silhouette_and_the_model_finds_the_pe
         mask = cv2.dilate((hsv[:, :, 1] > 60).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         cols, rows = np.round(px[LIMB_LANDMARKS]).astype(int).T
         assert mask[rows, cols].all()
+    assert truth.box_px is not None and np.isfinite(truth.box_px).all()
+    for box, px in zip(truth.box_px, truth.landmarks_px, strict=True):  # the silhouette box holds the joints
+        inside = (
+            (px[:, 0] >= box[0] - 2)
+            & (px[:, 0] <= box[2] + 2)
+            & (px[:, 1] >= box[1] - 2)
+            & (px[:, 1] <= box[3] + 2)
+        )
+        assert inside[LIMB_LANDMARKS].all()
+        assert box[3] - box[1] > 0.5 * spec.height  # the camera frames the body large
     # Standing: both feet planted, the soles on the floor in every frame (heels within 4 cm, toes 6 cm: the
     # mocap's feet roll a little), nothing below it.
     assert truth.contacts.all()
