@@ -59,7 +59,7 @@ def clips(quick: bool) -> list[ClipSpec]:
                ClipSpec("01_01", start_s=1.0, duration_s=7.0, yaw_deg=90.0)]  # fmt: skip
         if walk:
             out += [ClipSpec("deepmimic:walk", duration_s=5.0, yaw_deg=60.0),
-                    ClipSpec("deepmimic:run", duration_s=4.0, yaw_deg=90.0)]  # fmt: skip
+                    ClipSpec("deepmimic:run", duration_s=2.0, yaw_deg=60.0)]  # fmt: skip
     return out
 
 

@@ -236,7 +236,7 @@ class RenderTruth:
         return RenderTruth(
             d["t_s"], d["landmarks_world_m"], d["landmarks_px"], d["joints_m"], d["rotations"],
             tuple(str(x) for x in d["bone_names"]), d["contacts"], d["lowest_m"], camera, str(d["source"]),
-            d["box_px"],
+            d["box_px"] if "box_px" in d.files else None,
         )  # fmt: skip
 
 

@@ -128,6 +128,24 @@ def hinge_against(
     return np.asarray((bend > min_bend_deg) & (off > max_off_deg))
 
 
+def swing_frames(base_rotations: FloatArray, rest_dir: FloatArray, current_dir: FloatArray) -> FloatArray:
+    """(T, 3, 3): a bone's frame without twist of its own: ``base`` (its parent's world rotation from rest, (T,
+    3, 3)) followed by the smallest turn taking the bone's rest direction (``rest_dir``, (3,), parent's rest
+    frame) onto its current one (``current_dir``, (T, 3), world). A knee judged in this frame of the thigh bends
+    the way the pelvis faces, however the thigh is twisted (hips turn a thigh by ±45°, not 180°)."""
+    base = np.asarray(base_rotations, dtype=np.float64)
+    a = _unit(np.einsum("tij,j->ti", base, np.asarray(rest_dir, dtype=np.float64)))
+    b = _unit(np.asarray(current_dir, dtype=np.float64))
+    v = np.cross(a, b)
+    c = np.einsum("ti,ti->t", a, b)
+    vx = np.zeros((len(a), 3, 3))
+    vx[:, 0, 1], vx[:, 0, 2], vx[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+    vx -= np.transpose(vx, (0, 2, 1))
+    k = np.where(c > -1 + 1e-9, 1.0 / np.maximum(1.0 + c, 1e-9), 0.0)[:, None, None]
+    swing = np.eye(3) + vx + vx @ vx * k  # Rodrigues for unit vectors; straight opposite: left unturned
+    return np.asarray(swing @ base)
+
+
 def kabsch_rotation(source: FloatArray, target: FloatArray) -> FloatArray:
     """(3, 3): the rotation R minimising Σ |R s - t|² over rows of (N, 3) ``source`` / ``target``."""
     h = np.asarray(source).T @ np.asarray(target)

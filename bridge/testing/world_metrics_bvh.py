@@ -67,15 +67,34 @@ class BodyTrack:
     hinge_against: npt.NDArray[np.bool_]
 
 
+def hinge_frames(
+    joints_m: dict[str, FloatArray], rotations: dict[str, FloatArray], rest_dirs: dict[str, FloatArray]
+) -> npt.NDArray[np.bool_]:
+    """(T,) bool: a knee or elbow bent against its joint. Knees are judged in the thigh's twist-free frame from
+    the pelvis (:func:`world_metrics.swing_frames`: a leg turned backwards shows), elbows in the upper arm's.
+
+    Args:
+        joints_m: output joint name → (T, 3) world positions (the HINGES' joints and ``Hips``).
+        rotations: ``Hips`` and the HINGES' parents → (T, 3, 3) world rotations from rest.
+        rest_dirs: each HINGES parent → (3,) its rest direction (parent joint → hinge joint) in its rest frame.
+    """
+    out = np.zeros(len(joints_m["Hips"]), dtype=bool)
+    for parent, joint, child, flex in HINGES:
+        frame = rotations[parent]
+        if "Leg" in parent:
+            frame = wm.swing_frames(rotations["Hips"], rest_dirs[parent], joints_m[joint] - joints_m[parent])
+        out |= wm.hinge_against(frame, joints_m[child] - joints_m[joint], rest_dirs[parent], np.array(flex))
+    return out
+
+
 def _hinges(
     names: list[str], positions: FloatArray, rotations: FloatArray, rest: FloatArray
 ) -> npt.NDArray[np.bool_]:
-    out = np.zeros(len(positions), dtype=bool)
-    for parent, joint, child, flex in HINGES:
-        p, j, c = names.index(parent), names.index(joint), names.index(child)
-        axis = rest[j] - rest[p]  # straight: the child continues its parent
-        out |= wm.hinge_against(rotations[:, p], positions[:, c] - positions[:, j], axis, np.array(flex))
-    return out
+    used = {n for h in HINGES for n in h[:3]} | {"Hips"}
+    joints = {n: positions[:, names.index(n)] for n in used}
+    rots = {n: rotations[:, names.index(n)] for n in used}
+    dirs = {h[0]: rest[names.index(h[1])] - rest[names.index(h[0])] for h in HINGES}  # straight: child continues
+    return hinge_frames(joints, rots, dirs)
 
 
 def bvh_track(motion: BvhMotion, t_s: FloatArray, unit_m: float = 1.0) -> BodyTrack:
@@ -106,10 +125,9 @@ def truth_track(truth: RenderTruth) -> BodyTrack:
     to_body = {**JOINTS, "Hips": "Hips"}
     idx = {k: names.index(v) for k, v in to_body.items()}
     pos = {k: truth.joints_m[:, i] for k, i in idx.items()}
-    against = np.zeros(len(truth.t_s), dtype=bool)
-    for parent, joint, child, flex in HINGES:
-        axis = body.heads_m[idx[joint]] - body.heads_m[idx[parent]]
-        against |= wm.hinge_against(truth.rotations[:, idx[parent]], pos[child] - pos[joint], axis, np.array(flex))
+    rots = {k: truth.rotations[:, i] for k, i in idx.items()}
+    dirs = {h[0]: body.heads_m[idx[h[1]]] - body.heads_m[idx[h[0]]] for h in HINGES}
+    against = hinge_frames(pos, rots, dirs)
     lowest = np.zeros((len(truth.t_s), 1, 3))
     lowest[:, 0, 1] = truth.lowest_m
     return BodyTrack(

@@ -65,6 +65,21 @@ def test_hinge_against_flags_a_knee_bent_forwards_only() -> None:
     np.testing.assert_array_equal(turned, [False, False, False, True, True])
 
 
+def test_a_thigh_twisted_half_a_turn_against_the_pelvis_has_its_knee_bent_backwards() -> None:
+    down, back = np.array([0.0, -1.0, 0.0]), np.array([0.0, 0.0, -1.0])
+    pelvis = np.tile(np.eye(3), (3, 1, 1))
+    thigh_dir = np.array(
+        [[0.0, -1.0, 0.0], [0.0, -0.8, 0.6], [0.0, -0.8, 0.6]]
+    )  # down; swung forward (hip flexed)
+    bend = np.radians(60.0)
+    normal = np.array([0.0, -np.cos(bend), -np.sin(bend)])  # the shank swings back: a knee pointing forwards
+    shank = np.stack([normal, Rotation.from_rotvec([np.arcsin(0.6), 0, 0]).apply(normal), [0.0, -0.2, 0.98]])
+    frames = wm.swing_frames(pelvis, down, thigh_dir)
+    np.testing.assert_allclose(frames[1] @ down, thigh_dir[1] / np.linalg.norm(thigh_dir[1]), atol=1e-12)
+    # 2: the shank swings forwards of a flexed thigh: a knee pointing backwards (the thigh turned 180°).
+    np.testing.assert_array_equal(wm.hinge_against(frames, shank, down, back), [False, False, True])
+
+
 def test_direction_error_and_pa_mpjpe() -> None:
     rng = np.random.default_rng(1)
     dirs = rng.normal(size=(20, 6, 3))
