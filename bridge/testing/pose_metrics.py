@@ -1,5 +1,5 @@
-"""Measures of a body standing in the world on solved poses (BonePose, rig frame): backwards knees, floor penetration, the
-hips' path and yaw. Used by the body-state tests and by ``bench/bench_world_state.py``."""
+"""Measures of a body standing in the world on solved poses (BonePose, rig frame): backwards knees, floor
+penetration, the hips' path and yaw. Used by the body-state tests and by ``bench/bench_world_state.py``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,229 @@
+"""A body in the world, measured against ground truth of our own: rendered mocap through the real tracker.
+
+For each clip, the CC0 MakeHuman body driven by real motion capture (CMU ``01_01`` jumps, ``01_03`` climbing
+onto a box; DeepMimic walk and run when pybullet is installed: the ``train`` extra) is rendered into a video
+from a known fixed camera (:mod:`bridge.testing.render`, cached in ``$BRIDGE_RENDER_CACHE`` or the temp
+folder), then:
+
+1. **detection**: the real tracker (``open_landmarks``) on the video: the share of frames with a person and
+   the 2-D error of its landmarks against the projected truth (median px; % of the nose-to-heel height);
+2. **export**: ``python -m bridge export VIDEO --bvh OUT --unit m`` (plus ``--root-motion full --fov <the
+   camera's>`` when this bridge has those options; ``--give-height`` adds ``--height``), and every metric of
+   :mod:`bridge.testing.world_metrics_bvh` of the BVH against the truth;
+3. **live**: ``python -m bridge stream --input VIDEO --record-bvh OUT`` (the causal path, paced like a
+   camera): its lag behind the truth (hinge flexion cross-correlation).
+
+Then the registry videos (Sports2D demo, Pose2Sim Demo_SinglePerson views; no truth): floor penetration,
+implausible-hinge frames and jitter of the export.
+
+Usage: ``python bench/bench_world.py [--quick] [--give-height] [--json FILE]`` (``--quick``: three short
+clips, one registry video, a few minutes on 2 cores once the renders are cached; the first run renders them).
+Nothing here was tuned on these clips; they are the benchmark's only use of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bridge.core.landmarks import PoseLandmark  # noqa: E402
+from bridge.export.bvh_file import BvhMotion, read_bvh  # noqa: E402
+from bridge.testing.render import ClipSpec, RenderedClip, RenderTruth, render_clip  # noqa: E402
+from bridge.testing.render_mesh import load_body  # noqa: E402
+from bridge.testing.render_pairs import track_render  # noqa: E402
+from bridge.testing.world_metrics_bvh import bvh_track, lone_metrics, truth_metrics, truth_track  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+BODY_LANDMARKS = [PoseLandmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT")
+                  for p in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE")]  # fmt: skip
+
+
+def clips(quick: bool) -> list[ClipSpec]:
+    from bridge.testing.deepmimic import deepmimic_clips
+
+    out = [ClipSpec("01_01", start_s=1.0, duration_s=4.0), ClipSpec("01_03", start_s=3.0, duration_s=5.0)]
+    walk = "walk" in deepmimic_clips()
+    if walk:
+        out.append(ClipSpec("deepmimic:walk", start_s=0.0, duration_s=3.0, yaw_deg=60.0))
+    if not quick:
+        out = [ClipSpec("01_01", start_s=1.0, duration_s=7.0), ClipSpec("01_03", start_s=3.0, duration_s=9.0),
+               ClipSpec("01_01", start_s=1.0, duration_s=7.0, yaw_deg=90.0)]  # fmt: skip
+        if walk:
+            out += [ClipSpec("deepmimic:walk", duration_s=5.0, yaw_deg=60.0),
+                    ClipSpec("deepmimic:run", duration_s=2.0, yaw_deg=60.0)]  # fmt: skip
+    return out
+
+
+def registry_videos(quick: bool) -> list[tuple[str, Path, int]]:
+    """(name, video, frames to use)."""
+    import importlib.util
+
+    def pkg(name: str) -> Path | None:
+        spec = importlib.util.find_spec(name)
+        return Path(spec.origin).parent if spec is not None and spec.origin else None
+
+    out: list[tuple[str, Path, int]] = []
+    s2d, p2s = pkg("Sports2D"), pkg("Pose2Sim")
+    if s2d is not None and (s2d / "Demo" / "demo.mp4").is_file():
+        out.append(("sports2d demo", s2d / "Demo" / "demo.mp4", 150 if quick else 400))
+    if p2s is not None:
+        views = sorted((p2s / "Demo_SinglePerson" / "videos").glob("cam*.mp4"))
+        out += [(f"pose2sim {v.stem}", v, 300) for v in (views[:0] if quick else views)]
+    return out
+
+
+def bridge_cmd(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, cwd=REPO
+    )
+
+
+def world_flags(truth: RenderTruth | None, give_height: bool) -> list[str]:
+    """The body-state options this bridge has (none before the body-state stage existed)."""
+    text = bridge_cmd("export", "--help").stdout
+    flags: list[str] = []
+    if "--root-motion" in text:
+        flags += ["--root-motion", "full"]
+    if truth is not None and "--fov" in text:
+        flags += ["--fov", f"{truth.camera.hfov_deg:.2f}"]
+    if truth is not None and give_height and "--height" in text:
+        flags += ["--height", f"{float(load_body().rest_xyz_m[:, 1].max()):.3f}"]
+    return flags
+
+
+def detection(rc: RenderedClip) -> dict[str, float]:
+    """Detection rate and 2-D error of the real tracker on the render."""
+    pairs = track_render(rc)
+    truth = rc.truth
+    e = np.linalg.norm(pairs.image_px - truth.landmarks_px, axis=2)[pairs.found]
+    e = e if len(e) else np.full((1, 33), np.nan)
+    tall = np.ptp(truth.landmarks_px[:, :, 1], axis=1).mean()
+    world = np.linalg.norm(pairs.world_xyz_m - pairs.truth_mediapipe_m, axis=2)[pairs.found][:, BODY_LANDMARKS]
+    return {
+        "detected_pct": 100.0 * float(pairs.found.mean()),
+        "px_all": float(np.median(e)),
+        "px_body": float(np.median(e[:, BODY_LANDMARKS])),
+        "pct_height_body": float(100.0 * np.median(e[:, BODY_LANDMARKS]) / tall),
+        "body_px": float(tall),
+        "world_cm": 100.0 * float(np.median(world)) if len(world) else float("nan"),
+    }
+
+
+def export_bvh(video: Path, out: Path, flags: list[str], max_frames: int | None = None) -> Path:
+    extra = ["--max-frames", str(max_frames)] if max_frames else []
+    res = bridge_cmd("export", str(video), "--bvh", str(out), "--unit", "m", *flags, *extra)
+    if res.returncode != 0:
+        raise SystemExit(f"bridge export failed on {video}:\n{res.stderr[-2000:]}")
+    return out
+
+
+def live_bvh(video: Path, out: Path, fps: float) -> Path | None:
+    res = bridge_cmd(
+        "stream", "--input", str(video), "--record-bvh", str(out), "--record-fps", f"{fps:g}", "--record-unit", "m"
+    )
+    return out if res.returncode == 0 and out.is_file() else None
+
+
+def start_offset_s(motion: BvhMotion, truth: RenderTruth) -> float:
+    """Seconds of video before the BVH's first frame: a BVH starts at its first pose, so one shorter than the
+    video is taken to have skipped frames at the start (a pipeline that withholds poses until it is sure)."""
+    missing = len(truth.t_s) * (1.0 / truth.fps) - motion.num_frames * motion.frame_time_s
+    if missing > 0.5 * motion.frame_time_s:
+        print(f"    (the BVH is {missing:.2f} s shorter than the video: taken as skipped at the start)")
+        return missing
+    return 0.0
+
+
+def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
+    t0 = time.perf_counter()
+    rc = render_clip(spec)
+    t_render = time.perf_counter() - t0
+    truth = rc.truth
+    fps = spec.fps
+    row: dict[str, float] = {"render_s": t_render, **detection(rc)}
+    bvh = export_bvh(rc.video, work / f"{spec.key()}.bvh", world_flags(truth, give_height))
+    ref = truth_track(truth)
+    out = bvh_track(read_bvh(bvh), truth.t_s - start_offset_s(read_bvh(bvh), truth))
+    row.update(truth_metrics(out, ref, truth.contacts, fps))
+    truth_alone = lone_metrics(ref, fps)
+    row["truth_hinge_frames"] = truth_alone["hinge_frames"]
+    live = live_bvh(rc.video, work / f"{spec.key()}-live.bvh", fps)
+    if live is not None:
+        motion = read_bvh(live)
+        live_row = truth_metrics(
+            bvh_track(motion, truth.t_s - start_offset_s(motion, truth)), ref, truth.contacts, fps
+        )
+        row["live_lag_ms"] = live_row["lag_ms"]
+    return row
+
+
+COLUMNS = (
+    ("detected_pct", "det%", "{:5.1f}"), ("px_body", "px", "{:4.1f}"), ("pct_height_body", "%h", "{:4.1f}"),
+    ("world_cm", "mpw cm", "{:6.1f}"), ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
+    ("hips_rise_cm", "rise", "{:5.0f}"), ("hips_rise_true_cm", "/true", "{:5.0f}"),
+    ("skate_mean_cm", "skate", "{:5.1f}"), ("skate_max_cm", "max", "{:5.1f}"), ("contacts", "n", "{:3.0f}"),
+    ("floor_cm", "floor", "{:5.1f}"), ("floor_frames", "fr", "{:4.0f}"), ("hinge_frames", "hinge", "{:5.0f}"),
+    ("limb_deg", "limb°", "{:5.1f}"), ("pa_mpjpe_mm", "PA mm", "{:5.0f}"),
+    ("jitter_m_s2", "jit", "{:5.1f}"), ("jitter_true_m_s2", "/true", "{:5.1f}"),
+    ("lag_ms", "lag", "{:4.0f}"), ("live_lag_ms", "live", "{:4.0f}"),
+)  # fmt: skip
+
+
+def print_table(rows: dict[str, dict[str, float]], columns: tuple[tuple[str, str, str], ...]) -> None:
+    width = max(len(k) for k in rows) if rows else 10
+    print(" " * width, *(h.rjust(len(fmt.format(0.0))) for _, h, fmt in columns))
+    for name, row in rows.items():
+        cells = [fmt.format(row[k]) if k in row else "-".rjust(len(fmt.format(0.0))) for k, _, fmt in columns]
+        print(name.ljust(width), *cells)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="three short clips and one registry video")
+    ap.add_argument("--give-height", action="store_true", help="pass the body's height (--height) to export")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    rows: dict[str, dict[str, float]] = {}
+    lone: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench_world_") as tmp:
+        work = Path(tmp)
+        print("export flags:", " ".join(world_flags(None, False)) or "(no body-state options: before)")
+        for spec in clips(args.quick):
+            name = f"{spec.clip} {spec.start_s:.0f}+{spec.duration_s:.0f}s yaw {spec.yaw_deg:.0f}"
+            rows[name] = one_clip(spec, work, args.give_height)
+            print(f"  {name}: done ({rows[name]['render_s']:.0f} s render)", flush=True)
+        for name, video, n in registry_videos(args.quick):
+            motion = read_bvh(export_bvh(video, work / "registry.bvh", world_flags(None, False), n))
+            t = np.arange(motion.num_frames) * motion.frame_time_s
+            lone[name] = lone_metrics(bvh_track(motion, t), motion.fps)
+    print("\nrendered ground truth (det: MediaPipe on the render; px, %h: median 2-D error of the 12 limb joints;")
+    print("mpw: median distance of MediaPipe's world landmarks of those joints from the truth, hip-centred;")
+    print("root: hips path error after aligning the first second; rise: hips' height range; skate: planted-foot")
+    print(
+        "travel per contact; floor: deepest point below the floor and frames > 1 cm; hinge: frames with a knee or"
+    )
+    print("elbow bent against its joint; limb: limb direction error; PA: PA-MPJPE of 12 joints; jit: jitter m/s²;")
+    print("lag: export's delay behind the truth, live: the stream's)\n")
+    print_table(rows, COLUMNS)
+    print("\nregistry videos (no truth)\n")
+    print_table(
+        lone, tuple(c for c in COLUMNS if c[0] in ("floor_cm", "floor_frames", "hinge_frames", "jitter_m_s2"))
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"clips": rows, "registry": lone}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
