@@ -75,6 +75,13 @@ def configure_analyze(parser: argparse.ArgumentParser) -> None:
         metavar="FPS",
         help="frame rate of an image folder (default 30)",
     )
+    parser.add_argument(
+        "--calibration",
+        metavar="FILE",
+        default=None,
+        help="the inputs are 2-4 views of one take filmed by these cameras (a camera TOML or Qualisys .qca.txt): "
+        "they are synchronised and triangulated, and analysed as one (the report is named after the first)",
+    )
     add_person_args(parser.add_argument_group("people"))
     g = parser.add_argument_group("smoothing")
     g.add_argument(
@@ -169,16 +176,24 @@ def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]
 
 
 def track_input(
-    input_text: str, tracker: TrackerConfig, processor: ProcessorConfig, label: str
+    input_text: str,
+    tracker: TrackerConfig,
+    processor: ProcessorConfig,
+    label: str,
+    views: tuple[str, ...] = (),
+    calibration: str | None = None,
 ) -> list[LandmarkFrame]:
-    """Every frame of a file input through the landmark stages of ``processor`` (here: flip repair, no filter)."""
+    """Every frame of a file input through the landmark stages of ``processor`` (here: flip repair, no filter);
+    with ``views`` (and ``calibration``) the views of one take, triangulated into one frame each."""
     out: list[LandmarkFrame] = []
     progress = progress_line()
 
     def notes(text: str) -> None:  # the person notes, said as they come
         progress.message(f"{label}: {text}")
 
-    with open_run(input_text, tracker, Processor(None, processor), on_note=notes) as (info, run):
+    with open_run(
+        input_text, tracker, Processor(None, processor), on_note=notes, views=views, calibration=calibration
+    ) as (info, run):
         try:
             for result in run:
                 out.append(result.landmarks)
@@ -230,8 +245,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for text in args.inputs:  # check every input before the slow part starts
         if parse_input(text).live:  # also: a missing file is a one-line error here
             raise BridgeError(f"cannot analyse a camera ({text}); record it first with `bridge record`")
-    for text, stem in zip(args.inputs, _stems(args.inputs), strict=True):
-        frames = track_input(text, tracker, processor, Path(text).name)
+    views: tuple[str, ...] = ()
+    if args.calibration is not None:
+        if not 2 <= len(args.inputs) <= 4:
+            raise BridgeError(f"--calibration takes 2-4 views of one take; {len(args.inputs)} input(s) given")
+        views = tuple(args.inputs)
+    for text, stem in zip(args.inputs[: 1 if views else None], _stems(args.inputs), strict=False):
+        frames = track_input(text, tracker, processor, Path(text).name, views, args.calibration)
         if not frames:
             raise BridgeError(f"{text} has no frames; check that the video or recording is not empty")
         try:

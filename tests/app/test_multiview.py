@@ -126,3 +126,16 @@ def test_a_view_that_never_sees_the_person_is_one_line(tmp_path: Path, capsys: p
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bridge: error:")]
     assert len(errors) == 1 and "never shows the person" in errors[0]
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_analyze_two_demo_views_as_one_take(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    views = [str(demo_video("cam02")), str(demo_video("cam04"))]
+    assert main(["analyze", *views, "--calibration", str(QCA), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" frames, ") == 1  # one report for the take, not one per view
+    summary = json.loads((tmp_path / "cam02_analysis.json").read_text())
+    assert not (tmp_path / "cam04_analysis.json").exists()
+    assert "triangulated from 2 calibrated views" in json.dumps(summary)
+    assert main(["analyze", views[0], "--calibration", str(QCA), "--out", str(tmp_path / "x")]) == 2
+    assert "2-4 views" in capsys.readouterr().err
