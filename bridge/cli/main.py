@@ -16,6 +16,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from bridge import __version__
 from bridge.cli.analyze import cmd_analyze, configure_analyze
@@ -79,9 +80,21 @@ COMMANDS: list[Command] = [
 ]
 
 
+class BridgeArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors (bad value, unknown choice, missing option) are bridge's one line,
+    ``bridge: error: <command>: <problem>; see bridge <command> --help``, exit status 2, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("bridge").strip()
+        where = f"{command}: " if command else ""
+        help_hint = f"bridge {command} --help" if command else "bridge --help"
+        print(f"bridge: error: {where}{message}; see {help_hint}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = BridgeArgumentParser(
         prog="bridge",
         description="Webcam or video → MediaPipe pose landmarks → humanoid bone rotations → VMC / VRChat OSC.",
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from bridge.app.run import open_run
 from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
 from bridge.core.errors import BridgeError
+from bridge.core.files import check_outputs
 from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
 
 
@@ -27,6 +28,7 @@ def cmd_record(args: argparse.Namespace) -> int:
             f"{args.out} already exists; pass --force to overwrite it, --append to continue it, or another --out"
         )
     input_text = resolve_input(args)
+    check_outputs([("--out", args.out)], [input_text], force=True)  # existing --out: allowed just above
     written = found = 0
     config = tracker_config_from_args(args)
     with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):

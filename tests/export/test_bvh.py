@@ -450,10 +450,17 @@ def test_recorder_writes_what_export_writes(tmp_path: Path, rig: Rig, solved: li
 def test_recorder_without_frames_leaves_no_file(tmp_path: Path, rig: Rig) -> None:
     path = tmp_path / "empty.bvh"
     with BvhRecorder(path, rig):
-        assert path.is_file()
+        assert not path.exists()  # opened by the first pose only: an input that fails at once touches nothing
     assert not path.exists()
+    path.write_text("an existing take\n")
+    with BvhRecorder(path, rig):
+        pass
+    assert path.read_text() == "an existing take\n"
+    with BvhRecorder(path, rig) as recorder:
+        recorder.add(BonePose.rest(rig, t_s=0.0))  # a pose opens (replaces) the file, one frame or not
+        assert path.read_text().startswith("HIERARCHY")
     with pytest.raises(BridgeError, match="cannot write BVH"):
-        BvhRecorder(tmp_path / "missing" / "x.bvh", rig)
+        BvhRecorder(tmp_path / "missing" / "x.bvh", rig).add(BonePose.rest(rig, t_s=0.0))
 
 
 # ---------------------------------------------------------------------------------------------- commands
