@@ -308,7 +308,7 @@ CASES: dict[str, Case] = {
         "finite size",
     ),
     "glb-rotation-3": Case(
-        lambda d: ["avatar", "import", str(bad_glb(d, "rotation", [0.0, 0.0, 0.0])), "--out", str(d / "r.json")],
+        lambda d: ["avatar", "import", str(bad_glb(d, "rotation", [0.1, 0.2, 0.3])), "--out", str(d / "r.json")],
         2,
         "rotation",
     ),
@@ -391,7 +391,7 @@ def test_record_append_continues_the_time_line(tmp_path: Path) -> None:
 def test_long_export_memory_does_not_grow_with_length(tmp_path: Path) -> None:
     """An export of 30 times more frames needs about the same memory (peak RSS of the child)."""
     peaks = []
-    for n in (300, 4000):
+    for n in (1500, 4500):
         take = write_take(tmp_path / f"r{n}.jsonl", n=n)
         out = tmp_path / f"o{n}.bvh"
         code = (
@@ -406,4 +406,4 @@ def test_long_export_memory_does_not_grow_with_length(tmp_path: Path) -> None:
         assert_clean(result, 0, None)
         peaks.append(int(result.stdout.split()[-1]) * 1024)
         assert len(_bvh_frames(out)) == n
-    assert peaks[1] - peaks[0] < 30 * 2**20, peaks  # whole takes grew ~21 KB a frame (78 MB here)
+    assert peaks[1] - peaks[0] < 20 * 2**20, peaks  # whole takes grew ~18 KB a frame (53 MB here)
