@@ -94,6 +94,23 @@ def finite_or_no_person(frame: LandmarkFrame) -> LandmarkFrame:
     return empty.replace(flags=dict(frame.flags))
 
 
+def _say_if_cut_short(
+    frames: Iterator[LandmarkFrame], info: StreamInfo, on_note: Callable[[str], None] | None
+) -> Iterator[LandmarkFrame]:
+    """``frames``; when they end well before the frame count the file announces (a truncated or damaged video),
+    ``on_note`` says how many were read of how many expected."""
+    read = 0
+    for frame in frames:
+        read += 1
+        yield frame
+    expected = info.frame_count
+    if on_note is not None and expected and expected - read > max(2, expected // 100):
+        on_note(
+            f"{info.description}: read {read} of the {expected} frames the file announces; the file is cut "
+            "short or damaged, the rest is missing"
+        )
+
+
 def _wait(seconds: float, stop: threading.Event | None) -> bool:
     """Sleep; True when ``stop`` was set meanwhile."""
     if stop is None:
@@ -140,5 +157,6 @@ def open_run(
         if on_note is not None and info.delivery:
             on_note(info.delivery)  # what the camera actually delivers
         pace = realtime and not info.live
-        results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
+        counted = _say_if_cut_short(frames, info, on_note)
+        results = process_frames(counted, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
         yield info, Run(frames, results)

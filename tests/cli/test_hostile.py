@@ -407,3 +407,21 @@ def test_long_export_memory_does_not_grow_with_length(tmp_path: Path) -> None:
         peaks.append(int(result.stdout.split()[-1]) * 1024)
         assert len(_bvh_frames(out)) == n
     assert peaks[1] - peaks[0] < 20 * 2**20, peaks  # whole takes grew ~18 KB a frame (53 MB here)
+
+
+def test_truncated_video_says_how_many_frames_were_read(tmp_path: Path) -> None:
+    import cv2
+
+    video = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (96, 96))
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        writer.write(rng.integers(0, 255, (96, 96, 3), dtype=np.uint8))
+    writer.release()
+    data = video.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])  # the header still announces 60 frames
+    result = run_limited(["track", "--input", str(cut)], tmp_path)
+    assert_clean(result, 0, None)
+    assert "read 30 of the 60 frames" in result.stderr, result.stderr
+    assert "overread" not in result.stderr  # FFmpeg's own complaint stays in the tracker process
