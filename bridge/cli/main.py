@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``bridge`` command line; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    if not sys.warnoptions:  # library warnings (numpy, pygltflib, dataclasses-json) are not the user's to read;
+        warnings.simplefilter("ignore")  # bridge reports problems itself (python -W default shows them again)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
