@@ -65,8 +65,8 @@ class StreamConfig:
     lan_datagram_bytes: int | None = LAN_DATAGRAM_BYTES
 
 
-#: Frames the per-frame statistics of :class:`StreamStats` keep (the latest; about 5.5 minutes at 60 fps).
-STATS_WINDOW = 20_000
+#: Frames the per-frame statistics of :class:`StreamStats` keep (the latest; about 68 s at 60 fps).
+STATS_WINDOW = 4096
 
 
 @dataclass
