@@ -23,12 +23,12 @@ def configure_record(parser: argparse.ArgumentParser) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Track the input and write every LandmarkFrame to a recording."""
+    input_text = resolve_input(args)
+    check_outputs([("--out", args.out)], [input_text], force=True)  # never the input; existing --out: below
     if args.out.exists() and not (args.force or args.append):
         raise BridgeError(
             f"{args.out} already exists; pass --force to overwrite it, --append to continue it, or another --out"
         )
-    input_text = resolve_input(args)
-    check_outputs([("--out", args.out)], [input_text], force=True)  # existing --out: allowed just above
     written = found = 0
     config = tracker_config_from_args(args)
     with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):

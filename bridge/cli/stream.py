@@ -190,7 +190,7 @@ def open_bvh_recorder(args: argparse.Namespace, rig: Rig) -> Iterator[BvhRecorde
     if path is None:
         yield None
         return
-    check_outputs([("--record-bvh", path)], [getattr(args, "input", None)], force=args.force)
+    check_outputs([("--record-bvh", path)], [getattr(args, "input", None)], force=getattr(args, "force", False))
     recorder = BvhRecorder(path, rig, fps=args.record_fps, config=BvhExportConfig(unit=args.record_unit))
     try:
         yield recorder

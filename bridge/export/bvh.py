@@ -378,7 +378,7 @@ def export_bvh(
 class BvhRecorder:
     """Writes a BVH file while the motion happens; a file cut short by Ctrl-C or a kill still parses.
 
-    The header is written at once, with the ``Frames:`` count in a fixed-width field. Poses go through a
+    The header is written with the first pose, the ``Frames:`` count in a fixed-width field. Poses go through a
     :class:`MotionResampler`; complete frame lines are appended on every :meth:`flush` (every
     ``flush_interval_s`` while adding, and on :meth:`close`), and the count field is then rewritten in place. If
     a write is interrupted half-way, :meth:`close` cuts the file back to the last complete line. The file is
