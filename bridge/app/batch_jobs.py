@@ -202,12 +202,28 @@ def find_videos(input_dir: Path) -> list[Path]:
 
 
 def output_stems(videos: Sequence[Path]) -> list[str]:
-    """Output name start per video: its stem, or ``<stem>_<suffix>`` where two videos of a folder share one."""
+    """Output name start per video: its stem, or ``<stem>_<suffix>`` where two videos of a folder share one
+    (compared ignoring case, as on Windows and macOS disks).
+
+    Raises:
+        BridgeError: two videos of a folder would still get the same output names (``a.mp4`` and ``a.MP4``, or
+            ``k.mp4``, ``k.avi`` and ``k_mp4.avi``): one video's outputs would replace the other's.
+    """
     counts: dict[tuple[Path, str], int] = {}
     for v in videos:
-        counts[(v.parent, v.stem)] = counts.get((v.parent, v.stem), 0) + 1
-    return [v.stem if counts[(v.parent, v.stem)] == 1 else f"{v.stem}_{v.suffix.lstrip('.').lower()}"
-            for v in videos]  # fmt: skip
+        key = (v.parent, v.stem.casefold())
+        counts[key] = counts.get(key, 0) + 1
+    stems = [v.stem if counts[(v.parent, v.stem.casefold())] == 1 else f"{v.stem}_{v.suffix.lstrip('.').lower()}"
+             for v in videos]  # fmt: skip
+    owner: dict[tuple[Path, str], Path] = {}
+    for v, stem in zip(videos, stems, strict=True):
+        key = (v.parent, stem.casefold())
+        if key in owner:
+            raise BridgeError(
+                f"videos {owner[key]} and {v} would both write outputs named {stem}.*; rename one of them"
+            )
+        owner[key] = v
+    return stems
 
 
 def _frame_count(path: Path) -> int | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from bridge.analysis.track import lowpass_track, track_from_frames
@@ -161,6 +161,24 @@ class Processor:
         """A whole clip at once, looking ahead: the stages without the One-Euro filter, then the zero-phase
         low-pass (``offline_cutoff_hz``, where a filter is configured), the body state's offline form, the
         solvers."""
+        return list(self.iter_offline(frames))
+
+    def iter_offline_windows(self, frames: Iterable[LandmarkFrame], window_s: float) -> Iterator[FrameResult]:
+        """:meth:`iter_offline` over consecutive windows of ``window_s`` seconds of a take of any length, so that
+        memory is bounded by the window, not the take (the stages' state carries on from window to window; the
+        zero-phase smoothing and the body state's look-ahead see one window at a time)."""
+        buffer: list[LandmarkFrame] = []
+        for frame in frames:
+            if buffer and frame.t_s - buffer[0].t_s >= window_s:
+                yield from self.iter_offline(buffer)
+                buffer = []
+            buffer.append(frame)
+        if buffer:
+            yield from self.iter_offline(buffer)
+
+    def iter_offline(self, frames: list[LandmarkFrame]) -> Iterator[FrameResult]:
+        """:meth:`process_offline` solving one frame at a time as it is asked for (the landmark stages see the
+        whole clip; the solved poses need not all be held at once, see :mod:`bridge.export.take`)."""
         staged = list(frames)
         for stage in self.stages:
             if isinstance(stage, (LandmarkFilter, BodyState)):
@@ -170,7 +188,8 @@ class Processor:
             staged = _lowpassed(staged, self.config.offline_cutoff_hz)
         if self.body is not None:
             staged = self.body.offline(staged)
-        return [self._solve(raw, f, math.nan) for raw, f in zip(frames, staged, strict=True)]
+        for raw, f in zip(frames, staged, strict=True):
+            yield self._solve(raw, f, math.nan)
 
 
 def _lowpassed(frames: list[LandmarkFrame], cutoff_hz: float) -> list[LandmarkFrame]:

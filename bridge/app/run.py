@@ -12,11 +12,15 @@ loop between frames or during a pacing wait.
 Person notes: the tracker says in a frame flag when it starts following someone, loses them, finds them again or
 turns to someone else (:mod:`bridge.core.person`); ``on_note`` gets each as one line ("5.97 s: lost person 1
 …", the time from the first frame), so no command follows another person silently.
+
+Non-finite numbers: a frame with a NaN or infinite landmark (a recording's, or a detector's) becomes a frame
+without a person (:func:`finite_or_no_person`), said once through ``on_note``; nothing downstream sees it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +35,7 @@ from bridge.core.person import PERSON_NOTE_FLAG
 from bridge.multiview.calibration import read_calibration
 from bridge.tracking.config import TrackerConfig
 from bridge.tracking.process import READ_TIME_FLAG, open_landmarks
+from bridge.tracking.recording import INVALID_FLAG, frame_is_finite
 from bridge.tracking.sources import StreamInfo
 
 
@@ -54,9 +59,15 @@ def process_frames(
     start_s: float | None = None
     first_t = 0.0
     t0: float | None = None
-    for count, frame in enumerate(frames, 1):
+    said_invalid = False
+    for count, raw in enumerate(frames, 1):
         if stop is not None and stop.is_set():
             return
+        frame = finite_or_no_person(raw)
+        if frame is not raw and not said_invalid and on_note is not None:
+            said_invalid = True
+            where = raw.flags.get(INVALID_FLAG) or f"frame {raw.frame_index}"
+            on_note(f"{where}: NaN or infinite landmark values, treated as no person (said once)")
         t0 = frame.t_s if t0 is None else t0
         note = frame.flags.get(PERSON_NOTE_FLAG)
         if on_note is not None and note:
@@ -75,6 +86,33 @@ def process_frames(
             yield processor(frame, received_s)
         if max_frames is not None and count >= max_frames:
             return
+
+
+def finite_or_no_person(frame: LandmarkFrame) -> LandmarkFrame:
+    """``frame`` itself when all its numbers are finite; else the frame without a person (hands and face
+    dropped too): a detector's or a recording's NaN never reaches the solver, and a live stream goes on."""
+    if frame_is_finite(frame):
+        return frame
+    time_ok = math.isfinite(frame.t_s)
+    empty = LandmarkFrame.no_person(frame.t_s if time_ok else 0.0, frame.image_size, frame.frame_index)
+    return empty.replace(flags=dict(frame.flags))
+
+
+def _say_if_cut_short(
+    frames: Iterator[LandmarkFrame], info: StreamInfo, on_note: Callable[[str], None] | None
+) -> Iterator[LandmarkFrame]:
+    """``frames``; when they end well before the frame count the file announces (a truncated or damaged video),
+    ``on_note`` says how many were read of how many expected."""
+    read = 0
+    for frame in frames:
+        read += 1
+        yield frame
+    expected = info.frame_count
+    if on_note is not None and expected and expected - read > max(2, expected // 100):
+        on_note(
+            f"{info.description}: read {read} of the {expected} frames the file announces; the file is cut "
+            "short or damaged, the rest is missing"
+        )
 
 
 def _wait(seconds: float, stop: threading.Event | None) -> bool:
@@ -132,7 +170,8 @@ def open_run(
         if on_note is not None and info.delivery:
             on_note(info.delivery)  # what the camera actually delivers
         pace = realtime and not info.live
-        results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
+        counted = _say_if_cut_short(frames, info, on_note)
+        results = process_frames(counted, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
         yield info, Run(frames, results)
 
 

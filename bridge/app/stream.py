@@ -8,6 +8,7 @@ reports a compact status line (:mod:`bridge.app.status`).
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,13 +70,18 @@ class StreamConfig:
     calibration: str | Path | None = None
 
 
+#: Frames the per-frame statistics of :class:`StreamStats` keep (the latest; about 68 s at 60 fps).
+STATS_WINDOW = 4096
+
+
 @dataclass
 class StreamStats:
     """What a stream did, for the final summary and the benchmarks.
 
     ``latencies_ms``: frame read → last datagram sent, per sent frame; ``added_ms``: inference finished →
     last datagram sent (the bridge's own cost: queue hand-over, repair, filter, solve, encode, send), split into
-    ``handover_ms`` (inference finished → frame in this process) and ``process_ms`` (→ datagrams sent).
+    ``handover_ms`` (inference finished → frame in this process) and ``process_ms`` (→ datagrams sent). Each
+    keeps the last :data:`STATS_WINDOW` frames only, so a stream of any length holds bounded statistics.
     """
 
     frames: int = 0
@@ -85,10 +91,10 @@ class StreamStats:
     lr_swaps: int = 0
     started_s: float = field(default_factory=time.monotonic)
     ended_s: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    added_ms: list[float] = field(default_factory=list)
-    handover_ms: list[float] = field(default_factory=list)
-    process_ms: list[float] = field(default_factory=list)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
+    added_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
+    handover_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
+    process_ms: deque[float] = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
     description: str = ""
 
     @property

@@ -29,6 +29,7 @@ def load_gltf(path: Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise AvatarError(f"avatar {path} cannot be read ({exc.strerror or exc}); check the path") from None
+    _check_node_count(data, path)
     try:
         if data[:4] == b"glTF":
             gltf = pygltflib.GLTF2.load_from_bytes(data)
@@ -42,12 +43,64 @@ def load_gltf(path: Path) -> Any:
         raise AvatarError(f"avatar {path} is not a readable glTF file ({type(exc).__name__}: {exc})") from None
     if gltf is None or not gltf.nodes:
         raise AvatarError(f"avatar {path} has no nodes (no skeleton); export the avatar with its armature")
+    for i, node in enumerate(gltf.nodes):
+        _check_node(node, i, path)
     return gltf
+
+
+#: The most nodes an avatar file may have (VRM avatars have a few hundred; 300k nodes took 95 s to read).
+MAX_NODES = 20_000
+#: The largest translation (metres) a node may have.
+MAX_TRANSLATION_M = 1.0e4
+
+
+def _check_node_count(data: bytes, path: Path) -> None:
+    """AvatarError, before pygltflib builds an object per node, when the glTF JSON has absurdly many nodes."""
+    import json
+    import struct
+
+    text = data
+    if data[:4] == b"glTF" and len(data) >= 20:
+        (length,) = struct.unpack_from("<I", data, 12)
+        text = data[20 : 20 + length]
+    try:
+        doc = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        return  # not JSON: pygltflib's reading says what is wrong
+    nodes = doc.get("nodes") if isinstance(doc, dict) else None
+    if isinstance(nodes, list) and len(nodes) > MAX_NODES:
+        raise AvatarError(
+            f"avatar {path} has {len(nodes)} nodes, more than any avatar ({MAX_NODES}); export the avatar "
+            "alone, without the scene around it"
+        )
+
+
+def _check_node(node: Any, i: int, path: Path) -> None:
+    """AvatarError unless the node's transform has the glTF sizes (matrix 16, rotation 4, scale and translation
+    3 values) and finite, plausible numbers."""
+    for field, size in (("matrix", 16), ("rotation", 4), ("scale", 3), ("translation", 3)):
+        value = getattr(node, field, None)
+        if value is None:
+            continue
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.zeros(0)
+        if arr.shape != (size,) or not np.all(np.isfinite(arr)):
+            raise AvatarError(
+                f"avatar {path}: node {i} ({node.name or 'unnamed'}) has a {field} of {value!r}, glTF needs "
+                f"{size} finite numbers; the file is broken, export it again"
+            )
+        if field == "translation" and float(np.abs(arr).max()) > MAX_TRANSLATION_M:
+            raise AvatarError(
+                f"avatar {path}: node {i} ({node.name or 'unnamed'}) is {float(np.abs(arr).max()):.3g} m from its "
+                "parent; export the avatar in metres at its real size"
+            )
 
 
 def _node_local_matrix(node: Any) -> FloatArray:
     """(4, 4) float: a glTF node's local transform (its ``matrix``, else T·R·S)."""
-    if node.matrix is not None and len(node.matrix) == 16:
+    if node.matrix is not None:
         return np.asarray(node.matrix, dtype=np.float64).reshape(4, 4).T  # glTF matrices are column-major
     m = np.eye(4)
     if node.rotation is not None:

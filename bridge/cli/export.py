@@ -3,8 +3,9 @@
 The landmark → pose chain is the one ``bridge stream`` uses (:class:`~bridge.app.processor.Processor` in the run
 loop of :mod:`bridge.app.run`) with the same ``--rig``/``--mirror``/filter options, so an export looks like what
 a live receiver got. The poses are resampled to ``--fps`` (default: the input's own rate) and written by
-:func:`bridge.export.bvh.export_bvh` (format: see :mod:`bridge.export.bvh` and the README's "Export" section)
-and/or :func:`bridge.export.gltf.export_glb`.
+:class:`bridge.export.take.TakeWriter` (format: see :mod:`bridge.export.bvh` and the README's "Export" section),
+in chunks, so memory does not grow with the recording's length. No output may be an input or another output, and
+existing files are replaced only with ``--force``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bridge.cli.options import (
     DEFAULT_EXPORT_FPS,
     add_input_args,
     add_pose_args,
+    float_in,
     fps_value,
     note,
     positive_int,
@@ -27,9 +29,9 @@ from bridge.cli.options import (
     tracker_config_from_args,
 )
 from bridge.core.errors import BridgeError
-from bridge.core.pose import BonePose
-from bridge.export.bvh import BVH_UNITS, BvhExportConfig, export_bvh
-from bridge.export.gltf import export_glb
+from bridge.core.files import check_outputs
+from bridge.export.bvh import BVH_UNITS, BvhExportConfig
+from bridge.export.take import TakeWriter
 from bridge.tracking.sources import parse_input
 
 
@@ -48,6 +50,12 @@ def configure_export(parser: argparse.ArgumentParser) -> None:
                      help="output frames per second; poses are resampled (default: the input's rate)")  # fmt: skip
     out.add_argument("--unit", choices=tuple(BVH_UNITS), default="cm",
                      help="unit of BVH offsets and hips positions (default cm; Blender: scale 0.01)")  # fmt: skip
+    out.add_argument("--force", action="store_true", help="replace --bvh / --glb files that exist already")
+    out.add_argument(
+        "--offline-window", type=float_in(1, 86400, "window in seconds"), default=600.0, metavar="S",
+        help="the offline smoothing and the body state look ahead within windows of S seconds (default "
+        "%(default)g): memory is bounded by the window, not by the take's length",
+    )  # fmt: skip
     out.add_argument(
         "--max-frames", type=positive_int, default=None, metavar="N", help="use only the first N frames"
     )
@@ -68,36 +76,45 @@ def _input_text(args: argparse.Namespace) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Track the input, solve every frame, and write the motion as BVH and/or glTF."""
+    """Track the input, solve every frame, and write the motion as BVH and/or glTF (the landmarks are held for
+    the offline chain; the poses are solved and written in chunks, see :mod:`bridge.export.take`)."""
     input_text = _input_text(args)
-    outputs = [p for p in (args.bvh, args.glb) if p is not None]
-    if not outputs:
+    if args.bvh is None and args.glb is None:
         raise BridgeError("say what to write: --bvh FILE.bvh and/or --glb FILE.glb")
-    for path in outputs:
-        if not path.parent.is_dir():
-            raise BridgeError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    views = resolve_views(args)
+    check_outputs([("--bvh", args.bvh), ("--glb", args.glb)], [input_text, *views], force=args.force)
     config = BvhExportConfig(unit=args.unit)
     rig = rig_from_args(args)
     processor = Processor(rig, processor_config_from_args(args, root_motion="planar"))
+    count = tracked = 0
     tracker = tracker_config_from_args(args)
-    views = resolve_views(args)
     with open_run(input_text, tracker, None, max_frames=args.max_frames, on_note=note, views=views,
                   calibration=args.calibration) as (info, run):  # fmt: skip
         note(f"exporting {info.description}")
         fps = args.fps or info.fps or DEFAULT_EXPORT_FPS
-        raw = [result.raw for result in run]
-    # Offline: zero-phase smoothing and the body state's look-ahead form (no lag; see Processor.process_offline).
-    poses: list[BonePose] = [r.pose for r in processor.process_offline(raw) if r.pose is not None]
-    tracked = sum(int(p.tracking) for p in poses)
-    if not poses:
-        raise BridgeError(f"{info.description} has no frames; nothing to export")
-    if args.bvh is not None:
-        motion = export_bvh(args.bvh, poses, fps, config)
+        # Offline: zero-phase smoothing and the body state's look-ahead form (no lag; see Processor.iter_offline)
+        # over windows of --offline-window seconds; the poses are solved one at a time into the streamed writer.
+        raw = (result.raw for result in run)
+        with TakeWriter(rig, fps, args.bvh, args.glb, config) as take:
+            for result in processor.iter_offline_windows(raw, args.offline_window):
+                if result.pose is None:
+                    continue
+                take.add(result.pose)
+                count += 1
+                tracked += int(result.pose.tracking)
+            if not count:
+                raise BridgeError(f"{info.description} has no frames; nothing to export")
+            summary = take.finish((args.glb or args.bvh).stem)
+    if summary.gaps_cut:
         note(
-            f"wrote {args.bvh}: {len(rig)} joints, {motion.num_frames} frames at {fps:g} fps "
-            f"({motion.duration_s:.2f} s, unit {config.unit}) from {len(poses)} input frames, person in {tracked}"
+            f"{summary.gaps_cut} time gap(s) longer than {take.resampler.max_gap_s:g} s in the input were cut "
+            f"({summary.gap_s_cut:.1f} s in all); the take goes on from the next frame"
+        )
+    if args.bvh is not None:
+        note(
+            f"wrote {args.bvh}: {len(rig)} joints, {summary.frames} frames at {fps:g} fps "
+            f"({summary.frames / fps:.2f} s, unit {config.unit}) from {count} input frames, person in {tracked}"
         )
     if args.glb is not None:
-        keys = export_glb(args.glb, poses, fps, name=args.glb.stem)
-        note(f"wrote {args.glb}: {len(rig)} joints, {keys} keyframes at {fps:g} fps (metres)")
+        note(f"wrote {args.glb}: {len(rig)} joints, {summary.glb_keys} keyframes at {fps:g} fps (metres)")
     return 0

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from bridge import __version__
 from bridge.cli.analyze import cmd_analyze, configure_analyze
@@ -86,9 +88,21 @@ COMMANDS: list[Command] = [
 ]
 
 
+class BridgeArgumentParser(argparse.ArgumentParser):
+    """An argument parser whose errors (bad value, unknown choice, missing option) are bridge's one line,
+    ``bridge: error: <command>: <problem>; see bridge <command> --help``, exit status 2, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("bridge").strip()
+        where = f"{command}: " if command else ""
+        help_hint = f"bridge {command} --help" if command else "bridge --help"
+        print(f"bridge: error: {where}{message}; see {help_hint}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = BridgeArgumentParser(
         prog="bridge",
         description="Webcam or video → MediaPipe pose landmarks → humanoid bone rotations → VMC / VRChat OSC.",
     )
@@ -103,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``bridge`` command line; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    if not sys.warnoptions:  # library warnings (numpy, pygltflib, dataclasses-json) are not the user's to read;
+        warnings.simplefilter("ignore")  # bridge reports problems itself (python -W default shows them again)
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:

@@ -10,6 +10,7 @@ from bridge.app.multiview import open_views
 from bridge.app.run import open_run
 from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
 from bridge.core.errors import BridgeError
+from bridge.core.files import check_outputs
 from bridge.multiview.calibration import read_calibration
 from bridge.tracking.recording import MULTIVIEW_VERSION, RecordingHeader, RecordingWriter, now_iso
 
@@ -24,13 +25,16 @@ def configure_record(parser: argparse.ArgumentParser) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Track the input and write every LandmarkFrame to a recording."""
+    several = len(getattr(args, "inputs_all", None) or []) > 1
+    inputs = list(args.inputs_all) if several else [resolve_input(args)]
+    check_outputs([("--out", args.out)], inputs, force=True)  # never an input; an existing --out: below
     if args.out.exists() and not (args.force or args.append):
         raise BridgeError(
             f"{args.out} already exists; pass --force to overwrite it, --append to continue it, or another --out"
         )
-    if len(getattr(args, "inputs_all", None) or []) > 1:
+    if several:
         return record_views(args)
-    input_text = resolve_input(args)
+    input_text = inputs[0]
     written = found = 0
     config = tracker_config_from_args(args)
     with open_run(input_text, config, None, max_frames=args.max_frames, on_note=note) as (info, run):

@@ -25,6 +25,7 @@ from bridge.cli.options import (
     tracker_config_from_args,
 )
 from bridge.core.errors import BridgeError
+from bridge.core.files import check_outputs
 from bridge.core.rig import Rig
 from bridge.export.bvh import BVH_UNITS, BvhExportConfig, BvhRecorder
 from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, select_protocol
@@ -177,6 +178,7 @@ def add_record_bvh_args(parser: argparse.ArgumentParser) -> None:
                        help="frames per second of --record-bvh (default %(default)g)")  # fmt: skip
     group.add_argument("--record-unit", choices=tuple(BVH_UNITS), default="cm",
                        help="unit of --record-bvh (default cm)")  # fmt: skip
+    group.add_argument("--force", action="store_true", help="replace a --record-bvh file that exists already")
 
 
 @contextmanager
@@ -187,8 +189,7 @@ def open_bvh_recorder(args: argparse.Namespace, rig: Rig) -> Iterator[BvhRecorde
     if path is None:
         yield None
         return
-    if not path.parent.is_dir():
-        raise BridgeError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
+    check_outputs([("--record-bvh", path)], [getattr(args, "input", None)], force=getattr(args, "force", False))
     recorder = BvhRecorder(path, rig, fps=args.record_fps, config=BvhExportConfig(unit=args.record_unit))
     try:
         yield recorder

@@ -101,6 +101,10 @@ class OriginalBones:
         return np.asarray(rest_hips_m + self.parent_rotations[0].apply(move), dtype=np.float64)
 
 
+#: The largest offset (metres, any axis) a rig's bone may have: rigs are people, not planets.
+MAX_OFFSET_M = 100.0
+
+
 @dataclass(frozen=True, eq=False)
 class Rig:
     """A humanoid skeleton in its rest pose.
@@ -124,6 +128,13 @@ class Rig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {b: i for i, b in enumerate(self.bones)})
+        sizes = np.abs(np.asarray(self.offsets_m, dtype=np.float64))
+        tails = [np.abs(np.asarray(t, dtype=np.float64)) for t in self.tails_m.values()]
+        if not all(np.all(np.isfinite(a)) and (a.size == 0 or a.max() <= MAX_OFFSET_M) for a in [sizes, *tails]):
+            raise RigError(
+                f"rig {self.name}: a bone offset is not a finite size of at most {MAX_OFFSET_M:g} m (largest "
+                f"{float(np.nan_to_num(sizes, nan=np.inf).max()):.3g} m); a rig is in metres at a person's size"
+            )
 
     def __len__(self) -> int:
         return len(self.bones)

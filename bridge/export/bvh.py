@@ -245,6 +245,10 @@ def slerp_quats(q0: FloatArray, q1: FloatArray, w: FloatArray) -> FloatArray:
     return out / np.linalg.norm(out, axis=-1, keepdims=True)
 
 
+#: Longest gap between two poses that resampling fills (interpolating); longer gaps are cut out.
+MAX_GAP_S = 2.0
+
+
 class MotionResampler:
     """Timestamped poses in, poses on a regular grid (``t0 + n / fps``) out; incremental.
 
@@ -252,15 +256,23 @@ class MotionResampler:
     slerp, the hips linearly. A pose whose time is not after the previous one is ignored. :meth:`finish` ends
     the take: a last grid time at most ``GRID_SNAP`` of a frame after the last pose gets that pose, so
     timestamps rounded to the microsecond (recordings: 229/30 s is stored as 7.633333) keep their last frame.
+
+    Gaps are gaps: when a pose comes more than ``max_gap_s`` after the previous one, the time in between is cut
+    out (the pose lands one frame after the previous one), so a pause, a clock jump or a bad timestamp never makes
+    more than ``max_gap_s * fps`` frames; :attr:`gaps_cut` and :attr:`gap_s_cut` count what was cut.
     """
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, fps: float, max_gap_s: float = MAX_GAP_S) -> None:
         if not (math.isfinite(fps) and fps > 0):
             raise BridgeError(f"BVH frame rate must be a positive number, got {fps}")
         self.fps = float(fps)
+        self.max_gap_s = float(max_gap_s)
+        self.gaps_cut = 0
+        self.gap_s_cut = 0.0
         self._t0: float | None = None
         self._n = 0  # index of the next grid time to emit
         self._prev: tuple[float, FloatArray, FloatArray] | None = None
+        self._cut_s = 0.0  # seconds cut out so far: input time - cut = time on the grid
 
     def _grid_time(self, n: int) -> float:
         assert self._t0 is not None
@@ -276,6 +288,13 @@ class MotionResampler:
         none = np.zeros((0, *q.shape)), np.zeros((0, 3))
         if not (math.isfinite(t_s) and np.all(np.isfinite(q)) and np.all(np.isfinite(h))):
             return none
+        t_s -= self._cut_s
+        if self._prev is not None and t_s - self._prev[0] > self.max_gap_s:
+            cut = t_s - self._prev[0] - 1.0 / self.fps
+            self._cut_s += cut
+            self.gaps_cut += 1
+            self.gap_s_cut += cut
+            t_s -= cut
         if self._prev is None:
             self._t0, self._n, self._prev = t_s, 1, (t_s, q, h)
             return q[None].copy(), h[None].copy()
@@ -359,11 +378,12 @@ def export_bvh(
 class BvhRecorder:
     """Writes a BVH file while the motion happens; a file cut short by Ctrl-C or a kill still parses.
 
-    The header is written at once, with the ``Frames:`` count in a fixed-width field. Poses go through a
+    The header is written with the first pose, the ``Frames:`` count in a fixed-width field. Poses go through a
     :class:`MotionResampler`; complete frame lines are appended on every :meth:`flush` (every
     ``flush_interval_s`` while adding, and on :meth:`close`), and the count field is then rewritten in place. If
-    a write is interrupted half-way, :meth:`close` cuts the file back to the last complete line. A recorder that
-    got no frame at all removes its file on close (a BVH with no frames is of no use to any tool).
+    a write is interrupted half-way, :meth:`close` cuts the file back to the last complete line. The file is
+    opened by the first pose (an input that fails at once leaves an existing file alone); a recorder that
+    got poses but no frame removes its file on close (a BVH with no frames is of no use to any tool).
     """
 
     def __init__(
@@ -390,16 +410,22 @@ class BvhRecorder:
         before, _, after = head.partition(_FRAMES_PLACEHOLDER)
         prefix = before.encode("utf-8") + b"Frames: "
         self._count_at = len(prefix)
-        data = prefix + self._count_field(0) + b"\n" + after.encode("utf-8")
+        self._head = prefix + self._count_field(0) + b"\n" + after.encode("utf-8")
+        self._file: BinaryIO | None = None  # opened by the first pose: a failing input never touches the path
+        self._closed = False
+        self._end = len(self._head)  # file size up to the last complete frame line
+
+    def _open(self) -> BinaryIO:
         try:
-            self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - kept open while recording
-            self._file.write(data)
-            self._file.flush()
+            f = open(self.path, "wb")  # noqa: SIM115 - kept open while recording
+            f.write(self._head)
+            f.flush()
         except OSError as exc:
             raise BvhError(
                 f"cannot write BVH file {self.path} ({exc.strerror}); check the folder exists and is writable"
             ) from None
-        self._end = len(data)  # file size up to the last complete frame line
+        self._file = f
+        return f
 
     @staticmethod
     def _count_field(n: int) -> bytes:
@@ -412,8 +438,10 @@ class BvhRecorder:
 
     def add(self, pose: BonePose) -> None:
         """Record one pose (its ``t_s`` places it in time)."""
-        if self._file is None:
+        if self._closed:
             raise BridgeError(f"BVH recording {self.path} is already closed")
+        if self._file is None:
+            self._open()
         self._append(*self.resampler.push(pose.t_s, pose.local_rotations.as_quat(), pose.hips_position_m))
         now = time.monotonic()
         if now - self._last_flush >= self.flush_interval_s:
@@ -452,8 +480,9 @@ class BvhRecorder:
     def close(self) -> None:
         """Flush, make the file consistent (count = complete lines), and close it."""
         f = self._file
+        self._closed = True
         if f is None:
-            return
+            return  # no pose came: the path was never opened (an existing file stays as it was)
         try:
             self._append(*self.resampler.finish())
             self.flush()

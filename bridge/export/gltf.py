@@ -27,6 +27,7 @@ import numpy.typing as npt
 from bridge.core.errors import BridgeError
 from bridge.core.files import atomic_write
 from bridge.core.pose import BonePose
+from bridge.core.rig import Rig
 from bridge.core.rotations import continuous_quaternions
 from bridge.export.bvh import resample_poses
 
@@ -68,8 +69,15 @@ def gltf_document(poses: Sequence[BonePose], fps: float, name: str = "take") -> 
     """The glTF JSON document and its binary buffer for a take resampled at ``fps``."""
     if not poses:
         raise BridgeError("there is no motion to export: the input had no frames")
-    rig = poses[0].rig
     quats, hips = resample_poses(poses, fps)
+    return motion_document(poses[0].rig, quats, hips, fps, name)
+
+
+def motion_document(
+    rig: Rig, quats: FloatArray, hips: FloatArray, fps: float, name: str = "take"
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`gltf_document` of a take already on the ``fps`` grid: (T, B, 4) scalar-last local quaternions
+    (rig bone order) and (T, 3) hips positions (rig frame, metres)."""
     # Each key in the hemisphere of the one before: importers that interpolate or filter the four components
     # (rather than slerp the short way) see no jump.
     keys = continuous_quaternions(quats)
@@ -128,5 +136,14 @@ def glb_bytes(doc: dict[str, Any], binary: bytes) -> bytes:
 def export_glb(path: str | os.PathLike[str], poses: Sequence[BonePose], fps: float, name: str = "take") -> int:
     """Write a take as a ``.glb`` file (atomically); returns the number of keyframes."""
     doc, binary = gltf_document(poses, fps, name)
+    atomic_write(path, glb_bytes(doc, binary), "glTF file")
+    return int(doc["accessors"][0]["count"])
+
+
+def export_glb_motion(
+    path: str | os.PathLike[str], rig: Rig, quats: FloatArray, hips: FloatArray, fps: float, name: str = "take"
+) -> int:
+    """:func:`export_glb` of a take already on the ``fps`` grid (see :func:`motion_document`)."""
+    doc, binary = motion_document(rig, quats, hips, fps, name)
     atomic_write(path, glb_bytes(doc, binary), "glTF file")
     return int(doc["accessors"][0]["count"])

@@ -198,6 +198,11 @@ def _tracker_main(
     # encode, send) run at once when a frame arrives, instead of queueing behind MediaPipe's threads.
     with contextlib.suppress(OSError):
         os.nice(int(os.environ.get("BRIDGE_TRACKER_NICE", "10")))
+    if not os.environ.get("BRIDGE_TRACKER_STDERR"):  # FFmpeg/MediaPipe log lines (e.g. "[mjpeg] overread" on a
+        with contextlib.suppress(OSError):  # damaged video) never reach the user: this process reports through
+            devnull = os.open(os.devnull, os.O_WRONLY)  # its queues (set BRIDGE_TRACKER_STDERR=1 to see them)
+            os.dup2(devnull, 2)
+            os.close(devnull)
     try:
         quiet_opencv()
         with quiet_stderr():

@@ -51,13 +51,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 import numpy as np
 
 from bridge.core.errors import BridgeError
 from bridge.core.hand_face import face_from_json, face_to_json, hands_from_json, hands_to_json
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, Placement
+
+#: Frame flag the reader sets on a frame with NaN/infinite values: where it came from (the run loop treats such
+#: a frame as no person and says so once).
+INVALID_FLAG = "invalid"
 
 FORMAT_NAME = "bridge-landmarks"
 FORMAT_VERSION = 1
@@ -146,6 +150,101 @@ def frame_to_json(frame: LandmarkFrame) -> dict[str, Any]:
     return obj
 
 
+# ------------------------------------------------------------------------------------------------ the schema
+# One hand-written schema for both kinds of line: each check raises ValueError naming the field, which the
+# reader turns into "<file> line N: field …". Numbers are JSON numbers (true/false are not numbers).
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size(value: Any, field: str, allow_zero: bool = False) -> tuple[int, int]:
+    lo = 0 if allow_zero else 1
+    ok = isinstance(value, list) and len(value) == 2 and all(_is_count(v) and lo <= v < 1 << 20 for v in value)
+    if not ok:
+        raise ValueError(f"field {field!r} must be [width, height] in whole pixels, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def _number_rows(value: Any, field: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A list (of lists) of JSON numbers of ``shape`` as a float array (NaN/Infinity tokens kept: the run loop
+    treats such a frame as no person)."""
+    rows = value if len(shape) == 2 else [value]
+    width = shape[-1]
+    if not (
+        isinstance(value, list)
+        and len(value) == shape[0]
+        and all(isinstance(r, list) and len(r) == width and all(_is_number(v) for v in r) for r in rows)
+    ):
+        raise ValueError(f"field {field!r} must be {' x '.join(map(str, shape))} numbers")
+    return np.asarray(value, dtype=np.float64)
+
+
+#: Header fields and their checks; version 2 adds the optional ``views`` and ``calibration`` fields.
+SUPPORTED_VERSIONS = READ_VERSIONS
+
+
+def validate_header(obj: dict[str, Any]) -> None:
+    """Check a header object (``format`` already matched); ValueError names the first bad field."""
+    version = obj.get("version")
+    if not _is_count(version) or version not in SUPPORTED_VERSIONS:
+        raise ValueError(f"field 'version' must be one of {SUPPORTED_VERSIONS}, got {version!r}")
+    for key in ("source", "created", "landmarks"):
+        if key in obj and not isinstance(obj[key], str):
+            raise ValueError(f"field {key!r} must be text, got {obj[key]!r}")
+    fps = obj.get("fps")
+    if fps is not None and not (_is_number(fps) and math.isfinite(fps) and 0 < fps <= 10_000):
+        raise ValueError(f"field 'fps' must be a frame rate above 0 (at most 10000) or null, got {fps!r}")
+    if obj.get("image_size") is not None:
+        _size(obj["image_size"], "image_size")
+    if version == 1:
+        return
+    views = obj.get("views")
+    if views is not None:
+        if not isinstance(views, list):
+            raise ValueError(f"field 'views' must be a list of {{name, size}} objects, got {views!r}")
+        for k, view in enumerate(views):
+            if not (isinstance(view, dict) and isinstance(view.get("name"), str)):
+                raise ValueError(f"field 'views[{k}].name' must be text")
+            _size(view.get("size"), f"views[{k}].size")
+    if obj.get("calibration") is not None and not isinstance(obj["calibration"], dict):
+        raise ValueError(f"field 'calibration' must be an object, got {obj['calibration']!r}")
+
+
+def validate_frame(obj: object) -> None:
+    """Check a frame object's fields and types; ValueError names the first bad field."""
+    if not isinstance(obj, dict):
+        raise ValueError("a frame line must be a JSON object")
+    t_s = obj.get("t_s")
+    if not (_is_number(t_s) and math.isfinite(t_s)):
+        raise ValueError(f"field 't_s' must be a finite number of seconds, got {t_s!r}")
+    if "frame_index" in obj and not _is_count(obj["frame_index"]):
+        raise ValueError(f"field 'frame_index' must be a whole number, got {obj['frame_index']!r}")
+    if not isinstance(obj.get("person"), bool):
+        raise ValueError(f"field 'person' must be true or false, got {obj.get('person')!r}")
+    _size(obj.get("image_size"), "image_size", allow_zero=True)
+    if "flags" in obj and not isinstance(obj["flags"], dict | None):
+        raise ValueError(f"field 'flags' must be an object, got {obj['flags']!r}")
+    if obj["person"]:
+        for key, shape in _ARRAYS.items():
+            if key not in obj:
+                raise ValueError(f"field {key!r} is missing (a frame with a person has {', '.join(_ARRAYS)})")
+            _number_rows(obj[key], key, shape)
+
+
+_ARRAYS = {
+    "world_xyz_m": (NUM_LANDMARKS, 3),
+    "image_xy": (NUM_LANDMARKS, 2),
+    "visibility": (NUM_LANDMARKS,),
+    "presence": (NUM_LANDMARKS,),
+}
+
+
 def _array(obj: dict[str, Any], key: str, shape: tuple[int, ...]) -> np.ndarray:
     arr = np.asarray(obj[key], dtype=np.float64)
     if arr.shape != shape:
@@ -186,6 +285,18 @@ def frame_from_json(obj: dict[str, Any]) -> LandmarkFrame:
     )
 
 
+def frame_is_finite(frame: LandmarkFrame) -> bool:
+    """True when every number of the frame (landmarks, hands, face) is finite (a no-person frame: always)."""
+    arrays: list[Any] = []
+    if frame.person:
+        arrays += [frame.world_xyz_m, frame.image_xy, frame.visibility, frame.presence]
+    if frame.hands is not None:
+        arrays += [a for h in frame.hands.hands for a in (h.world_xyz_m, h.image_xy)]
+    if frame.face is not None:
+        arrays += [frame.face.blendshapes, frame.face.transform, frame.face.image_xy]
+    return all(bool(np.isfinite(a).all()) for a in arrays)
+
+
 def _parse_header(line: bytes, path: Path) -> RecordingHeader:
     try:
         obj = json.loads(line)
@@ -194,11 +305,15 @@ def _parse_header(line: bytes, path: Path) -> RecordingHeader:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise BridgeError(f"{path} is not a bridge landmark recording (line 1 is not a {FORMAT_NAME} header)")
     version = obj.get("version")
-    if version not in READ_VERSIONS or isinstance(version, bool):
+    if _is_count(version) and version > max(SUPPORTED_VERSIONS):
         raise BridgeError(
             f"{path} is a {FORMAT_NAME} recording of version {version!r}; this bridge reads versions "
-            f"{', '.join(map(str, READ_VERSIONS))} only (upgrade bridge or re-record)"
+            f"{', '.join(map(str, SUPPORTED_VERSIONS))} (upgrade bridge or re-record)"
         )
+    try:
+        validate_header(obj)
+    except ValueError as exc:
+        raise BridgeError(f"{path} line 1 (header): {exc}; fix the header or re-record") from None
     size = obj.get("image_size")
     fps = obj.get("fps")
     known = {"format", "version", "source", "fps", "image_size", "created", "landmarks"}
@@ -207,7 +322,7 @@ def _parse_header(line: bytes, path: Path) -> RecordingHeader:
         fps=float(fps) if fps is not None else None,
         image_size=(int(size[0]), int(size[1])) if size else None,
         created=str(obj.get("created", "")),
-        version=int(version),
+        version=int(obj["version"]),
         extra={k: v for k, v in obj.items() if k not in known},
     )
 
@@ -236,11 +351,16 @@ def _iter_frames(path: Path) -> Iterator[LandmarkFrame]:
             if pending.strip():
                 try:
                     obj = json.loads(pending)
+                    validate_frame(obj)
                     frame = frame_from_json(obj)
-                except (ValueError, KeyError, TypeError, IndexError) as exc:
+                except (ValueError, KeyError, TypeError, IndexError, OverflowError) as exc:
                     if not following and not pending.endswith(b"\n"):
                         return  # the last line was cut short (Ctrl-C / crash while writing): ignore it
-                    raise BridgeError(f"{path} line {line_no} is not a valid landmark frame ({exc})") from exc
+                    raise BridgeError(
+                        f"{path} line {line_no} is not a valid landmark frame: {exc}; fix or remove that line"
+                    ) from None
+                if not frame_is_finite(frame):
+                    frame = frame.with_flags(**{INVALID_FLAG: f"{path.name} line {line_no}: non-finite values"})
                 yield frame
             pending = following
 
@@ -266,18 +386,24 @@ class RecordingWriter:
     """Writes a recording frame by frame, flushing each line; use as a context manager.
 
     ``append=True`` continues an existing recording at ``path`` (its header is checked, a partial last line is
-    cut off, and ``header`` is ignored); otherwise the file is created or replaced.
+    cut off, and ``header`` is ignored); otherwise the file is created or replaced. Appended frames continue the
+    time line: if the new take's first time is not after the recording's last frame, every appended time (and
+    frame index) is shifted so that it starts one frame period (``1 / fps``, else 1/30 s) after it, so readers
+    see one take with increasing times.
     """
 
     def __init__(self, path: Path | str, header: RecordingHeader, append: bool = False) -> None:
         self.path = Path(path)
         self.frames_written = 0
         self._fh: IO[bytes]
+        self._last: tuple[float, int] | None = None  # (t_s, frame_index) of the last frame before appending
+        self._shift: tuple[float, int] = (0.0, 0)
         try:
             if append and self.path.exists() and self.path.stat().st_size > 0:
                 self.header = read_header(self.path)
                 self._fh = self.path.open("r+b")
                 self._cut_partial_last_line()
+                self._last = self._last_frame_time()
             else:
                 self.header = header
                 self._fh = self.path.open("wb")
@@ -304,6 +430,32 @@ class RecordingWriter:
             fh.truncate(end)
         fh.seek(end)
 
+    def _last_frame_time(self) -> tuple[float, int] | None:
+        """(t_s, frame_index) of the last complete frame line, None when there is none (file at its end)."""
+        fh = self._fh
+        end = fh.tell()
+        start = max(0, end - (1 << 20))
+        fh.seek(start)
+        tail = fh.read(end - start).rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        fh.seek(end)
+        try:
+            obj = json.loads(tail)
+            t_s, index = float(obj["t_s"]), int(obj.get("frame_index", -1))
+        except (ValueError, KeyError, TypeError):
+            return None  # only the header (or a line too long to be a frame): nothing to continue
+        return (t_s, index) if math.isfinite(t_s) and "format" not in obj else None
+
+    def _continue_time_line(self, frame: LandmarkFrame) -> LandmarkFrame:
+        if self._last is not None and self.frames_written == 0:
+            last_t, last_index = self._last
+            step = 1.0 / self.header.fps if self.header.fps else 1.0 / 30.0
+            if frame.t_s <= last_t:
+                self._shift = (last_t + step - frame.t_s, max(0, last_index + 1 - frame.frame_index))
+        dt, di = self._shift
+        if dt == 0.0 and di == 0:
+            return frame
+        return frame.replace(t_s=frame.t_s + dt, frame_index=frame.frame_index + di)
+
     def _write_line(self, obj: dict[str, Any]) -> None:
         self._fh.write(json.dumps(obj, separators=(",", ":")).encode("utf-8") + b"\n")
         self._fh.flush()
@@ -311,7 +463,7 @@ class RecordingWriter:
     def write(self, frame: LandmarkFrame) -> None:
         """Append one frame and flush it to the OS."""
         try:
-            self._write_line(frame_to_json(frame))
+            self._write_line(frame_to_json(self._continue_time_line(frame)))
         except OSError as exc:
             raise BridgeError(f"cannot write recording {self.path}: {exc.strerror or exc}") from exc
         self.frames_written += 1

@@ -243,3 +243,15 @@ def test_no_quaternion_sign_flips_in_a_whole_demo_stream(tmp_path: Path, sports2
     quats = np.array([[m.args[4:8] for m in f if m.address == "/VMC/Ext/Bone/Pos"] for f in frames])
     dots = np.sum(quats[1:] * quats[:-1], axis=-1)
     assert dots.min() >= 0.0, f"{int((dots < 0).sum())} sign flips"
+
+
+def test_stream_statistics_stay_bounded() -> None:
+    """Per-frame figures keep the latest STATS_WINDOW frames (a stream of hours grew ~15 MB an hour before)."""
+    from bridge.app.stream import STATS_WINDOW, StreamStats
+
+    stats = StreamStats()
+    for i in range(STATS_WINDOW + 500):
+        stats.latencies_ms.append(float(i))
+        stats.process_ms.append(float(i))
+    assert len(stats.latencies_ms) == len(stats.process_ms) == STATS_WINDOW
+    assert stats.latencies_ms[-1] == STATS_WINDOW + 499.0

@@ -23,6 +23,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from bridge.app.processor import Processor
+from bridge.cli.main import build_parser
+from bridge.cli.options import processor_config_from_args
 from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
@@ -450,10 +452,17 @@ def test_recorder_writes_what_export_writes(tmp_path: Path, rig: Rig, solved: li
 def test_recorder_without_frames_leaves_no_file(tmp_path: Path, rig: Rig) -> None:
     path = tmp_path / "empty.bvh"
     with BvhRecorder(path, rig):
-        assert path.is_file()
+        assert not path.exists()  # opened by the first pose only: an input that fails at once touches nothing
     assert not path.exists()
+    path.write_text("an existing take\n")
+    with BvhRecorder(path, rig):
+        pass
+    assert path.read_text() == "an existing take\n"
+    with BvhRecorder(path, rig) as recorder:
+        recorder.add(BonePose.rest(rig, t_s=0.0))  # a pose opens (replaces) the file, one frame or not
+        assert path.read_text().startswith("HIERARCHY")
     with pytest.raises(BridgeError, match="cannot write BVH"):
-        BvhRecorder(tmp_path / "missing" / "x.bvh", rig)
+        BvhRecorder(tmp_path / "missing" / "x.bvh", rig).add(BonePose.rest(rig, t_s=0.0))
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -487,10 +496,12 @@ def test_export_command_on_a_recording(
     _, key_times, _ = read_glb_with_pygltflib(glb)
     np.testing.assert_allclose(key_times, np.arange(motion.num_frames) / 20.0, atol=1e-6)
     assert motion.frame_time_s == pytest.approx(1 / 20, abs=1e-7)
-    # The same chain in-process gives the same channels (the command adds nothing of its own).
+    # The same chain in-process gives the same channels (the command adds nothing of its own): the offline
+    # chain with the command's settings (body state, planar root motion).
     _, replayed = read_recording(rec)
-    processor = Processor(rig)
-    _, want = poses_to_bvh([processor(f).pose for f in replayed], 20.0)
+    args = build_parser().parse_args(["export", str(rec), "--bvh", str(out)])
+    processor = Processor(rig, processor_config_from_args(args, root_motion="planar"))
+    _, want = poses_to_bvh([r.pose for r in processor.process_offline(list(replayed)) if r.pose], 20.0)
     np.testing.assert_allclose(motion.channels, want.channels, atol=2e-6)
 
 
@@ -586,8 +597,10 @@ def test_stream_record_bvh_survives_ctrl_c(
     assert n_frames == motion.num_frames and sorted(joints) == sorted(rig.bones)
     # What was recorded is what `bridge export` would write for those frames (as read back from the file).
     _, replayed = read_recording(rec)
-    processor = Processor(rig)
-    _, want = poses_to_bvh([processor(next(replayed)).pose for _ in range(motion.num_frames)], FPS)
+    args = build_parser().parse_args(["stream", "--input", str(rec), "--record-bvh", str(out)])
+    processor = Processor(rig, processor_config_from_args(args))
+    poses = (r.pose for r in map(processor, replayed) if r.pose is not None)
+    _, want = poses_to_bvh([next(poses) for _ in range(motion.num_frames)], FPS)
     np.testing.assert_allclose(motion.channels, want.channels, atol=2e-6)
 
 
