@@ -82,20 +82,26 @@ def perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
 
 def basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
     """(..., 3, 3) orthonormal frames whose columns are primary, secondary ⟂ primary, and their cross."""
-    e1 = unit(primary)
+    n1 = norm(primary)
+    e1 = primary / np.maximum(n1, EPS)[..., None]
     # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
-    # untracked and replaced by hold/rest later.
-    zero = norm(e1) < 0.5
+    # untracked and replaced by hold/rest later. (|e1| < 0.5 exactly where |primary| < EPS / 2.)
+    zero = n1 < 0.5 * EPS
     if zero.any():
         e1 = np.where(zero[..., None], X_AXIS, e1)
-    e2 = unit(perp(secondary, e1))
+    p2 = perp(secondary, e1)
+    n2 = norm(p2)
+    e2 = p2 / np.maximum(n2, EPS)[..., None]
     # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
-    bad = norm(e2) < 0.5
+    bad = n2 < 0.5 * EPS
     if bad.any():
         alt = np.where(np.abs(e1[..., :1]) < 0.9, X_AXIS, Y_AXIS)
         e2 = np.where(bad[..., None], unit(perp(alt, e1)), e2)
-    e3 = cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=-1)
+    out = np.empty(e1.shape + (3,))
+    out[..., 0] = e1
+    out[..., 1] = e2
+    out[..., 2] = cross(e1, e2)
+    return out
 
 
 def align_two(
@@ -117,8 +123,7 @@ def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArra
     s = np.sin(angle)[..., None, None]
     # The cross-product matrix [a]x as one product with a constant (3, 9) map (entries exactly ±a_i or 0).
     k = (np.asarray(axis_unit, dtype=np.float64) @ _HAT).reshape(np.shape(axis_unit)[:-1] + (3, 3))
-    k = np.broadcast_to(k, angle.shape + (3, 3))
-    return _EYE + s * k + (1.0 - c) * (k @ k)
+    return _EYE + s * k + (1.0 - c) * (k @ k)  # broadcast over the angles (one axis for many angles)
 
 
 def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -146,15 +151,18 @@ def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
     """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` (a number, or one per trailing rotation) scaled
     down to it, keeping the axis."""
     ang = angle_of(m)
-    limit = np.broadcast_to(max_rad, ang.shape)
-    over = ang > limit
+    over = ang > max_rad
     if not over.any():
         return m
-    rv = Rotation.from_matrix(m[over], assume_valid=True).as_rotvec()
-    rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
-    out = m.copy()
-    out[over] = Rotation.from_rotvec(rv).as_matrix()
-    return out
+    limit = np.broadcast_to(max_rad, ang.shape)
+    if (ang[over] > 3.0).any():  # near 180° the skew part loses the axis: let scipy find it
+        rv = Rotation.from_matrix(m[over], assume_valid=True).as_rotvec()
+        rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
+        out = m.copy()
+        out[over] = Rotation.from_rotvec(rv).as_matrix()
+        return out
+    clamped = axis_angle_matrix(unit(skew_part(m)), limit)
+    return np.where(over[..., None, None], clamped, m)
 
 
 def skew_part(m: FloatArray) -> FloatArray:
@@ -213,8 +221,17 @@ class QuaternionContinuity:
         self._previous: FloatArray | None = None
 
     def __call__(self, rotations: Rotation) -> Rotation:
-        q = np.atleast_2d(rotations.as_quat())
+        q = rotations.as_quat()
+        single = q.ndim == 1
+        q = np.atleast_2d(q)
         prev = self._previous
-        out = continuous_quaternions(q[None], prev if prev is not None and prev.shape == q.shape else None)[0]
+        if prev is None or prev.shape != q.shape:
+            self._previous = q
+            return rotations if not single else Rotation.from_quat(q)
+        flip = (q * prev).sum(axis=-1) < 0.0
+        if not flip.any():  # the common case: nothing to change, no new Rotation to build
+            self._previous = q
+            return rotations if not single else Rotation.from_quat(q)
+        out = np.where(flip[:, None], -q, q)
         self._previous = out
         return Rotation.from_quat(out)
