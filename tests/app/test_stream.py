@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,19 @@ def test_no_quaternion_sign_flips_in_a_whole_demo_stream(tmp_path: Path, sports2
     quats = np.array([[m.args[4:8] for m in f if m.address == "/VMC/Ext/Bone/Pos"] for f in frames])
     dots = np.sum(quats[1:] * quats[:-1], axis=-1)
     assert dots.min() >= 0.0, f"{int((dots < 0).sum())} sign flips"
+
+
+def test_status_line_says_when_the_machine_cannot_keep_up() -> None:
+    """Frames the tracker dropped (live input, consumer behind) or a live frame rate well below the camera's
+    show in the status line; a file streamed as fast as it goes never does."""
+    from bridge.app.stream import StreamStats, _status_text
+
+    keeping_up = StreamStats(frames=90, started_s=time.monotonic() - 3.0, nominal_fps=30.0)
+    assert keeping_up.behind() == "" and "behind" not in _status_text(keeping_up, True, 1)
+    dropped = StreamStats(frames=90, dropped=4, started_s=time.monotonic() - 3.0, nominal_fps=30.0)
+    assert _status_text(dropped, True, 1).endswith("| behind: 4 frames dropped")
+    assert "4 dropped (the machine could not keep up)" in dropped.summary()
+    slow = StreamStats(frames=60, started_s=time.monotonic() - 3.0, nominal_fps=30.0)  # 20 fps
+    assert _status_text(slow, True, 1).endswith("| behind: 20 of 30 fps")
+    file_input = StreamStats(frames=60, started_s=time.monotonic() - 3.0, nominal_fps=None)
+    assert file_input.behind() == ""
