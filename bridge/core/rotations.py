@@ -54,6 +54,11 @@ else:  # pragma: no cover - older numpy
         return np.asarray(np.einsum("...ij,...j->...i", m, v), dtype=np.float64)
 
 
+def clip(x: FloatArray, lo: float | FloatArray, hi: float | FloatArray) -> FloatArray:
+    """``np.clip`` as two ufunc calls (np.clip's Python wrapper costs more than the clipping on tiny arrays)."""
+    return np.minimum(np.maximum(x, lo), hi)
+
+
 def norm(v: FloatArray) -> FloatArray:
     """Lengths of (..., 3) vectors (cheaper than np.linalg.norm on tiny arrays)."""
     return np.sqrt(dot(v, v))
@@ -129,7 +134,7 @@ def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArra
 def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
     """(..., 3, 3) shortest rotations taking the directions of ``a`` onto those of ``b`` (both (..., 3), broadcast;
     for opposite directions, a half turn about an axis perpendicular to ``a``)."""
-    au, bu = np.broadcast_arrays(unit(np.asarray(a, dtype=np.float64)), unit(b))
+    au, bu = unit(np.asarray(a, dtype=np.float64)), unit(b)
     axis = cross(au, bu)
     s = norm(axis)
     c = dot(au, bu)
@@ -144,7 +149,7 @@ def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
 def angle_of(m: FloatArray) -> FloatArray:
     """Rotation angle (radians) of (..., 3, 3) rotation matrices."""
     tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
-    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+    return np.arccos(clip((tr - 1.0) / 2.0, -1.0, 1.0))
 
 
 def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:

@@ -58,7 +58,7 @@ from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
-from bridge.core.rotations import matvec
+from bridge.core.rotations import clip, matvec
 from bridge.solve.body_arrays import solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
@@ -128,7 +128,7 @@ class Solver:
         local_m = solved.local_m.reshape(-1, 3, 3)
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
-        hips = self._hips_positions(quats)
+        hips = self._hips_positions(quats, solved.local_m, solved.tracked)
         tracking = person & solved.tracked.any(axis=1)
         rotations = Rotation.from_quat(quats.reshape(-1, 4)) if n_t > 1 else None
         n_b = quats.shape[1]
@@ -175,31 +175,43 @@ class Solver:
         lost = ~tracked
         out = quat.copy()
         since = t_s[:, None] - lost_since
-        w = np.clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
+        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
         w = np.where(np.isfinite(since[lost]), w, 1.0)
         last = last_q[lost]
         # slerp(last, identity, w): identity has w-component 1.
         sign = np.where(last[:, 3] < 0, -1.0, 1.0)
         last = last * sign[:, None]
-        theta = np.arccos(np.clip(last[:, 3], -1.0, 1.0))
+        theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
         sin_t = np.sin(theta)
         small = sin_t < 1e-6
         a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
         b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
         eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
-        out[lost] = eased / np.linalg.norm(eased, axis=1, keepdims=True)
+        out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
         state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
         return out, state
 
-    def _hips_positions(self, quats: FloatArray) -> FloatArray:
-        """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured."""
+    def _hips_positions(self, quats: FloatArray, local_m: FloatArray, tracked: BoolArray) -> FloatArray:
+        """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured.
+
+        ``quats`` (T, B, 4): the poses sent; ``local_m`` (T, B, 3, 3) and ``tracked`` (T, B): the solve they came
+        from (a tracked bone's matrix is its quaternion's; only held or easing bones are converted back).
+        """
         n_t = len(quats)
         base = np.tile(self.rig.offsets_m[0], (n_t, 1))
         if not self.config.ground:
             return base
         # Forward kinematics of the legs only (Hips down to the toes), not of every bone of the rig.
         chain = self._ground.chain
-        mats = Rotation.from_quat(quats[:, chain].reshape(-1, 4)).as_matrix().reshape(n_t, len(chain), 3, 3)
+        mats = local_m[:, chain]
+        q = quats[:, chain]
+        untracked = ~tracked[:, chain]
+        if untracked.any():  # held, easing or at rest: not the solved matrix
+            at_rest = untracked & (q == _IDENTITY_Q).all(axis=-1)  # e.g. the toes, never tracked
+            mats[at_rest] = np.eye(3)
+            moving = untracked & ~at_rest
+            if moving.any():
+                mats[moving] = Rotation.from_quat(q[moving]).as_matrix()
         base[:, 1] += self._rest_lowest - self._ground.lowest(mats)
         return base
 

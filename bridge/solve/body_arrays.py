@@ -18,6 +18,7 @@ from bridge.core.rotations import (
     axis_angle_matrix,
     basis,
     clamp_angle,
+    clip,
     dot,
     fraction,
     matvec,
@@ -284,7 +285,7 @@ def _solve_limbs(
     # is straight, so it is blended with priors that fade out as the joint bends past ``straight_limb_deg``:
     # the rest pole carried by the limb's swing, and for legs the backward direction of the foot.
     bend = perp(unit(lower), u)
-    prior_w = np.clip(1.0 - norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
+    prior_w = clip(1.0 - norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
     upper_in_parent = matvec(transpose(parent_w), upper)
     swing = min_rotation(lb.upper_dir, upper_in_parent)
     carried_pole = matvec(parent_w @ swing, lb.pole)
@@ -297,12 +298,12 @@ def _solve_limbs(
     # The middle joint is a hinge: flexion about the rest hinge axis, clamped to its range.
     lower_local = matvec(transpose(w_upper), lower)
     flex = np.arctan2(dot(lower_local, lb.lower_pole), dot(lower_local, lb.lower_dir))
-    hinge = axis_angle_matrix(lb.hinge, np.clip(flex, lb.flex_min, lb.flex_max))
+    hinge = axis_angle_matrix(lb.hinge, clip(flex, lb.flex_min, lb.flex_max))
     # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
     w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
     twist = twist_angle(transpose(w_arm0) @ hands, lb.lower_dir[ARMS])
     lo, hi = np.radians(config.forearm_twist_range_deg)
-    twist = np.where(hand_ok, np.clip(twist, lo, hi), 0.0)
+    twist = np.where(hand_ok, clip(twist, lo, hi), 0.0)
     lower_m = hinge.copy()
     lower_m[:, ARMS] = hinge[:, ARMS] @ axis_angle_matrix(lb.lower_dir[ARMS], twist)
     bones.set_bones(g.limb_lower, lower_m, lower_ok)

@@ -139,7 +139,8 @@ def swap_left_right(frame: LandmarkFrame) -> LandmarkFrame:
 def _torso_size(xyz: FloatArray) -> float:
     """Mean shoulder–hip length of (33, D) points, same unit as the points."""
     d = xyz[_TORSO_TOP] - xyz[_TORSO_BOTTOM]
-    return float(np.sqrt((d * d).sum(axis=1)).mean())
+    n = np.sqrt((d * d).sum(axis=1))
+    return float(n[0] + n[1]) / 2.0
 
 
 class FlipRepair:
@@ -213,7 +214,7 @@ class FlipRepair:
             pred_w, pred_i, pred_v = self._predict(t)
             # Symmetric weight: the same for both assignments, so it cannot favour one of them.
             weight = (np.minimum(vis, vis[SWAP_LEFT_RIGHT]) * np.minimum(pred_v, pred_v[SWAP_LEFT_RIGHT]))[_PAIRED]
-            weight = np.clip(weight, 0.05, 1.0)
+            weight = np.minimum(np.maximum(weight, 0.05), 1.0)
             cost_given, cost_swapped = self._costs(world, image, weight, pred_w, pred_i)
             self.last_costs = (cost_given, cost_swapped)
             cost_current, cost_other = (cost_swapped, cost_given) if self._flipped else (cost_given, cost_swapped)

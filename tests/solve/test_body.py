@@ -315,3 +315,22 @@ def test_hold_and_ease_carry_across_batches_of_any_size(rig: Rig) -> None:
             np.testing.assert_array_equal(a.bone_state, b.bone_state)
             np.testing.assert_allclose(a.hips_position_m, b.hips_position_m, atol=1e-12)
             assert a.tracking == b.tracking
+
+
+def test_grounding_follows_the_pose_sent_not_the_hidden_legs(rig: Rig) -> None:
+    """Hidden legs hold, then ease to rest: the grounded hips follow those rotations (held crouch: low; back at
+    rest: rest height), not what the invisible leg landmarks show (still the crouch)."""
+    crouch = {
+        f"{s}{b}": Rotation.from_euler("x", a, degrees=True)
+        for s in ("Left", "Right")
+        for b, a in (("UpperLeg", -50), ("LowerLeg", 100), ("Foot", -50))
+    }
+    seen = frame_from_pose(posed(rig, crouch), t_s=0.0)
+    hidden = seen  # the legs' landmarks still show the crouch, but are not visible
+    vis = hidden.visibility.copy()
+    vis[[lm for lm in L if any(w in lm.name for w in ("KNEE", "ANKLE", "HEEL", "FOOT"))]] = 0.1
+    frames = [seen] + [hidden.replace(t_s=t, visibility=vis) for t in (0.2, 3.0)]
+    for poses in (Solver(rig).solve_frames(frames), [s(f) for s in [Solver(rig)] for f in frames]):
+        assert poses[0].hips_position_m[1] < rig.offsets_m[0][1] - 0.1  # crouching
+        assert poses[1].hips_position_m[1] == pytest.approx(poses[0].hips_position_m[1], abs=1e-9)  # held
+        assert poses[2].hips_position_m[1] == pytest.approx(rig.offsets_m[0][1], abs=1e-9)  # eased to rest
