@@ -67,6 +67,11 @@ def _worker(frames_path: str, long_repeats: int) -> dict[str, float]:
     t = time.perf_counter()
     Solver(rig).solve_frames(long)
     out["batch_us"] = 1e6 * (time.perf_counter() - t) / len(long)
+    arrays = getattr(Solver(rig), "solve_to_arrays", None)  # not in older checkouts
+    if arrays is not None:
+        t = time.perf_counter()
+        arrays(long)
+        out["batch_arrays_us"] = 1e6 * (time.perf_counter() - t) / len(long)
     solver = Solver(rig)
     xyz = mediapipe_to_rig(np.stack([f.world_xyz_m for f in long]))
     visible = np.stack([f.visibility for f in long]) >= 0.5
@@ -117,6 +122,8 @@ def main() -> None:
             for name, code in versions.items():
                 rounds[name].append(_run_worker(code, frames_path, args.long))
     best = {name: {k: min(r[k] for r in rs) for k in rs[0]} for name, rs in rounds.items()}
+    if "before" in best:  # an older checkout has no array path: its batch path is its whole cost
+        best["before"].setdefault("batch_arrays_us", best["before"]["batch_us"])
     load = os.getloadavg()[0]
     print(f"clip: {video.name}, {len(frames)} frames; {args.rounds} rounds; load average {load:.1f}")
     print(f"inference (bare MediaPipe pose, median): {infer:.2f} ms/frame")
@@ -127,13 +134,14 @@ def main() -> None:
         ("  One-Euro filter alone", "filter_ms", "ms"),
         ("  body solver alone", "solve_ms", "ms"),
         (f"batch Solver.solve_frames ({int(best['after']['long_frames'])} frames)", "batch_us", "us"),
-        ("  solve_arrays alone", "solve_arrays_us", "us"),
+        ("  Solver.solve_to_arrays (no BonePose objects)", "batch_arrays_us", "us"),
+        ("  solve_arrays alone (stateless)", "solve_arrays_us", "us"),
     ]
     names = list(versions)
     head = "".join(f"{n:>12s}" for n in names)
     print(f"{'per frame':46s}{head}   % of inference (after){'   after/before' if len(names) > 1 else ''}")
     for label, key, unit in rows:
-        vals = [best[n][key] for n in names]
+        vals = [best[n].get(key, float("nan")) for n in names]
         ms = best["after"][key] / (1000.0 if unit == "us" else 1.0)
         cells = "".join(f"{v:9.3f} {unit}" for v in vals)
         ratio = f"   {vals[-1] / vals[0]:.2f}" if len(names) > 1 else ""

@@ -49,6 +49,7 @@ front, +X its left), metres.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +91,26 @@ def _frames_to_arrays(
 _IDENTITY_Q = np.array([0.0, 0.0, 0.0, 1.0])
 
 
+@dataclass(frozen=True, eq=False)
+class PoseArrays:
+    """T solved frames as arrays (:meth:`Solver.solve_to_arrays`); frame k is the ``BonePose`` that
+    :meth:`Solver.solve_frames` returns for it.
+
+    Attributes:
+        t_s: (T,) timestamps, seconds.
+        quats_xyzw: (T, B, 4) local rotations, rig frame, scalar last (scipy's order).
+        hips_position_m: (T, 3) hips positions, rig frame, metres.
+        bone_state: (T, B) int8 :class:`~bridge.core.pose.BoneState` values.
+        tracking: (T,) bool.
+    """
+
+    t_s: FloatArray
+    quats_xyzw: FloatArray
+    hips_position_m: FloatArray
+    bone_state: npt.NDArray[np.int8]
+    tracking: BoolArray
+
+
 class Solver:
     """Landmark frames → :class:`BonePose`, one frame at a time (live) or many (:meth:`solve_frames`).
 
@@ -122,6 +143,23 @@ class Solver:
         frames = frames if isinstance(frames, list) else list(frames)
         if not frames:
             return []
+        poses = self.solve_to_arrays(frames)
+        return [
+            BonePose(
+                t_s=float(poses.t_s[k]),
+                rig=self.rig,
+                hips_position_m=poses.hips_position_m[k],
+                local_rotations=Rotation.from_quat(poses.quats_xyzw[k]),
+                bone_state=poses.bone_state[k],
+                tracking=bool(poses.tracking[k]),
+                flags=dict(f.flags),
+            )
+            for k, f in enumerate(frames)
+        ]
+
+    def solve_to_arrays(self, frames: Sequence[LandmarkFrame]) -> PoseArrays:
+        """Solve T (≥ 1) frames like :meth:`solve_frames` (same state, same numbers) into arrays instead of T
+        :class:`BonePose` objects: what a long recording needs without paying for a scipy ``Rotation`` a frame."""
         n_t = len(frames)
         xyz, visible, t_s, person = _frames_to_arrays(frames, self.config)
         solved = solve_arrays(self.rig, xyz, visible, self.config, self._geometry)
@@ -129,23 +167,7 @@ class Solver:
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
         hips = self._hips_positions(quats, solved.local_m, solved.tracked)
-        tracking = person & solved.tracked.any(axis=1)
-        rotations = Rotation.from_quat(quats.reshape(-1, 4)) if n_t > 1 else None
-        n_b = quats.shape[1]
-        return [
-            BonePose(
-                t_s=float(t_s[k]),
-                rig=self.rig,
-                hips_position_m=hips[k],
-                local_rotations=(
-                    Rotation.from_quat(quats[0]) if rotations is None else rotations[k * n_b : (k + 1) * n_b]
-                ),
-                bone_state=states[k],
-                tracking=bool(tracking[k]),
-                flags=dict(f.flags),
-            )
-            for k, f in enumerate(frames)
-        ]
+        return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
     def _hold_or_ease(
         self, t_s: FloatArray, quat: FloatArray, tracked: BoolArray

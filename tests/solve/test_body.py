@@ -334,3 +334,18 @@ def test_grounding_follows_the_pose_sent_not_the_hidden_legs(rig: Rig) -> None:
         assert poses[0].hips_position_m[1] < rig.offsets_m[0][1] - 0.1  # crouching
         assert poses[1].hips_position_m[1] == pytest.approx(poses[0].hips_position_m[1], abs=1e-9)  # held
         assert poses[2].hips_position_m[1] == pytest.approx(rig.offsets_m[0][1], abs=1e-9)  # eased to rest
+
+
+def test_solve_to_arrays_is_solve_frames_without_the_objects(rig: Rig) -> None:
+    rng = np.random.default_rng(8)
+    frames = [frame_from_pose(random_plausible_pose(rig, rng), t_s=k / 30) for k in range(6)]
+    frames[3] = frames[3].no_person(t_s=frames[3].t_s, image_size=(1280, 720))
+    poses = Solver(rig).solve_frames(frames)
+    arrays = Solver(rig).solve_to_arrays(frames)
+    assert arrays.quats_xyzw.shape == (6, len(rig.bones), 4)
+    for k, p in enumerate(poses):
+        np.testing.assert_allclose(p.local_rotations.as_quat(), arrays.quats_xyzw[k], atol=1e-15)
+        np.testing.assert_array_equal(p.bone_state, arrays.bone_state[k])
+        np.testing.assert_array_equal(p.hips_position_m, arrays.hips_position_m[k])
+        assert p.tracking == arrays.tracking[k] and p.t_s == arrays.t_s[k]
+    assert not arrays.tracking[3] and arrays.tracking[2]
