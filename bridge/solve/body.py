@@ -184,6 +184,21 @@ class Solver:
             self._last_q[:] = quat[-1]
             self._lost_since[:] = np.inf
             return quat, state
+        # Bones never tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest: only the
+        # others need the work below (on long recordings this skips most of the rig).
+        active = tracked.any(axis=0) | (self._lost_since != -np.inf)
+        if n_t >= 8 and not active.all():
+            out = np.empty_like(quat)
+            out[:, ~active] = _IDENTITY_Q
+            state[:, ~active] = BoneState.REST
+            keep_q, keep_lost = self._last_q, self._lost_since
+            self._last_q, self._lost_since = keep_q[active], keep_lost[active]
+            try:
+                out[:, active], state[:, active] = self._hold_or_ease(t_s, quat[:, active], tracked[:, active])
+                keep_q[active], keep_lost[active] = self._last_q, self._lost_since
+            finally:
+                self._last_q, self._lost_since = keep_q, keep_lost
+            return out, state
         frame_no = np.arange(n_t)[:, None]
         last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, B): -1 = before this call
         seen = last_k >= 0
