@@ -18,8 +18,8 @@ PACKAGE = ROOT / "bridge"
 
 #: Sub-packages of ``bridge``, lowest layer first.
 LAYERS: tuple[str, ...] = (
-    "core", "tracking", "stages", "solve", "avatar", "output", "export", "analysis", "app", "testing", "viewer",
-    "cli",
+    "core", "tracking", "stages", "multiview", "solve", "avatar", "output", "export", "analysis", "app", "testing",
+    "viewer", "cli",
 )  # fmt: skip
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 80

@@ -69,6 +69,8 @@ class AnalysisConfig:
         min_contact_s: the foot must have been on the floor this long before a take-off (so a track that
             starts or recovers in the air, or one noisy frame, does not make a take-off).
         min_flight_s, max_flight_s: flights outside this range are not jumps (a stumble; a lost track).
+        plane_angles: where the sagittal angles come from (:mod:`bridge.analysis.view`): ``auto`` (the image
+            plane on a side view for the angles the validation found better there, else 3-D), ``3d``, ``image``.
     """
 
     min_visibility: float = 0.3
@@ -89,6 +91,7 @@ class AnalysisConfig:
     rep_onset_deg: float = 3.0
     rep_hold_share: float = 0.1
     rep_min_range_deg: float = 20.0
+    plane_angles: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_visibility <= 1:
@@ -99,5 +102,7 @@ class AnalysisConfig:
             )
         if not 0 < self.jump_off_m < self.jump_on_m:
             raise BridgeError(f"jump thresholds: need 0 < off ({self.jump_off_m}) < on ({self.jump_on_m}) metres")
+        if self.plane_angles not in ("auto", "3d", "image"):
+            raise BridgeError(f"plane angles must be auto, 3d or image, got {self.plane_angles!r}")
         if not 0 < self.min_flight_s < self.max_flight_s:
             raise BridgeError("jump flight limits: need 0 < min_flight_s < max_flight_s")

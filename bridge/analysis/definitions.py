@@ -22,11 +22,25 @@ class Definition:
 
 #: The body-fixed frames the angles are measured in.
 FRAMES_TEXT = (
-    "Angles are 3-D, computed from MediaPipe's world landmarks (never from the 2-D image) in frames fixed to the "
-    "body, so they do not depend on where the camera stands. Pelvis frame: left = right hip → left hip; up = "
+    "Angles are 3-D, computed from MediaPipe's world landmarks in frames fixed to the body, so they do not "
+    "depend on where the camera stands — except on a side view, where knee and hip flexion are measured "
+    "in the image plane (see View below). Pelvis frame: left = right hip → left hip; up = "
     "mid-hips → mid-shoulders made perpendicular to left; forward = left × up. Trunk frame: the same with the "
     "shoulder line. MediaPipe has no pelvis markers of its own, so the pelvis frame's tilt follows the trunk: "
     "hip flexion is the thigh against the trunk line, as a goniometer held along the trunk measures it."
+)
+
+#: How the camera's view is judged and what the image-plane angles are (bridge.analysis.view, .angles2d).
+VIEW_TEXT = (
+    "View: the view angle is the angle between the camera's axis and the body's frontal plane (through the hip "
+    "and shoulder lines, from MediaPipe's 3-D landmarks): 0° the camera sees the front or back, 90° one side; "
+    "the clip's median under 30° is a front view, from 60° a side view, oblique between. Sagittal angles "
+    "(flexion, dorsiflexion, forward lean) suit a side view: from the front they lie along the camera's depth "
+    "axis, which one camera only guesses (bent knees read too straight). Frontal angles (abduction, lateral "
+    "lean) suit a front or back view. On a side view the image-plane angles are used for knee and hip flexion: "
+    "the same definitions applied to the 2-D image landmarks (knee: 180° − the 2-D hip–knee–ankle angle; "
+    "hip: the thigh against the image trunk line, positive toward the way the person faces, told from the feet "
+    "and the face)."
 )
 
 #: Every angle of :data:`bridge.analysis.angles.TWO_SIDED` and the trunk, in report order.
@@ -146,6 +160,7 @@ __all__ = [
     "NORM_NOTE",
     "NORM_SOURCE",
     "PLANAR_TEXT",
+    "VIEW_TEXT",
     "ROM_TEXT",
     "SYMMETRY_TEXT",
     "Definition",

@@ -31,12 +31,14 @@ from bridge.analysis.page_tables import (
 from bridge.analysis.page_tables import title as _title
 from bridge.analysis.stills import LEFT_RGB, MIDDLE_RGB, RIGHT_RGB, Still
 from bridge.analysis.track import track_segments
+from bridge.analysis.view import FRONT_MAX_DEG, SIDE_MIN_DEG, VIEW_NAMES
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222;padding:0 16px}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
-#definitions td{text-align:left}
+#definitions td{text-align:left}#summary td:last-child,#summary th:last-child{text-align:left;max-width:420px}
+tr.view-no td:last-child{background:#fde2e1}tr.view-partly td:last-child{background:#fff4d6}
 img{max-width:100%;display:block;margin:6px 0 18px}
 .note{color:#555;font-size:90%}.source{font-size:90%}.formula{font-weight:600}
 .warn{background:#fff4d6;border-left:4px solid #e0a800;padding:6px 10px}
@@ -98,6 +100,46 @@ def person_html(analysis: Analysis, input_note: str) -> str:
     return "\n".join(parts)
 
 
+def view_html(analysis: Analysis) -> str:
+    """The camera's view of the body, what it means for the angles, and the warnings (:mod:`.view`)."""
+    v = analysis.view
+    if v is None:
+        return para(f"View suitability: {VIEW_NOT_ASSESSED}.", "note")
+    if v.view.endswith(" views"):
+        return para(
+            f"Camera views: the landmarks were triangulated from {v.view.split()[0]} calibrated cameras, so every "
+            "angle is measured in 3-D and no single camera's view limits it.",
+            "note",
+        )
+    shares = ", ".join(f"{100 * v.shares[name]:.0f}% {name}" for name in VIEW_NAMES)
+    image = sorted(v.image_plane())
+    parts = [
+        para(
+            f"Camera view: {v.view} (median {v.median_deg:.0f}° from the front; frames: {shares}). The view angle "
+            "is the angle between the camera's axis and the body's frontal plane (hip and shoulder lines), 0° "
+            f"seeing the front or back, 90° one side; under {FRONT_MAX_DEG:.0f}° counts as a front view, from "
+            f"{SIDE_MIN_DEG:.0f}° as a side view. Sagittal angles (flexion, forward lean) suit a side view, "
+            "frontal ones (abduction, lateral lean) a front or back view.",
+            "note",
+        ),
+        para(
+            "Measured in the image plane (2-D, as Sports2D does; on a side view these were more accurate than "
+            f"MediaPipe's 3-D in the validation): {', '.join(_title(n) for n in image)}."
+            if image
+            else "Every angle comes from MediaPipe's 3-D landmarks.",
+            "note",
+        ),
+    ]
+    return "\n".join(parts)
+
+
+def view_warnings_html(analysis: Analysis) -> str:
+    """The view's warnings (:attr:`ViewAssessment.warnings`), shown above the angle table."""
+    if analysis.view is None:
+        return ""
+    return "\n".join(f"<p class='warn view-warning'>{html.escape(w)}</p>" for w in analysis.view.warnings)
+
+
 def stills_html(stills: Sequence[Still]) -> str:
     if not stills:
         return para("No key moments: the person was never tracked.", "note")
@@ -132,6 +174,7 @@ def files_html(files: Sequence[Path]) -> str:
     what = {
         "_angles.csv": "every angle per frame, degrees (one row per frame)",
         "_reps.csv": "every repetition of the --reps sets",
+        "_analysis.json": "the summary: ranges of motion, the view and whether it suits each angle, counts",
         ".trc": f"OpenSim markers, metres; {MARKER_FRAME}",
         ".mot": "OpenSim storage of every angle, degrees",
         ".c3d": "C3D markers, millimetres, the same frame as the .trc",
@@ -153,12 +196,6 @@ def report_html(
     input_note: str = "",
 ) -> str:
     """The self-contained report page (module docstring)."""
-    view_note = (
-        "View suitability (“view suits it”): whether the camera's view suits each angle is "
-        f"{VIEW_NOT_ASSESSED} in this version."
-        if not analysis.view
-        else "View suitability: how well the camera's view suits each angle, as estimated from the landmarks."
-    )
     parts = [
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body>",
@@ -168,8 +205,9 @@ def report_html(
         "<h2 id='stills-section'>Key moments</h2>",
         stills_html(stills),
         "<h2>Joint angles (degrees)</h2>",
+        view_warnings_html(analysis),
         summary_table(analysis),
-        para(view_note, "note"),
+        view_html(analysis),
         "<h2 id='norms-section'>Range of motion against the norms</h2>",
         norms_chart(analysis),
         "<h2>Left/right symmetry</h2>",

@@ -14,6 +14,7 @@ from bridge.analysis.definitions import (
     PLANAR_TEXT,
     ROM_TEXT,
     SYMMETRY_TEXT,
+    VIEW_TEXT,
     norm_of,
 )
 from bridge.analysis.reps import RepSet, describe
@@ -24,9 +25,13 @@ VIEW_NOT_ASSESSED = "not assessed"
 CHART_LO_DEG, CHART_HI_DEG = -90.0, 200.0
 
 
-def table(header: list[str], rows: list[list[str]], table_id: str) -> str:
+def table(header: list[str], rows: list[list[str]], table_id: str, row_classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    classes = row_classes or [""] * len(rows)
+    body = "".join(
+        (f"<tr class='{cls}'>" if cls else "<tr>") + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row, cls in zip(rows, classes, strict=True)
+    )
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -48,9 +53,10 @@ def para(text: str, cls: str = "") -> str:
 
 
 def summary_table(analysis: Analysis) -> str:
-    rows = []
+    rows, classes = [], []
     for s in analysis.summary:
         norm = norm_of(s.name)
+        classes.append(f"view-{analysis.view.angles[s.name].suits}" if analysis.view else "")
         rows.append(
             [
                 title(s.name),
@@ -60,11 +66,11 @@ def summary_table(analysis: Analysis) -> str:
                 deg(s.mean_deg),
                 f"{100 * s.seen:.0f}%",
                 f"{norm.low_deg:g} to {norm.high_deg:g}" if norm else "–",
-                analysis.view.get(s.name, VIEW_NOT_ASSESSED),
+                analysis.view.angles[s.name].text if analysis.view else VIEW_NOT_ASSESSED,
             ]
         )
     header = ["angle", "min", "max", "ROM", "mean", "frames seen", "normative (AAOS)", "view suits it"]
-    return table(header, rows, "summary")
+    return table(header, rows, "summary", classes)
 
 
 def _pos(v: float) -> float:
@@ -263,6 +269,7 @@ def definitions_html(analysis: Analysis) -> str:
             para(FRAMES_TEXT),
             table(["CSV column (left_/right_)", "definition", "0°", "positive"], rows, "definitions"),
             para(PLANAR_TEXT),
+            para(VIEW_TEXT),
             para(ROM_TEXT),
             para(SYMMETRY_TEXT, "formula"),
             para(SMOOTHING_TEXT.format(cutoff=cutoff)),

@@ -9,6 +9,7 @@ The I/O edge of :mod:`bridge.analysis.analyse`: nothing here computes an angle. 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -32,25 +33,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """What :func:`write_report` wrote: the CSV, the PNG plots (title, path), the HTML page, the exports and
-    (with ``--reps``) the repetitions CSV."""
+    """What :func:`write_report` wrote: the CSV, the PNG plots (title, path), the HTML page, the exports,
+    (with ``--reps``) the repetitions CSV and the JSON summary."""
 
     csv_path: Path
     plots: tuple[tuple[str, Path], ...]
     html_path: Path
     exports: tuple[Path, ...] = ()
     reps_csv_path: Path | None = None
+    summary_path: Path | None = None
 
 
 def write_csv(analysis: Analysis, path: Path) -> None:
-    """One row per frame: ``t_s, frame_index, person``, every angle in degrees (2 decimals; empty = NaN), and the
-    squat signal ``knee_signal_deg`` and ``foot_height_m`` used for repetitions and jumps."""
+    """One row per frame: ``t_s, frame_index, person``, every angle in degrees (2 decimals; empty = NaN), the
+    squat signal ``knee_signal_deg`` and ``foot_height_m`` used for repetitions and jumps, and the camera's view
+    angle ``view_deg`` (:func:`bridge.analysis.view.side_view_deg`: 0 front or back, 90 side)."""
     a = analysis.angles
+    view = analysis.view.side_view_deg if analysis.view is not None else np.full(len(a.t_s), np.nan)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(
-            ["t_s", "frame_index", "person", *(f"{n}_deg" for n in a.names), "knee_signal_deg", "foot_height_m"]
-        )
+            ["t_s", "frame_index", "person", *(f"{n}_deg" for n in a.names), "knee_signal_deg", "foot_height_m",
+             "view_deg"]
+        )  # fmt: skip
         for k in range(a.values_deg.shape[0]):
             values = [_fmt(v, 2) for v in a.values_deg[k]]
             w.writerow(
@@ -61,8 +66,45 @@ def write_csv(analysis: Analysis, path: Path) -> None:
                     *values,
                     _fmt(analysis.knee_deg[k], 2),
                     _fmt(analysis.feet.foot_height_m[k], 4),
+                    _fmt(view[k], 1),
                 ]
             )
+
+
+def summary_json(analysis: Analysis) -> dict[str, object]:
+    """The clip's summary as JSON data: per angle its range (degrees), the share of frames seen, whether the view
+    suits it and which estimate it is; the view (median angle, shares, warnings); counts of squats and jumps."""
+
+    def num(v: float) -> float | None:
+        return round(float(v), 2) if math.isfinite(float(v)) else None
+
+    v = analysis.view
+    angles: dict[str, object] = {}
+    for s in analysis.summary:
+        entry: dict[str, object] = {
+            "min_deg": num(s.min_deg), "max_deg": num(s.max_deg), "rom_deg": num(s.rom_deg),
+            "mean_deg": num(s.mean_deg), "seen": round(s.seen, 4),
+        }  # fmt: skip
+        if v is not None:
+            a = v.angles[s.name]
+            entry.update(plane=a.plane, view_suits=a.suits, estimate=a.method, view_note=a.text)
+        angles[s.name] = entry
+    view: dict[str, object] | None = None
+    if v is not None:
+        view = {
+            "view": v.view, "median_view_deg": num(v.median_deg),
+            "shares": {k: round(x, 4) for k, x in v.shares.items()}, "warnings": list(v.warnings),
+        }  # fmt: skip
+    return {
+        "frames": len(analysis.track), "person": analysis.person, "view": view, "angles": angles,
+        "squats": len(analysis.squats), "jumps": len(analysis.jumps),
+        "reps": {r.spec.name: len(r.reps) for r in analysis.reps},
+    }  # fmt: skip
+
+
+def write_summary_json(analysis: Analysis, path: Path) -> None:
+    """:func:`summary_json` as ``path`` (UTF-8, indented)."""
+    path.write_text(json.dumps(summary_json(analysis), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_reps_csv(analysis: Analysis, path: Path) -> None:
@@ -269,8 +311,9 @@ def write_report(
     images: Mapping[int, BgrImage] | None = None,
     input_note: str = "",
 ) -> ReportFiles:
-    """Write into ``out_dir`` (created): ``<stem>_angles.csv``, ``<stem>.trc``, ``<stem>.mot``, ``<stem>.c3d``,
-    ``<stem>_reps.csv`` (with ``--reps``), the PNG plots and ``<stem>_report.html``.
+    """Write into ``out_dir`` (created): ``<stem>_angles.csv``, ``<stem>_analysis.json``, ``<stem>.trc``,
+    ``<stem>.mot``, ``<stem>.c3d``, ``<stem>_reps.csv`` (with ``--reps``), the PNG plots and
+    ``<stem>_report.html``.
 
     Args:
         images: frame index → BGR image of the analysed video for the stills
@@ -284,22 +327,32 @@ def write_report(
             f"cannot create the output folder {out_dir}: {exc.strerror}; pick another --out"
         ) from None
     csv_path = out_dir / f"{stem}_angles.csv"
+    summary_path = out_dir / f"{stem}_analysis.json"
     exports = (out_dir / f"{stem}.trc", out_dir / f"{stem}.mot", out_dir / f"{stem}.c3d")
     reps_csv = out_dir / f"{stem}_reps.csv" if analysis.reps else None
     try:
         write_csv(analysis, csv_path)
+        write_summary_json(analysis, summary_path)
         for path, writer in zip(exports, (write_trc, write_mot, write_c3d), strict=True):
             writer(analysis, path)
         if reps_csv is not None:
             write_reps_csv(analysis, reps_csv)
         plots = write_plots(analysis, out_dir, stem)
         html_path = out_dir / f"{stem}_report.html"
-        files = [csv_path, *([reps_csv] if reps_csv else []), *exports]
+        files = [csv_path, summary_path, *([reps_csv] if reps_csv else []), *exports]
         page = report_html(analysis, plots, title or stem, make_stills(analysis, images), files, input_note)
         html_path.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise BridgeError(f"cannot write the report into {out_dir}: {exc.strerror}; check the folder") from None
-    return ReportFiles(csv_path, plots, html_path, exports, reps_csv)
+    return ReportFiles(csv_path, plots, html_path, exports, reps_csv, summary_path)
 
 
-__all__ = ["ReportFiles", "write_csv", "write_plots", "write_report", "write_reps_csv"]
+__all__ = [
+    "ReportFiles",
+    "summary_json",
+    "write_csv",
+    "write_plots",
+    "write_report",
+    "write_reps_csv",
+    "write_summary_json",
+]

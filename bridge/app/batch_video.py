@@ -52,6 +52,7 @@ def _track_and_solve(
 
     Returns (frames, tracked frames, video fps, poses (if --bvh), flip-repaired landmarks (if --analyze))."""
     processor = Processor(config.rig, config.processor)
+    raws: list[Any] = []  # offline: solved after the loop (zero-phase, look-ahead: Processor.process_offline)
     # The analysis takes the frames before the live One-Euro filter (it low-passes them itself, zero-phase), as
     # `bridge analyze` does.
     analysis = Processor(None, dataclasses.replace(ANALYSIS_STAGES, flips=config.processor.flips))
@@ -72,18 +73,19 @@ def _track_and_solve(
             extra={"input_sha256": job.input_sha256},
         )
         with RecordingWriter(tmp_dir / job.recording_path.name, header) as writer:
-            for result in process_frames((detector.detect(frame) for frame in source), processor):
+            for result in process_frames((detector.detect(frame) for frame in source), None):
                 writer.write(result.raw)
                 frames += 1
                 tracked += int(result.raw.person)
                 if config.bvh:
-                    poses.append(result.pose)
+                    raws.append(result.raw)
                 if config.analyze:
                     landmarks.append(analysis.landmarks(result.raw))
                 now = time.monotonic()
                 if progress is not None and now - last_report >= PROGRESS_INTERVAL_S:
                     last_report = now
                     progress(job.rel, frames)
+    poses = [r.pose for r in processor.process_offline(raws)] if config.bvh else []
     return frames, tracked, info.fps, poses, landmarks
 
 

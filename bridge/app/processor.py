@@ -2,12 +2,17 @@
 
 Order (each stage optional, see :class:`ProcessorConfig`):
 
-    tracked frame ─► flip repair ─► lifter ─► One-Euro filter ─► mirror ─► body solver ─► hands ─► face ─► signs
-                     (stages: LandmarkFrame → LandmarkFrame)               (solvers: → BonePose, blend shapes)
+    tracked frame ─► flip repair ─► lifter ─► One-Euro filter ─► mirror ─► body state ─► body solver ─► hands
+                     (stages: LandmarkFrame → LandmarkFrame)                 ─► face ─► signs (→ BonePose, blends)
 
 * the lifter runs after the flip repair, so its 2-D window is labelled consistently (one swapped frame would
   disturb every output whose window holds it), and before the filter, which smooths what it made;
 * the mirror runs last among the stages: flip repair, lifter and filter work on what the camera saw;
+* the body state (:mod:`bridge.stages.body_state`, on where configured) places the body in the room, keeps
+  planted feet planted and legs plausible, and holds the pose back until a confident start, then eases it in;
+* offline (:meth:`Processor.process_offline`: ``export``, ``batch``) the One-Euro filter is replaced by a
+  zero-phase low-pass (:func:`bridge.analysis.track.lowpass_track`, as ``analyze`` uses) and the body state runs
+  in its offline form; live stays causal;
 * a processor without a rig runs the landmark stages only (``bridge analyze``, ``bridge record``);
 * last (signs), each bone's quaternion is kept in the hemisphere of its previous frame
   (:class:`~bridge.core.rotations.QuaternionContinuity`): the same rotations, but no sign flip between frames
@@ -21,6 +26,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bridge.analysis.track import lowpass_track, track_from_frames
+from bridge.core.frames import to_normalised
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
@@ -29,6 +36,7 @@ from bridge.solve.body import Solver
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig, FaceSolver
 from bridge.solve.hands import HandConfig, HandSolver
+from bridge.stages.body_state import EASE_IN_FLAG, BodyState, BodyStateConfig, ease_in_pose, rig_foot_slope_deg
 from bridge.stages.filter import LandmarkFilter, OneEuroConfig
 from bridge.stages.flips import FlipRepair, FlipRepairConfig
 from bridge.stages.lifter import CausalLifter, LifterConfig
@@ -50,6 +58,9 @@ class ProcessorConfig:
         solver: body solver settings (:mod:`bridge.solve.body`).
         hands: finger solver (:mod:`bridge.solve.hands`), applied where frames carry hands.
         face: face solver (:mod:`bridge.solve.face`: head, eyes, blend shapes).
+        body: the body-state stage (:mod:`bridge.stages.body_state`); None leaves it out.
+        offline_cutoff_hz: :meth:`Processor.process_offline`'s zero-phase low-pass (used instead of ``filter``
+            where that is set; 0 = none).
     """
 
     flips: FlipRepairConfig | None = field(default_factory=FlipRepairConfig)
@@ -59,6 +70,8 @@ class ProcessorConfig:
     solver: SolverConfig = field(default_factory=SolverConfig)
     hands: HandConfig | None = field(default_factory=HandConfig)
     face: FaceConfig | None = field(default_factory=FaceConfig)
+    body: BodyStateConfig | None = None
+    offline_cutoff_hz: float = 6.0
 
 
 #: The landmark stages of offline movement analysis: flip repair only (``bridge.analysis`` low-passes the
@@ -106,6 +119,12 @@ class Processor:
             stages.append(LandmarkFilter(config.filter))
         if config.mirror:
             stages.append(Mirror())
+        body = config.body
+        if body is not None and rig is not None and body.rig_foot_slope_deg is None:
+            body = dataclasses.replace(body, rig_foot_slope_deg=rig_foot_slope_deg(rig))
+        self.body = BodyState(body) if body is not None else None
+        if self.body is not None:
+            stages.append(self.body)
         self.stages: tuple[Stage, ...] = tuple(stages)
         self.solver = Solver(rig, config.solver) if rig is not None else None
         self.hands = HandSolver(rig, config.hands) if rig is not None and config.hands is not None else None
@@ -120,10 +139,15 @@ class Processor:
 
     def __call__(self, frame: LandmarkFrame, received_s: float = math.nan) -> FrameResult:
         """Process one tracked frame."""
-        landmarks = self.landmarks(frame)
+        return self._solve(frame, self.landmarks(frame), received_s)
+
+    def _solve(self, frame: LandmarkFrame, landmarks: LandmarkFrame, received_s: float) -> FrameResult:
         if self.solver is None:
             return FrameResult(frame, landmarks, received_s=received_s)
         pose = self.solver(landmarks)
+        ease = landmarks.flags.get(EASE_IN_FLAG)
+        if isinstance(ease, float) and ease < 1.0:
+            pose = ease_in_pose(pose, ease)
         if self.hands is not None and landmarks.hands is not None:
             pose = self.hands(landmarks, pose)
         blendshapes = None
@@ -132,3 +156,31 @@ class Processor:
             pose, blendshapes = out.pose, out.blendshapes
         pose = dataclasses.replace(pose, local_rotations=self.continuity(pose.local_rotations))
         return FrameResult(frame, landmarks, pose, blendshapes, received_s)
+
+    def process_offline(self, frames: list[LandmarkFrame]) -> list[FrameResult]:
+        """A whole clip at once, looking ahead: the stages without the One-Euro filter, then the zero-phase
+        low-pass (``offline_cutoff_hz``, where a filter is configured), the body state's offline form, the
+        solvers."""
+        staged = list(frames)
+        for stage in self.stages:
+            if isinstance(stage, (LandmarkFilter, BodyState)):
+                continue
+            staged = [stage(f) for f in staged]
+        if self.config.filter is not None and self.config.offline_cutoff_hz > 0 and staged:
+            staged = _lowpassed(staged, self.config.offline_cutoff_hz)
+        if self.body is not None:
+            staged = self.body.offline(staged)
+        return [self._solve(raw, f, math.nan) for raw, f in zip(frames, staged, strict=True)]
+
+
+def _lowpassed(frames: list[LandmarkFrame], cutoff_hz: float) -> list[LandmarkFrame]:
+    """The frames with world and image landmarks low-passed zero-phase (as ``analyze`` does)."""
+    track = lowpass_track(track_from_frames(frames), cutoff_hz)
+    out = []
+    for k, f in enumerate(frames):
+        if not f.person:
+            out.append(f)
+            continue
+        image = to_normalised(track.image_px[k], track.image_size) if f.image_size else f.image_xy
+        out.append(f.replace(world_xyz_m=track.world_xyz_m[k], image_xy=image))
+    return out

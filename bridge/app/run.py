@@ -19,12 +19,16 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+from bridge.app.multiview import open_views
 from bridge.app.processor import FrameResult, Processor
+from bridge.core.errors import BridgeError
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.person import PERSON_NOTE_FLAG
+from bridge.multiview.calibration import read_calibration
 from bridge.tracking.config import TrackerConfig
 from bridge.tracking.process import READ_TIME_FLAG, open_landmarks
 from bridge.tracking.sources import StreamInfo
@@ -107,6 +111,8 @@ def open_run(
     max_frames: int | None = None,
     stop: threading.Event | None = None,
     on_note: Callable[[str], None] | None = None,
+    views: Sequence[str] = (),
+    calibration: str | Path | None = None,
 ) -> Iterator[tuple[StreamInfo, Run]]:
     """Track ``input_text`` (see :mod:`bridge.tracking.sources`) and yield ``(info, run)``; iterate ``run`` for
     the :class:`~bridge.app.processor.FrameResult` of every frame.
@@ -114,10 +120,42 @@ def open_run(
     The tracker process (or the recording) is opened here and always closed when the block ends; errors are
     one-line :class:`~bridge.core.errors.BridgeError` values. ``realtime``: files play at their own speed;
     ``on_note``: see :func:`process_frames`; it also gets, first, the line saying what a camera delivers.
+    ``views``: two or more inputs triangulated with ``calibration`` (:mod:`bridge.app.multiview`) instead.
     """
+    if len(views) > 1:
+        with _open_views_run(
+            views, calibration, tracker, processor, realtime, max_frames, stop, on_note
+        ) as opened:
+            yield opened
+        return
     with open_landmarks(input_text, dataclasses.replace(tracker, realtime=realtime)) as (info, frames):
         if on_note is not None and info.delivery:
             on_note(info.delivery)  # what the camera actually delivers
         pace = realtime and not info.live
         results = process_frames(frames, processor, pace=pace, max_frames=max_frames, stop=stop, on_note=on_note)
+        yield info, Run(frames, results)
+
+
+@contextmanager
+def _open_views_run(
+    views: Sequence[str],
+    calibration: str | Path | None,
+    tracker: TrackerConfig,
+    processor: Processor | None,
+    realtime: bool,
+    max_frames: int | None,
+    stop: threading.Event | None,
+    on_note: Callable[[str], None] | None,
+) -> Iterator[tuple[StreamInfo, Run]]:
+    """Several views triangulated into one run (live or ``realtime``: paired by time; files: synchronised)."""
+    if calibration is None:
+        raise BridgeError("several --input need --calibration FILE (a camera TOML or Qualisys .qca.txt)")
+    cal = read_calibration(calibration)
+    config = dataclasses.replace(tracker, realtime=realtime)
+    with open_views(views, cal, config, max_frames=max_frames, on_note=on_note or (lambda _m: None)) as (
+        v,
+        frames,
+    ):
+        info = dataclasses.replace(v.infos[0], description=" + ".join(i.description for i in v.infos))
+        results = process_frames(frames, processor, max_frames=max_frames, stop=stop, on_note=on_note)
         yield info, Run(frames, results)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +50,8 @@ class StreamConfig:
         lan_datagram_bytes: VMC targets that are not loopback addresses get frames split into datagrams of at
             most this many bytes when ``encoders`` sets no limit
             (:func:`bridge.output.protocols.encoder_config_for`); None: one bundle a frame everywhere.
+        views, calibration: two or more inputs triangulated with that calibration (:mod:`bridge.app.multiview`;
+            then ``input_text`` is only the first); ``()``: one input.
     """
 
     input_text: str | None
@@ -62,6 +65,8 @@ class StreamConfig:
     max_frames: int | None = None
     status_interval_s: float = 0.5
     lan_datagram_bytes: int | None = LAN_DATAGRAM_BYTES
+    views: tuple[str, ...] = ()
+    calibration: str | Path | None = None
 
 
 @dataclass
@@ -179,7 +184,8 @@ def run_stream(
     was_tracking: bool | None = None
     with (
         open_run(config.input_text, config.tracker, processor, realtime=config.realtime,
-                 max_frames=config.max_frames, on_note=status.message) as (info, results),
+                 max_frames=config.max_frames, on_note=status.message, views=config.views,
+                 calibration=config.calibration) as (info, results),
         UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
     ):  # fmt: skip
         stats.description = info.description

@@ -21,6 +21,7 @@ from bridge.analysis.pdf import print_pdf
 from bridge.analysis.report import write_report
 from bridge.analysis.reps import PRESETS, parse_rep_spec
 from bridge.analysis.stills import BgrImage, grab_frames, key_moments
+from bridge.analysis.view import PLANE_CHOICES, view_lines
 from bridge.app.processor import ANALYSIS_STAGES, Processor, ProcessorConfig
 from bridge.app.run import open_run
 from bridge.app.status import StatusLine, progress_bar
@@ -136,6 +137,13 @@ def _add_report_options(parser: argparse.ArgumentParser, group: argparse._Argume
         "both_knee_flexion (the mean of both sides), a column such as left_knee_flexion, or a preset "
         f"({', '.join(PRESETS)}); REST:ACTIVE thresholds in degrees (default: from the clip's range)",
     )
+    group.add_argument(
+        "--plane-angles",
+        choices=PLANE_CHOICES,
+        default="auto",
+        help="where sagittal angles come from: auto (knee and hip flexion in the image plane on a side view, "
+        "3-D otherwise), 3d, image (default %(default)s)",
+    )
     parser.add_argument(
         "--pdf", action="store_true", help="also print each report to <name>_report.pdf (needs Chromium or Chrome)"
     )
@@ -155,6 +163,7 @@ def _configs(args: argparse.Namespace) -> tuple[ProcessorConfig, AnalysisConfig]
         jump_on_m=args.jump_height,
         jump_off_m=min(AnalysisConfig().jump_off_m, 0.4 * args.jump_height),
         reps=tuple(args.reps),
+        plane_angles=args.plane_angles,
     )
     return processor, analysis
 
@@ -243,7 +252,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             + (f" (flight {jumps})" if jumps else "")
             + "".join(f", {len(r.reps)} {r.spec.name} repetitions" for r in result.reps)
             + f"; report {files.html_path}"
-            + (f"\n  person analysed: {result.person}" if result.person else ""),
+            + (f"\n  person analysed: {result.person}" if result.person else "")
+            + "".join(f"\n  {line}" for line in view_lines(result.view)),
             flush=True,
         )
     return 0

@@ -58,7 +58,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     config = BatchConfig(
         rig=rig_from_args(args),
         tracker=TrackerConfig(model_path=args.model),
-        processor=processor_config_from_args(args),
+        processor=processor_config_from_args(args, root_motion="planar"),
         bvh=args.bvh,
         bvh_unit=args.bvh_unit,
         analyze=args.analyze,

@@ -22,6 +22,7 @@ from bridge.cli.options import (
     note,
     positive_int,
     processor_config_from_args,
+    resolve_views,
     rig_from_args,
     tracker_config_from_args,
 )
@@ -77,17 +78,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise BridgeError(f"cannot write {path}: folder {path.parent} does not exist; create it first")
     config = BvhExportConfig(unit=args.unit)
     rig = rig_from_args(args)
-    processor = Processor(rig, processor_config_from_args(args))
-    poses: list[BonePose] = []
-    tracked = 0
+    processor = Processor(rig, processor_config_from_args(args, root_motion="planar"))
     tracker = tracker_config_from_args(args)
-    with open_run(input_text, tracker, processor, max_frames=args.max_frames, on_note=note) as (info, run):
+    views = resolve_views(args)
+    with open_run(input_text, tracker, None, max_frames=args.max_frames, on_note=note, views=views,
+                  calibration=args.calibration) as (info, run):  # fmt: skip
         note(f"exporting {info.description}")
         fps = args.fps or info.fps or DEFAULT_EXPORT_FPS
-        for result in run:
-            assert result.pose is not None
-            poses.append(result.pose)
-            tracked += int(result.pose.tracking)
+        raw = [result.raw for result in run]
+    # Offline: zero-phase smoothing and the body state's look-ahead form (no lag; see Processor.process_offline).
+    poses: list[BonePose] = [r.pose for r in processor.process_offline(raw) if r.pose is not None]
+    tracked = sum(int(p.tracking) for p in poses)
     if not poses:
         raise BridgeError(f"{info.description} has no frames; nothing to export")
     if args.bvh is not None:

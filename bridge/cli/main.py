@@ -21,6 +21,7 @@ from bridge import __version__
 from bridge.cli.analyze import cmd_analyze, configure_analyze
 from bridge.cli.avatar import cmd_avatar, configure_avatar
 from bridge.cli.batch import cmd_batch, configure_batch
+from bridge.cli.calibrate import cmd_calibrate, configure_calibrate
 from bridge.cli.cameras import cmd_cameras, configure_cameras
 from bridge.cli.export import cmd_export, configure_export
 from bridge.cli.record import cmd_record, configure_record
@@ -75,6 +76,12 @@ COMMANDS: list[Command] = [
         "track, solve and write every video of a folder (BVH, analysis), locally or on Ray",
         configure_batch,
         cmd_batch,
+    ),  # fmt: skip
+    Command(
+        "calibrate",
+        "cameras for several-view tracking: convert a calibration, intrinsics from a board, sync videos",
+        configure_calibrate,
+        cmd_calibrate,
     ),  # fmt: skip
 ]
 

@@ -18,10 +18,13 @@ from bridge.avatar.load import load_rig_or_avatar
 from bridge.avatar.read import read_avatar
 from bridge.core.errors import BridgeError
 from bridge.core.rig import Rig
+from bridge.multiview.single import load_single_camera
 from bridge.output.vmc import NORMALIZED, ORIGINAL
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.face import FaceConfig
 from bridge.solve.hands import HandConfig
+from bridge.stages.body_state import ROOT_MOTION_CHOICES, BodyStateConfig
+from bridge.stages.camera_model import DEFAULT_FOV_DEG
 from bridge.stages.filter import OneEuroConfig
 from bridge.stages.flips import FlipRepairConfig
 from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
@@ -84,6 +87,16 @@ fps_value = float_in(1.0, 1000.0, "frame rate in frames per second")
 # Input options
 
 
+class _InputAction(argparse.Action):
+    """``--input`` given once or several times: ``args.input`` is the first, ``args.inputs_all`` every one."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        every = [*(getattr(namespace, "inputs_all", None) or []), str(values)]
+        namespace.inputs_all = every
+        namespace.input = every[0]
+
+
 def add_input_args(parser: argparse.ArgumentParser) -> None:
     """Add the options every command that reads an input shares: ``--input``, ``--model``, ``--image-fps``."""
     group = parser.add_argument_group("input")
@@ -92,8 +105,18 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         "-i",
         metavar="X",
         default=None,
+        action=_InputAction,
         help="camera, camera:N, N (webcam number), a video file, a folder of images, a bridge recording "
-        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip",
+        "(.jsonl) or demo; default: camera 0 if there is one, else the Sports2D demo clip. Give it 2-4 times "
+        "with --calibration for several views (bridge record)",
+    )
+    group.add_argument(
+        "--calibration",
+        metavar="FILE[:CAMERA]",
+        default=None,
+        help="the cameras of several --input: a camera TOML (anipose/Pose2Sim/FreeMoCap) or Qualisys .qca.txt; "
+        "with one --input, that camera's intrinsics for where the body stands (CAMERA: which of the file's "
+        "cameras, default the one named like the input), instead of --fov",
     )
     group.add_argument(
         "--model",
@@ -173,8 +196,23 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
     )
 
 
+def resolve_views(args: argparse.Namespace) -> tuple[str, ...]:
+    """Every ``--input`` when there are several (to triangulate with ``--calibration``), else ``()``."""
+    every = tuple(getattr(args, "inputs_all", None) or ())
+    if len(every) < 2:
+        return ()
+    if getattr(args, "calibration", None) is None:
+        raise BridgeError("several --input need --calibration FILE (a camera TOML or Qualisys .qca.txt)")
+    return every
+
+
 def resolve_input(args: argparse.Namespace) -> str:
     """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
+    if len(getattr(args, "inputs_all", None) or []) > 1:
+        raise BridgeError(
+            "several --input are triangulated by bridge record, stream, export and view (with --calibration); for "
+            "this command record them first, then give the recording as the one --input"
+        )
     if args.input is not None:
         return str(args.input)
     if camera_available(0):
@@ -235,6 +273,25 @@ def add_pose_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
                        help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
                        "last 27 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
+    add_world_args(group)
+
+
+def add_world_args(group: argparse._ArgumentGroup) -> None:
+    """``--root-motion``, ``--fov``, ``--height``: where the body stands (:mod:`bridge.stages.body_state`)."""
+    group.add_argument(
+        "--root-motion", choices=ROOT_MOTION_CHOICES, default=None,
+        help="the hips travel over the floor (planar) and rise in jumps and climbs (full), or stay above the "
+        "origin (off); default off for live streams (an avatar at a desk stays put), planar for export and batch",
+    )  # fmt: skip
+    group.add_argument(
+        "--fov", type=float_in(1, 179, "field of view in degrees"), default=DEFAULT_FOV_DEG, metavar="DEG",
+        help="the camera's horizontal field of view, for where the body stands (default %(default)s: a webcam)",
+    )  # fmt: skip
+    group.add_argument(
+        "--height", type=float_in(0.5, 2.5, "height in metres"), default=None, metavar="M",
+        help="your height in metres: for how far you are from the camera (default: MediaPipe's estimate) and, "
+        "in stream, VRChat tracker positions are scaled to it (default there 1.7)",
+    )  # fmt: skip
 
 
 def rig_from_args(args: argparse.Namespace) -> Rig:
@@ -246,17 +303,34 @@ def rig_from_args(args: argparse.Namespace) -> Rig:
     return load_rig_or_avatar(getattr(args, "rig", "default"))
 
 
-def processor_config_from_args(args: argparse.Namespace) -> ProcessorConfig:
-    """The landmark → pose settings chosen with :func:`add_pose_args`."""
+def processor_config_from_args(args: argparse.Namespace, root_motion: str = "off") -> ProcessorConfig:
+    """The landmark → pose settings chosen with :func:`add_pose_args`; ``root_motion`` is the command's default
+    for ``--root-motion``."""
+    chosen = getattr(args, "root_motion", None) or root_motion
     return ProcessorConfig(
         flips=None if args.no_flip_repair else FlipRepairConfig(),
         filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
         mirror=args.mirror,
-        solver=SolverConfig(hold_s=args.hold, ease_s=args.ease),
+        solver=SolverConfig(hold_s=args.hold, ease_s=args.ease, root_motion=chosen),
+        body=_body_state_config(args),
         lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
         hands=HandConfig(hold_s=args.hold, ease_s=args.ease),
         face=FaceConfig(hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")),
     )
+
+
+def _body_state_config(args: argparse.Namespace) -> BodyStateConfig:
+    """The body-state settings of :func:`add_world_args` (the calibration read here: a bad file is one line)."""
+    calibration = getattr(args, "calibration", None)
+    input_name = getattr(args, "source", None) or getattr(args, "input", None)
+    camera = load_single_camera(calibration, input_name) if calibration and not _several_inputs(args) else None
+    fov = getattr(args, "fov", DEFAULT_FOV_DEG)
+    return BodyStateConfig(fov_deg=fov, camera=camera, height_m=getattr(args, "height", None))
+
+
+def _several_inputs(args: argparse.Namespace) -> bool:
+    """Whether ``--input`` was given more than once (``--calibration`` then names every view's camera)."""
+    return len(getattr(args, "inputs_all", None) or []) > 1
 
 
 def resolve_bone_space(choice: str, rig: Rig) -> str:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bridge.app.multiview import open_views
 from bridge.app.run import open_run
 from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
 from bridge.core.errors import BridgeError
-from bridge.tracking.recording import RecordingHeader, RecordingWriter, now_iso
+from bridge.multiview.calibration import read_calibration
+from bridge.tracking.recording import MULTIVIEW_VERSION, RecordingHeader, RecordingWriter, now_iso
 
 
 def configure_record(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +28,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise BridgeError(
             f"{args.out} already exists; pass --force to overwrite it, --append to continue it, or another --out"
         )
+    if len(getattr(args, "inputs_all", None) or []) > 1:
+        return record_views(args)
     input_text = resolve_input(args)
     written = found = 0
     config = tracker_config_from_args(args)
@@ -43,4 +47,28 @@ def cmd_record(args: argparse.Namespace) -> int:
             finally:
                 share = f", person in {100.0 * found / written:.1f}%" if written else ""
                 note(f"wrote {written} frames{share} to {args.out}")
+    return 0
+
+
+def record_views(args: argparse.Namespace) -> int:
+    """Several ``--input`` with ``--calibration``: triangulate them and write a version-2 recording."""
+    if args.calibration is None:
+        raise BridgeError("several --input need --calibration FILE (a camera TOML or Qualisys .qca.txt)")
+    calibration = read_calibration(args.calibration)
+    config = tracker_config_from_args(args)
+    written = found = 0
+    with open_views(args.inputs_all, calibration, config, max_frames=args.max_frames, on_note=note) as (info, run):
+        first = info.infos[0]
+        header = RecordingHeader(
+            source=" + ".join(i.description for i in info.infos), fps=first.fps, image_size=first.image_size,
+            created=now_iso(), version=MULTIVIEW_VERSION, extra=info.header_fields(),
+        )  # fmt: skip
+        with RecordingWriter(args.out, header, append=args.append) as writer:
+            try:
+                for frame in run:
+                    writer.write(frame)
+                    written += 1
+                    found += frame.person
+            finally:
+                note(f"wrote {written} triangulated frames ({found} with the person) to {args.out}")
     return 0

@@ -20,6 +20,7 @@ from bridge.cli.options import (
     processor_config_from_args,
     resolve_bone_space,
     resolve_input,
+    resolve_views,
     rig_from_args,
     tracker_config_from_args,
 )
@@ -74,13 +75,6 @@ def configure_stream(parser: argparse.ArgumentParser) -> None:
         help="VRChat trackers, comma-separated from: " + ", ".join(TRACKER_PARTS) + " (default %(default)s)",
     )
     group.add_argument(
-        "--height",
-        type=float_in(0.5, 2.5),
-        default=1.7,
-        metavar="M",
-        help="VRChat: your height in metres; tracker positions are scaled to it (default 1.7)",
-    )
-    group.add_argument(
         "--no-head", action="store_true", help="VRChat: do not send the head tracker used for alignment"
     )
     group.add_argument(
@@ -126,7 +120,10 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     max_datagram = args.max_datagram or None  # 0: one bundle a frame
     trackers = tuple(t.strip() for t in args.trackers.split(",") if t.strip())
     vrchat = VrchatConfig(
-        trackers=trackers, height_m=args.height, send_head=not args.no_head, head_rotation=args.head_rotation
+        trackers=trackers,
+        height_m=args.height or VrchatConfig().height_m,
+        send_head=not args.no_head,
+        head_rotation=args.head_rotation,
     )
     if args.mirror and any(t.protocol == "vrchat" for t in targets):
         note(
@@ -140,7 +137,9 @@ def stream_config_from_args(args: argparse.Namespace) -> StreamConfig:
     rig = rig_from_args(args)
     bone_space = resolve_bone_space(args.bone_space, rig)
     return StreamConfig(
-        input_text=resolve_input(args),
+        input_text=resolve_input(args) if not resolve_views(args) else args.input,
+        views=resolve_views(args),
+        calibration=args.calibration,
         targets=tuple(targets),
         rig=rig,
         tracker=tracker_config_from_args(args),

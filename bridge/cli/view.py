@@ -22,6 +22,7 @@ from bridge.cli.options import (
     processor_config_from_args,
     resolve_bone_space,
     resolve_input,
+    resolve_views,
     rig_from_args,
     tracker_config_from_args,
 )
@@ -118,13 +119,16 @@ def view_config_from_args(args: argparse.Namespace) -> ViewConfig:
         raise BridgeError(f"--cpu-share {args.cpu_share:g}: give a share of one core from 0 (no limit) to 64")
     headless = args.snapshot is not None or args.out_dir is not None
     if args.input is not None or (listen is None and not rig_given):
-        input_text: str | None = None if listen is not None else resolve_input(args)
+        views = resolve_views(args)
+        input_text: str | None = None if listen is not None else args.input if views else resolve_input(args)
     else:
         input_text = None
     default_size = (640, 480) if headless else (960, 720)
     width, height = args.size or default_size
     return ViewConfig(
         input_text=input_text,
+        views=resolve_views(args) if input_text is not None else (),
+        calibration=getattr(args, "calibration", None),
         listen=listen,
         rig=rig,
         avatar=avatar,

@@ -13,6 +13,9 @@ The frames:
   person facing the camera faces +Z, like the avatar), origin on the floor below the camera; metres. It is the
   OpenGL camera frame levelled and lowered to the floor.
 * **Unity** (VMC and VRChat messages): left-handed, Y up, +Z forward; quaternions scalar-last ``x y z w``.
+* **calibrated world** (:mod:`bridge.multiview`): the world of a several-camera calibration, its own axes (up
+  from the calibration: +Z for Qualisys), metres; **levelled camera**: MediaPipe world axes of a reference camera
+  turned so that y points along gravity (see :func:`levelled_camera_rotation`).
 * **glTF file**: right-handed, Y up, but an avatar may face any way in its file (VRM 0.x faces −Z).
 
 Conversions:
@@ -36,8 +39,18 @@ normalised bone space → original, and back     :func:`normalized_to_original_r
                                                rotation ``q`` (identity rest) onto an avatar's own node,
                                                ``R0(parent node)⁻¹ · q · R0(bone node)`` (world rest
                                                rotations); the VMC encoder's ``bone_space="original"``
+camera → room, and back                        :func:`camera_to_room` / :func:`room_to_camera`: camera frame
+                                               (MediaPipe's axes at the camera) → ``(x, -y, -z)``, levelled by
+                                               the rotation :func:`level_rotation` makes from the camera's up
+                                               direction, raised by the camera's height above the floor
 normalised image ↔ pixels                      :func:`to_pixels` / :func:`to_normalised`
 metres ↔ file units                            :func:`metres_to_unit` / :func:`unit_to_metres` (BVH: cm or m)
+Qualisys camera pose ↔ OpenCV extrinsics        :func:`qualisys_to_opencv_extrinsics` / inverse: camera axes
+                                               (y up, looking along −z) and centre in mm → world → camera
+                                               ``R``, ``t`` in metres (a half turn about the camera's x)
+calibrated world ↔ levelled camera             :func:`world_to_levelled` / :func:`levelled_to_world`: the
+                                               several-camera world (:mod:`bridge.multiview`) → MediaPipe's
+                                               axes made true to gravity for a reference camera
 =============================================  ===========================================================
 
 The mirror (``--mirror``, :mod:`bridge.stages.mirror`) reflects what the camera saw with three involutions
@@ -145,6 +158,35 @@ def original_to_normalized_rotation(
     return parent_rest_world * original * rest_world.inv()
 
 
+def level_rotation(up_cam: FloatArray) -> FloatArray:
+    """(3, 3): the smallest rotation of the OpenGL-axes camera frame (x right, y up, z toward the viewer) that
+    turns the camera's up direction ``up_cam`` ((3,), camera frame: MediaPipe axes, y down) onto +Y."""
+    up = np.asarray(up_cam, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T
+    up = up / np.linalg.norm(up)
+    axis = np.array([-up[2], 0.0, up[0]])  # up × +Y
+    s, c = float(np.linalg.norm(axis)), float(up[1])
+    if s < 1e-12:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    k = axis / s
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.asarray(np.eye(3) + s * kx + (1.0 - c) * (kx @ kx), dtype=np.float64)  # Rodrigues
+
+
+def camera_to_room(xyz_cam_m: FloatArray, level: FloatArray, camera_height_m: float) -> FloatArray:
+    """(..., 3) camera-frame points (MediaPipe axes: x right, y down, z away; origin at the camera), metres →
+    room frame (:class:`~bridge.core.landmarks.Placement`: Y up, floor y = 0, origin on the floor below the
+    camera), metres. ``level``: :func:`level_rotation`; ``camera_height_m``: the camera above the floor. A
+    direction (hip-centred landmarks) converts with ``camera_height_m=0``."""
+    p = np.asarray(xyz_cam_m, dtype=np.float64) @ MEDIAPIPE_TO_RIG.T @ np.asarray(level).T
+    return np.asarray(p + np.array([0.0, camera_height_m, 0.0]), dtype=np.float64)
+
+
+def room_to_camera(xyz_room_m: FloatArray, level: FloatArray, camera_height_m: float) -> FloatArray:
+    """Inverse of :func:`camera_to_room`."""
+    p = np.asarray(xyz_room_m, dtype=np.float64) - np.array([0.0, camera_height_m, 0.0])
+    return np.asarray(p @ np.asarray(level) @ MEDIAPIPE_TO_RIG.T, dtype=np.float64)
+
+
 def to_pixels(image_xy: FloatArray, image_size: tuple[int, int]) -> FloatArray:
     """(..., 2) normalised image points → pixels of an image ``(width, height)``."""
     return np.asarray(image_xy, dtype=np.float64) * np.asarray(image_size, dtype=np.float64)
@@ -193,8 +235,10 @@ __all__ = [
     "MEDIAPIPE_TO_RIG",
     "OPENGL_CAMERA_TO_RIG",
     "RIG_TO_UNITY",
+    "camera_to_room",
     "flip_image_x",
     "gltf_to_rig_matrix",
+    "level_rotation",
     "mediapipe_to_rig",
     "metres_to_unit",
     "normalized_to_original_rotation",
@@ -207,9 +251,73 @@ __all__ = [
     "rig_to_opengl_camera_rotation",
     "rig_to_unity_position",
     "rig_to_unity_quaternion",
+    "room_to_camera",
     "to_normalised",
     "to_pixels",
     "unit_to_metres",
     "unity_to_rig_position",
     "unity_to_rig_quaternion",
 ]
+
+
+def qualisys_to_opencv_extrinsics(
+    rotation_rows: FloatArray, position_mm: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """A Qualisys ``.qca.txt`` camera pose → OpenCV extrinsics.
+
+    Args:
+        rotation_rows: (3, 3) the ``<transform>``'s ``r11 … r33`` read row by row: its rows are the Qualisys
+            camera's axes in world coordinates (that camera frame: x right, y up, z toward the viewer, so it
+            looks along −z), as Pose2Sim reads them.
+        position_mm: (3,) the ``x y z`` of ``<transform>``: the camera's centre in the world, millimetres.
+
+    Returns:
+        ``(R, t_m)``: (3, 3) world → OpenCV camera (x right, y down, z forward) and (3,) metres, so that
+        ``x_cam = R @ x_world + t_m`` (Pose2Sim's conversion: world → camera perspective, then a half turn about
+        the camera's x).
+    """
+    flip = np.diag([1.0, -1.0, -1.0])
+    r = np.asarray(rotation_rows, dtype=np.float64)
+    c_m = np.asarray(position_mm, dtype=np.float64) / 1000.0
+    rotation = flip @ r
+    return rotation, -rotation @ c_m
+
+
+def opencv_to_qualisys_extrinsics(rotation: FloatArray, t_m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Inverse of :func:`qualisys_to_opencv_extrinsics`: ``(R, t_m)`` → ``(rotation_rows, position_mm)``."""
+    flip = np.diag([1.0, -1.0, -1.0])
+    r = np.asarray(rotation, dtype=np.float64)
+    centre_m = -r.T @ np.asarray(t_m, dtype=np.float64)
+    return flip @ r, centre_m * 1000.0
+
+
+def levelled_camera_rotation(up_world: FloatArray, camera_rotation: FloatArray) -> FloatArray:
+    """(3, 3) rotation from a calibrated world (any axes, metres) to the **levelled camera** frame of one camera.
+
+    The levelled camera frame has MediaPipe's world axes made true to gravity: y down (along −``up_world``), z
+    away from the camera (its optical axis made horizontal), x = y × z (the image's right); so hip-centred points
+    in it drive the pipeline as MediaPipe's own world landmarks do. ``camera_rotation`` is the camera's (3, 3)
+    world → OpenCV camera rotation; ``up_world`` (3,) the world's up direction.
+    """
+    up = np.asarray(up_world, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    forward = np.asarray(camera_rotation, dtype=np.float64)[2]
+    forward = forward - up * (forward @ up)
+    norm = np.linalg.norm(forward)
+    if norm < 1e-6:  # looking straight down or up: keep the image's right horizontal instead
+        right = np.asarray(camera_rotation, dtype=np.float64)[0]
+        forward = np.cross(right, -up)
+        norm = np.linalg.norm(forward)
+    z = forward / norm
+    y = -up
+    return np.stack([np.cross(y, z), y, z])
+
+
+def world_to_levelled(xyz_world_m: FloatArray, rotation: FloatArray) -> FloatArray:
+    """(..., 3) calibrated-world points, metres → the levelled camera frame (:func:`levelled_camera_rotation`)."""
+    return np.asarray(xyz_world_m, dtype=np.float64) @ np.asarray(rotation, dtype=np.float64).T
+
+
+def levelled_to_world(xyz_m: FloatArray, rotation: FloatArray) -> FloatArray:
+    """Inverse of :func:`world_to_levelled`: (..., 3) levelled camera frame → calibrated world, metres."""
+    return np.asarray(xyz_m, dtype=np.float64) @ np.asarray(rotation, dtype=np.float64)

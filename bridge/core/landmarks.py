@@ -124,11 +124,17 @@ class Placement:
         source: how it was found: ``"camera"`` (one camera's model and the body's size) or ``"triangulated"``
             (several calibrated cameras).
         confidence: 0..1, how much to trust it (1: measured; lower: guessed, e.g. the feet out of view).
+        lift_m: metres the body's lowest foot point is above the floor (0 standing on it; > 0 in a jump or on a
+            box): how far the hips are above the height that would put that foot on the floor.
+        height_m: the person's standing height this placement assumes, metres (a receiver's rig of another
+            height scales the travel by its own height over this); NaN when unknown.
     """
 
     hips_m: FloatArray
     source: str = "camera"
     confidence: float = 1.0
+    lift_m: float = 0.0
+    height_m: float = float("nan")
 
 
 @dataclass(frozen=True, eq=False)

@@ -38,7 +38,9 @@ eases to rest over ``ease_s`` (state REST). A frame without a person does the sa
 the pose ``tracking=False``.
 
 Hips position. MediaPipe's world landmarks are hip-centred, so the hips stay above the rig's origin and are
-*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips).
+*grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips). Where the
+frames carry a :class:`~bridge.core.landmarks.Placement` (the body-state stage) and ``root_motion`` asks for it,
+the hips also travel and rise (:mod:`bridge.solve.root_motion`).
 
 Frames: input landmarks are converted from MediaPipe's world frame to the rig frame by
 :func:`bridge.core.frames.mediapipe_to_rig` (the mirror, where asked for, was applied before:
@@ -63,6 +65,7 @@ from bridge.core.rotations import clip, matvec
 from bridge.solve.body_arrays import solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
+from bridge.solve.root_motion import RootMotion
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -128,11 +131,13 @@ class Solver:
         self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest); inf: tracked now
         self._ground = _GroundChain(rig, self._geometry.ground_chain, self._geometry.ground_points)
         self._rest_lowest = float(self._ground.lowest(self._ground.rest_matrices(rig))[0])
+        self.root_motion = RootMotion(rig, config.root_motion)
 
     def reset(self) -> None:
         """Forget all history: every bone back at rest."""
         self._last_q[:] = _IDENTITY_Q
         self._lost_since[:] = -np.inf
+        self.root_motion.reset()
 
     def __call__(self, frame: LandmarkFrame) -> BonePose:
         """Solve one frame (the live path)."""
@@ -167,6 +172,7 @@ class Solver:
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
         hips = self._hips_positions(quats, solved.local_m, solved.tracked)
+        hips = self.root_motion(hips, [f.placement for f in frames], quats)
         return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
     def _hold_or_ease(

@@ -25,6 +25,8 @@ class SolverConfig:
         straight_limb_deg: below this flexion, a limb's bend direction is blended with a prior (the rest
             pole carried by the limb's swing, and the foot for legs), since it is not observable.
         ground: keep the lowest foot point at its rest height (the hips move down when the user crouches).
+        root_motion: ``off``, ``planar`` or ``full``: whether the hips travel (and rise) as the frames'
+            placements say (:mod:`bridge.solve.root_motion`; frames without a placement stay put).
     """
 
     min_visibility: float = 0.5
@@ -39,3 +41,4 @@ class SolverConfig:
     head_pitch_offset_deg: float = 10.0
     straight_limb_deg: float = 30.0
     ground: bool = True
+    root_motion: str = "off"

@@ -51,7 +51,6 @@ from bridge.core.errors import BridgeError
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 
 FloatArray = npt.NDArray[np.float64]
-F32Array = npt.NDArray[np.float32]
 
 L = PoseLandmark
 
@@ -76,7 +75,7 @@ DEFAULT_SYMMETRIC_MODEL = "rf27"
 BASELINE_MODEL = "rf1"
 
 
-def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int]) -> F32Array:
+def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int]) -> FloatArray:
     """The lifter's input: 2-D landmarks made aspect-correct, hip-centred and scale-free.
 
     Args:
@@ -84,7 +83,7 @@ def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int])
         image_size: (width, height) in pixels of the image they were measured in.
 
     Returns:
-        (..., 33, 2) float32: ``(x · w/h, y)`` minus the hips' midpoint, divided by the RMS distance of
+        (..., 33, 2) float64: ``(x · w/h, y)`` minus the hips' midpoint, divided by the RMS distance of
         :data:`SCALE_LANDMARKS` from it (so the body's spread is about 1 whatever the distance and framing).
     """
     p = np.array(image_xy, dtype=np.float64)
@@ -93,7 +92,7 @@ def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int])
     centre = 0.5 * (p[..., int(L.LEFT_HIP), :] + p[..., int(L.RIGHT_HIP), :])
     p -= centre[..., None, :]
     rms = np.sqrt(np.mean(np.sum(p[..., _SCALE_IDX, :] ** 2, axis=-1), axis=-1))
-    return np.asarray(p / np.maximum(rms, 1e-6)[..., None, None], dtype=np.float32)
+    return np.asarray(p / np.maximum(rms, 1e-6)[..., None, None], dtype=np.float64)
 
 
 def hip_centre(xyz_m: FloatArray) -> FloatArray:
@@ -110,15 +109,15 @@ class LifterModel:
         name: the weight file's name (``rf27_causal``…).
         filter_widths: kernel width of the expanding convolution, then of each residual block.
         causal: True when the output frame is the newest of the window (live), False for the centre.
-        weights: per layer ``(W, b)``: ``W`` (k·C_in, C_out) float32 stacks the kernel taps oldest first,
-            ``b`` (C_out,) float32. Order: expand, then (k-conv, 1×1-conv) per block, then the output layer.
+        weights: per layer ``(W, b)``: ``W`` (k·C_in, C_out) float64 stacks the kernel taps oldest first,
+            ``b`` (C_out,) float64. Order: expand, then (k-conv, 1×1-conv) per block, then the output layer.
         info: training notes stored with the weights (data, iterations, validation numbers).
     """
 
     name: str
     filter_widths: tuple[int, ...]
     causal: bool
-    weights: tuple[tuple[F32Array, F32Array], ...]
+    weights: tuple[tuple[FloatArray, FloatArray], ...]
     info: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -141,11 +140,11 @@ class LifterModel:
         return int(self.weights[0][0].shape[1])
 
     # ---------------------------------------------------------------------------------------- live: one window
-    def forward_windows(self, x: F32Array) -> F32Array:
-        """Outputs of whole windows: (N, RF, 66) normalised inputs (oldest first) → (N, 99) float32, the pose at
+    def forward_windows(self, x: FloatArray) -> FloatArray:
+        """Outputs of whole windows: (N, RF, 66) normalised inputs (oldest first) → (N, 99) float64, the pose at
         the window's centre (symmetric) or its last frame (causal). Strided convolutions: each layer computes
         only what the final output needs."""
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(x, dtype=np.float64)
         n, rf = x.shape[0], x.shape[1]
         if rf != self.receptive_field:
             raise ValueError(f"window of {rf} frames for a receptive field of {self.receptive_field}")
@@ -160,12 +159,12 @@ class LifterModel:
             y = np.maximum(h.reshape(n, t, k * h.shape[2]) @ wk + bk, 0.0)
             h = res + np.maximum(y @ w1 + b1, 0.0)
         wo, bo = self.weights[-1]
-        return np.asarray((h[:, 0] @ wo + bo), dtype=np.float32)
+        return np.asarray((h[:, 0] @ wo + bo), dtype=np.float64)
 
     # --------------------------------------------------------------------------------------- batch: dilated
-    def forward_padded(self, x: F32Array) -> F32Array:
-        """Valid dilated convolution over a padded sequence: (T + RF - 1, 66) → (T, 99) float32."""
-        h = np.asarray(x, dtype=np.float32)
+    def forward_padded(self, x: FloatArray) -> FloatArray:
+        """Valid dilated convolution over a padded sequence: (T + RF - 1, 66) → (T, 99) float64."""
+        h = np.asarray(x, dtype=np.float64)
         d = 1
         for i, k in enumerate(self.filter_widths):
             w, b = self.weights[0 if i == 0 else 2 * i - 1]
@@ -183,9 +182,9 @@ class LifterModel:
                 h = h[start : start + n_out] + np.maximum(y @ w1 + b1, 0.0)
             d *= k
         wo, bo = self.weights[-1]
-        return np.asarray(h @ wo + bo, dtype=np.float32)
+        return np.asarray(h @ wo + bo, dtype=np.float64)
 
-    def pad(self, x: F32Array) -> F32Array:
+    def pad(self, x: FloatArray) -> FloatArray:
         """(T, 66) → (T + RF - 1, 66): the first frame repeated before (and the last after, symmetric)."""
         rf = self.receptive_field
         before, after = (rf - 1, 0) if self.causal else ((rf - 1) // 2, (rf - 1) // 2)
@@ -228,7 +227,7 @@ def load_lifter_file(path: str | Path) -> LifterModel:
             causal = bool(z["causal"])
             n_layers = 2 + 2 * (len(widths) - 1)
             weights = tuple(
-                (z[f"w{i}"].astype(np.float32), z[f"b{i}"].astype(np.float32)) for i in range(n_layers)
+                (z[f"w{i}"].astype(np.float64), z[f"b{i}"].astype(np.float64)) for i in range(n_layers)
             )
             info = {str(k): str(v) for k, v in zip(z["info_keys"], z["info_values"], strict=True)}
     except (OSError, KeyError, ValueError) as exc:
@@ -249,7 +248,7 @@ def load_lifter(name: str = DEFAULT_CAUSAL_MODEL) -> LifterModel:
 
 
 def save_lifter(path: str | Path, model: LifterModel) -> None:
-    """Write a model as ``.npz`` (float16 weights: inference casts them back to float32)."""
+    """Write a model as ``.npz`` (float16 weights: inference casts them to float64)."""
     arrays: dict[str, npt.NDArray[np.generic]] = {
         "filter_widths": np.array(model.filter_widths, dtype=np.int64),
         "causal": np.array(model.causal),
@@ -290,7 +289,7 @@ class CausalLifter:
         self.model = model if model is not None else load_lifter(config.model)
         if not self.model.causal:
             raise BridgeError(f"lifter {self.model.name!r} looks at future frames; streaming needs a causal one")
-        self._buffer = np.zeros((self.model.receptive_field, NUM_INPUTS), dtype=np.float32)
+        self._buffer = np.zeros((self.model.receptive_field, NUM_INPUTS), dtype=np.float64)
         self._next = 0
         self._last_t: float | None = None
 

@@ -31,6 +31,10 @@ Format ``bridge-landmarks``, version 1 (JSON Lines, UTF-8, one JSON object per l
   "transform": 4×4, "image_xy": 2×2}``) carry what ``--track hands,face`` found (see :mod:`bridge.core.hand_face`);
   files without them read as before, and older readers ignore them.
 
+Version 2 (:data:`MULTIVIEW_VERSION`, written by ``bridge record`` from several views): the same lines; the header
+adds optional ``"views": [{"name", "size"}]`` and ``"calibration"`` (the cameras), and frames may carry
+``"placement": {"hips_m": [x, y, z], "source", "confidence"}`` (room frame, metres). Version 1 reads as before.
+
 Robustness: the writer flushes after every frame, so a recording cut by Ctrl-C or a crash loses at most the line
 being written; the reader ignores an incomplete last line (no trailing newline and not valid JSON). A damaged
 line anywhere else, a file that is not a recording, or a newer version is a one-line
@@ -53,10 +57,15 @@ import numpy as np
 
 from bridge.core.errors import BridgeError
 from bridge.core.hand_face import face_from_json, face_to_json, hands_from_json, hands_to_json
-from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, Placement
 
 FORMAT_NAME = "bridge-landmarks"
 FORMAT_VERSION = 1
+#: Version 2: a recording triangulated from several views (``bridge record --input A --input B --calibration C``):
+#: the header adds optional ``views`` (``[{"name", "size"}]``) and ``calibration`` (the cameras, as
+#: :func:`bridge.multiview.calibration.calibration_to_json`); frames may carry ``placement``. Frames are the same.
+MULTIVIEW_VERSION = 2
+READ_VERSIONS = (FORMAT_VERSION, MULTIVIEW_VERSION)
 LANDMARK_SET = "mediapipe-pose-33"
 DECIMALS = 6
 
@@ -131,6 +140,9 @@ def frame_to_json(frame: LandmarkFrame) -> dict[str, Any]:
         obj["hands"] = hands_to_json(frame.hands)
     if frame.face is not None:
         obj["face"] = face_to_json(frame.face)
+    if frame.placement is not None and frame.person:
+        p = frame.placement
+        obj["placement"] = {"hips_m": _round(p.hips_m), "source": p.source, "confidence": float(p.confidence)}
     return obj
 
 
@@ -153,6 +165,10 @@ def frame_from_json(obj: dict[str, Any]) -> LandmarkFrame:
         extras["hands"] = hands_from_json(obj["hands"])
     if "face" in obj:
         extras["face"] = face_from_json(obj["face"])
+    if "placement" in obj:
+        p = obj["placement"]
+        hips = _array(p, "hips_m", (3,))
+        extras["placement"] = Placement(hips, str(p.get("source", "camera")), float(p.get("confidence", 1.0)))
     if not obj["person"]:
         frame = LandmarkFrame.no_person(t_s, image_size, index)
         return frame.replace(flags=flags, **extras) if flags or extras else frame
@@ -178,10 +194,10 @@ def _parse_header(line: bytes, path: Path) -> RecordingHeader:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         raise BridgeError(f"{path} is not a bridge landmark recording (line 1 is not a {FORMAT_NAME} header)")
     version = obj.get("version")
-    if version != FORMAT_VERSION:
+    if version not in READ_VERSIONS or isinstance(version, bool):
         raise BridgeError(
-            f"{path} is a {FORMAT_NAME} recording of version {version!r}; this bridge reads version "
-            f"{FORMAT_VERSION} only (upgrade bridge or re-record)"
+            f"{path} is a {FORMAT_NAME} recording of version {version!r}; this bridge reads versions "
+            f"{', '.join(map(str, READ_VERSIONS))} only (upgrade bridge or re-record)"
         )
     size = obj.get("image_size")
     fps = obj.get("fps")

@@ -43,7 +43,8 @@ def make_feed(config: ViewConfig) -> Feed:
         return PipelineFeed(
             config.input_text, config.rig, config.tracker, config.processor,
             lossless=config.headless, realtime=config.realtime and not config.headless,
-            max_frames=config.frames if config.headless else None,
+            max_frames=config.frames if config.headless else None, views=config.views,
+            calibration=config.calibration,
         )  # fmt: skip
     return RestFeed(config.rig)
 

@@ -41,6 +41,8 @@ class ViewConfig:
         cpu_share: receiver mode: draw with at most this share of one CPU core
             (:class:`bridge.viewer.budget.CpuBudget`); 0: no limit. Software rendering competes with the tracker
             for the same cores.
+        views, calibration: two or more inputs triangulated with that calibration (``--input`` 2–4 times with
+            ``--calibration``; ``input_text`` is then the first), ``()``: one input.
     """
 
     input_text: str | None = None
@@ -63,6 +65,8 @@ class ViewConfig:
     timeout_s: float = 10.0
     hud: bool = True
     cpu_share: float = 0.1
+    views: tuple[str, ...] = ()
+    calibration: str | Path | None = None
 
     @property
     def headless(self) -> bool:

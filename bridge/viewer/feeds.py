@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bridge.app.processor import Processor, ProcessorConfig
@@ -145,8 +146,12 @@ class PipelineFeed:
         lossless: bool,
         realtime: bool,
         max_frames: int | None = None,
+        views: tuple[str, ...] = (),
+        calibration: str | Path | None = None,
     ) -> None:
         self.input_text = input_text
+        self.views = views
+        self.calibration = calibration
         self.rig = rig
         self.tracker = tracker
         self.processor_config = processor
@@ -198,7 +203,7 @@ class PipelineFeed:
             processor = Processor(self.rig, self.processor_config)
             with open_run(
                 self.input_text, self.tracker, processor, realtime=self.realtime, max_frames=self.max_frames,
-                stop=self._stop,
+                stop=self._stop, views=self.views, calibration=self.calibration,
             ) as (info, run):  # fmt: skip
                 self.description = info.description
                 self._started.set()

@@ -50,7 +50,7 @@ def demo_result(sports2d_tracked: tuple[object, list[LandmarkFrame]]):  # type: 
 def test_page_of_a_recording_stands_on_its_own(demo_result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Without a video (a recording): the page says so and draws the skeletons on a blank canvas; it carries
     every definition, the symmetry formula, the normative values with their source, the person tracks, the
-    view column ("not assessed") and the exports' frame, and no link to anything outside it."""
+    view column (assessed) and the exports' frame, and no link to anything outside it."""
     import cv2
 
     files = write_report(demo_result, tmp_path, "demo", "demo.jsonl", None, "Recording demo.jsonl.")
@@ -62,7 +62,7 @@ def test_page_of_a_recording_stands_on_its_own(demo_result, tmp_path: Path) -> N
     for n in NORMS:
         assert n.text in text
     assert "see the README" not in text and "http" not in page.replace("http-equiv", "")
-    assert 'id="persons"' in page and VIEW_NOT_ASSESSED in text
+    assert 'id="persons"' in page and VIEW_NOT_ASSESSED not in text and "Camera view: " in text
     assert "holds landmarks, not images" in text and "Y = up" in text
     stills = _images(page, "jpeg")
     assert len(stills) == len(key_moments(demo_result)) >= 10

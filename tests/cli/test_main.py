@@ -209,3 +209,17 @@ def test_track_json_carries_the_landmarks_and_stops_quietly_when_the_reader_leav
         assert record["frame_index"] == k and record["person"] is True
         assert len(record["world_xyz_m"]) == 33 and all(len(p) == 3 for p in record["world_xyz_m"])
         assert len(record["image_xy"]) == 33 and len(record["visibility"]) == 33 and len(record["presence"]) == 33
+
+
+def test_bad_calibration_is_one_line(run_bridge, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "calib.toml"
+    bad.write_text("this is = not [ toml\n")
+    from bridge.core.landmarks import LandmarkFrame
+    from bridge.tracking.recording import RecordingHeader, RecordingWriter
+
+    recording = tmp_path / "r.jsonl"
+    with RecordingWriter(recording, RecordingHeader(source="t", fps=30.0, image_size=(64, 48))) as w:
+        w.write(LandmarkFrame.no_person(0.0, (64, 48), 0))
+    result = run_bridge("export", str(recording), "--bvh", str(tmp_path / "o.bvh"), "--calibration", str(bad))
+    assert_one_line_error(result, "is not valid TOML")
+    assert not (tmp_path / "o.bvh").exists()

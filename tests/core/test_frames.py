@@ -77,3 +77,38 @@ def test_mirror_reflections_are_involutions() -> None:
     xy = RNG.uniform(0, 1, (33, 2))
     np.testing.assert_array_equal(fr.flip_image_x(np.array([[0.2, 0.7]])), [[0.8, 0.7]])
     np.testing.assert_allclose(fr.flip_image_x(fr.flip_image_x(xy)), xy, atol=1e-15)
+
+
+def test_qualisys_extrinsics_known_answer_and_inverse() -> None:
+    # A Qualisys camera with the world's axes (looking along world −z), 2 m up: in OpenCV terms it looks down
+    # (+z_cam = world −z), image-down is world −y, and the world origin is 2 m in front of it.
+    rotation, t_m = fr.qualisys_to_opencv_extrinsics(np.eye(3), np.array([0.0, 0.0, 2000.0]))
+    np.testing.assert_allclose(rotation @ np.array([0.0, 0.0, 0.0]) + t_m, [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(rotation @ np.array([0.0, 0.0, -1.0]), [0.0, 0.0, 1.0])
+    rows = ROTATIONS[0].as_matrix()
+    back_rows, back_mm = fr.opencv_to_qualisys_extrinsics(*fr.qualisys_to_opencv_extrinsics(rows, [1.0, 2, 3]))
+    np.testing.assert_allclose(back_rows, rows, atol=1e-12)
+    np.testing.assert_allclose(back_mm, [1.0, 2, 3], atol=1e-9)
+
+
+def test_levelled_camera_frame_points_y_along_gravity_and_inverts() -> None:
+    # A camera tilted 20° down in a +Z-up world: its levelled frame has y = world −Z, z its horizontal heading.
+    tilt = Rotation.from_euler("x", -20, degrees=True).as_matrix()
+    camera = tilt @ np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # looks along world +Y, image-down −Z
+    rotation = fr.levelled_camera_rotation(np.array([0.0, 0.0, 1.0]), camera)
+    np.testing.assert_allclose(fr.world_to_levelled(np.array([0.0, 0.0, 1.0]), rotation), [0, -1, 0], atol=1e-12)
+    np.testing.assert_allclose(fr.world_to_levelled(np.array([0.0, 1.0, 0.0]), rotation), [0, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(fr.world_to_levelled(np.array([1.0, 0.0, 0.0]), rotation), [1, 0, 0], atol=1e-12)
+    assert np.linalg.det(rotation) == pytest.approx(1.0)
+    np.testing.assert_allclose(fr.levelled_to_world(fr.world_to_levelled(POINTS, rotation), rotation), POINTS)
+
+
+def test_camera_to_room_and_back() -> None:
+    """A level camera 1.5 m up: a point 3 m ahead and 0.5 m below it is 1 m above the floor, 3 m toward −Z."""
+    level = fr.level_rotation(np.array([0.0, -1.0, 0.0]))
+    np.testing.assert_allclose(level, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(fr.camera_to_room(np.array([0.2, 0.5, 3.0]), level, 1.5), [0.2, 1.0, -3.0])
+    tilted = fr.level_rotation(np.array([0.1, -0.9, 0.3]))
+    pts = np.random.default_rng(7).normal(size=(4, 3))
+    room = fr.camera_to_room(pts, tilted, 0.8)
+    np.testing.assert_allclose(fr.room_to_camera(room, tilted, 0.8), pts, atol=1e-12)

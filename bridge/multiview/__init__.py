@@ -1,0 +1,1 @@
+"""Several cameras: calibrations, triangulation, synchronisation (pure functions; imports core only)."""

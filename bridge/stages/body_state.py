@@ -1,0 +1,468 @@
+"""The body-state stage: one estimate of the person in a room with gravity up and a floor at y = 0.
+
+``LandmarkFrame → LandmarkFrame`` (between the filter/mirror and the solver). Each frame it:
+
+1. **waits for a confident start** — no pose is published (the frame goes on as "no person") until
+   ``startup_frames`` frames in a row show the trunk with visibility ≥ ``startup_visibility`` and a pelvis that
+   turns less than ``startup_turn_deg`` between frames; then the pose eases in (flag ``ease_in``, 0 → 1 over
+   ``ease_in_s``; :func:`ease_in_pose`). MediaPipe's first frames of a clip are its least stable (a 136° hip
+   spin at the start of a Pose2Sim view).
+2. **makes the legs plausible** (:mod:`bridge.stages.plausible`): a knee bent against its joint is replaced by
+   its depth-mirrored twin (or the last plausible bend), a backwards foot likewise; a leg with no plausible
+   alternative does not drive its bones (its landmarks fall under the solver's cut: the solver holds the last
+   plausible rotations, then eases as for any unseen bone).
+3. **softens visibility**: an arm landmark under the solver's cut (``solver_cut``) but above ``soft_min`` whose
+   bones keep this person's lengths (within ``length_tolerance``) still drives its bone: its visibility is raised
+   to the cut and its position weighted toward the last one by how little it is seen.
+4. **places the body** (:class:`~bridge.core.landmarks.Placement`): the hips' position relative to the camera from
+   a pinhole model (:mod:`bridge.stages.camera_model`: ``camera`` or ``fov_deg``) and the body's metric size (its
+   world landmarks, scaled to ``height_m`` where given); the camera's tilt from the body's up direction while it
+   stands straight, its height above the floor from where the feet stand; then the room frame
+   (:func:`~bridge.core.frames.camera_to_room`).
+5. **keeps planted feet planted** (:mod:`bridge.stages.contacts`): while a foot is planted the hips move so that
+   foot stays where it landed (no skating), and the body's lift
+   above the floor is the surface it stands on; in flight the lift is what the camera sees, never below 0; feet
+   are pitched so that the person's flat foot is the rig's flat foot (:meth:`BodyState._flat_feet`).
+
+The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
+all of it first, the hips' path then low-passed zero-phase) for ``export``/``batch``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from bridge.core.frames import camera_to_room, level_rotation, room_to_camera, to_pixels
+from bridge.core.landmarks import LandmarkFrame, Placement
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.one_euro import OneEuroFilter
+from bridge.core.pose import BonePose
+from bridge.core.rig import Rig
+from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
+from bridge.stages.contacts import ContactConfig, ContactTracker
+from bridge.stages.plausible import (
+    LEG_IMPOSSIBLE,
+    LEG_OK,
+    LEGS,
+    PlausibleConfig,
+    knee_bend,
+    pelvis_forward,
+    plausible_legs,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+#: ``--root-motion`` values: ``off`` the hips stay above the origin (grounded), ``planar`` they travel over the
+#: floor (height still grounded), ``full`` they travel and rise (jumps, climbing).
+ROOT_MOTION_CHOICES = ("off", "planar", "full")
+#: Flag of a frame held back while the stage waits for a confident start.
+STARTING_FLAG = "starting"
+#: Flag (0..1) of a frame in the ease-in after the start.
+EASE_IN_FLAG = "ease_in"
+#: Flags (int, int) left/right: :func:`~bridge.stages.plausible.plausible_legs`' verdict on each leg.
+LEGS_FIXED_FLAG = "legs_fixed"
+#: Flag (bool, bool): that foot is planted.
+CONTACT_FLAG = "contacts"
+
+_TORSO = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
+_FEET = ((L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX), (L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX))
+#: Bones of the soft visibility, each (parent, child) whose length is checked: the arms only. A leg MediaPipe
+#: sees poorly is mostly one hidden behind the other (side views), whose depth is its worst guess: driving it
+#: gave backwards knees on 12–15 frames of the registry clips (Sports2D demo, Pose2Sim cam03).
+_LIMB_BONES = (
+    (L.LEFT_SHOULDER, L.LEFT_ELBOW), (L.LEFT_ELBOW, L.LEFT_WRIST),
+    (L.RIGHT_SHOULDER, L.RIGHT_ELBOW), (L.RIGHT_ELBOW, L.RIGHT_WRIST),
+)  # fmt: skip
+#: Standing height over (hip→knee→ankle + hips mid→shoulders mid): 1 / 0.78 (Winter's segment proportions).
+_HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
+
+
+@dataclass(frozen=True)
+class BodyStateConfig:
+    """Settings of the body-state stage (see the module docstring for each step).
+
+    Attributes:
+        fov_deg: the camera's horizontal field of view (``--fov``), used when ``camera`` is None.
+        camera: calibrated intrinsics (scaled to each frame's size), else None.
+        height_m: the person's height (``--height``), None: MediaPipe's metric estimate.
+        startup_frames, startup_visibility, startup_turn_deg, ease_in_s: the confident start.
+        soft_min, solver_cut, length_tolerance: the soft visibility.
+        plausible: the leg checks; None leaves legs as they are.
+        contact: when a foot counts as planted.
+        recentre_s: time constant with which a planted foot's anchor follows what the camera sees (so a long
+            stance does not hold a wrong guess forever).
+        lowpass_hz: offline only: zero-phase low-pass of the hips' height and lift.
+        path_lowpass_hz: offline only: zero-phase low-pass of the travel over the floor (x, z): a single camera's
+            depth wavers by several per cent of the distance from frame to frame; walking moves slower.
+        path_min_cutoff_hz, path_beta: live only: the One-Euro filter of the travel.
+        rig_foot_slope_deg: how far the rig's ankle → toe-tip line slopes down at rest (:func:`rig_foot_slope_deg`;
+            the processor sets it from its rig); None leaves the feet's pitch as MediaPipe has it.
+    """
+
+    fov_deg: float = DEFAULT_FOV_DEG
+    camera: PinholeCamera | None = None
+    height_m: float | None = None
+    startup_frames: int = 3
+    startup_visibility: float = 0.6
+    startup_turn_deg: float = 25.0
+    ease_in_s: float = 0.0
+    soft_min: float = 0.15
+    solver_cut: float = 0.5
+    length_tolerance: float = 0.3
+    plausible: PlausibleConfig | None = field(default_factory=PlausibleConfig)
+    contact: ContactConfig = field(default_factory=ContactConfig)
+    recentre_s: float = 2.0
+    lowpass_hz: float = 6.0
+    rig_foot_slope_deg: float | None = None
+    path_min_cutoff_hz: float = 0.5
+    path_beta: float = 2.0
+    path_lowpass_hz: float = 1.5
+
+
+def _yaw_deg(xyz: FloatArray) -> float:
+    """The pelvis' heading about the camera's vertical, degrees (world frame)."""
+    up = 0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER]) - 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
+    fwd = pelvis_forward(xyz[L.LEFT_HIP], xyz[L.RIGHT_HIP], up)
+    return math.degrees(math.atan2(float(fwd[0]), float(-fwd[2])))
+
+
+def _leg_trunk_m(xyz: FloatArray) -> float:
+    legs = [
+        np.linalg.norm(xyz[h] - xyz[k]) + np.linalg.norm(xyz[k] - xyz[a])
+        for h, k, a in ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE))
+    ]
+    trunk = np.linalg.norm(
+        0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER]) - 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
+    )
+    return float(np.mean(legs) + trunk)
+
+
+def _standing_up(xyz: FloatArray) -> FloatArray | None:
+    """The body's up direction (world frame, unit) when it stands straight (both knees and the trunk over the
+    legs within 20°), else None."""
+    mid_hip = 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
+    mid_ankle = 0.5 * (xyz[L.LEFT_ANKLE] + xyz[L.RIGHT_ANKLE])
+    mid_shoulder = 0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER])
+    for h, k, a in ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)):
+        if float(knee_bend(xyz[h], xyz[k], xyz[a])[2]) > 20.0:
+            return None
+    legs, trunk = mid_hip - mid_ankle, mid_shoulder - mid_hip
+    cos = np.dot(legs, trunk) / max(np.linalg.norm(legs) * np.linalg.norm(trunk), 1e-9)
+    if cos < math.cos(math.radians(20.0)):
+        return None
+    up = mid_shoulder - mid_ankle
+    return np.asarray(up / np.linalg.norm(up), dtype=np.float64)
+
+
+@dataclass
+class _Camera:
+    """What the stage knows about the camera: its up direction and, from where the feet stood, its height.
+
+    ``feet`` holds the lowest foot point of recent frames in the camera frame (metres), so the height is measured
+    along the up direction known when it is asked for (the up estimate improves while the floor is gathered).
+    """
+
+    up_sum: FloatArray = field(default_factory=lambda: np.zeros(3))
+    feet: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=600))
+    fixed: bool = False
+
+    def level(self) -> FloatArray:
+        up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
+        return level_rotation(up)
+
+    def height_m(self, level: FloatArray) -> float | None:
+        """The camera above the floor: where the lowest foot usually is (walking, one foot is always down; a
+        jump is short): the median of the camera's height above each frame's lowest foot point."""
+        if not self.feet:
+            return None
+        heights = -camera_to_room(np.stack(self.feet), level, 0.0)[:, 1]
+        return float(np.median(heights))
+
+
+class BodyState:
+    """The stage (see the module docstring): ``LandmarkFrame → LandmarkFrame`` with a :class:`Placement`."""
+
+    def __init__(self, config: BodyStateConfig = BodyStateConfig()) -> None:
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the person and the camera (a new clip)."""
+        self._slope_seed: list[float] = []  # offline: the flat-foot slopes learned from the whole clip
+        self._offline = False
+        self._all_slopes: deque[float] = deque(maxlen=120)
+        self._camera = _Camera()
+        self._sizes: deque[float] = deque(maxlen=60)
+        self._lengths: dict[tuple[L, L], deque[float]] = {b: deque(maxlen=60) for b in _LIMB_BONES}
+        self._forget_person()
+
+    def _forget_person(self) -> None:
+        self._streak = 0
+        self._last_yaw: float | None = None
+        self._started_s: float | None = None
+        self._last_seen_s = -math.inf
+        self._bends: FloatArray | None = None
+        self._previous: FloatArray | None = None
+        self._contacts = ContactTracker(self.config.contact)
+        self._anchors = np.full((2, 3), np.nan)
+        self._correction = np.zeros(3)
+        self._last_t: float | None = None
+        self._last_placement: Placement | None = None
+        self._planted = (False, False)
+        self._foot_slopes: deque[float] = deque(self._slope_seed, maxlen=120)
+        self._path_filter = OneEuroFilter(self.config.path_min_cutoff_hz, self.config.path_beta, vector_axis=-1)
+        self._last_t_path: float | None = None
+
+    # -- the steps -----------------------------------------------------------------------------------------
+
+    def _confident(self, frame: LandmarkFrame) -> bool:
+        cfg = self.config
+        if float(np.min(frame.visibility[list(_TORSO)])) < cfg.startup_visibility:
+            self._last_yaw = None
+            return False
+        yaw = _yaw_deg(frame.world_xyz_m)
+        turn = 0.0 if self._last_yaw is None else abs((yaw - self._last_yaw + 180.0) % 360.0 - 180.0)
+        self._last_yaw = yaw
+        return self._last_yaw is not None and turn < cfg.startup_turn_deg
+
+    def _soften(self, xyz: FloatArray, vis: FloatArray) -> tuple[FloatArray, FloatArray]:
+        cfg = self.config
+        xyz, vis = xyz.copy(), vis.copy()
+        for bone in _LIMB_BONES:
+            a, b = bone
+            length = float(np.linalg.norm(xyz[b] - xyz[a]))
+            known = self._lengths[bone]
+            if vis[a] >= cfg.solver_cut and vis[b] >= cfg.solver_cut:
+                known.append(length)
+                continue
+            if not known or vis[a] < cfg.solver_cut or not cfg.soft_min <= vis[b] < cfg.solver_cut:
+                continue
+            typical = float(np.median(known))
+            if abs(length - typical) > cfg.length_tolerance * typical:
+                continue
+            if self._previous is not None:
+                w = max(0.5, (vis[b] - cfg.soft_min) / (cfg.solver_cut - cfg.soft_min))
+                xyz[b] = self._previous[b] + w * (xyz[b] - self._previous[b])
+            vis[b] = cfg.solver_cut
+        return xyz, vis
+
+    def _scale(self, xyz: FloatArray) -> tuple[float, float]:
+        """(the factor from this frame's landmarks to the person's metres, the person's height in metres).
+
+        The person keeps one size (bone lengths constant per person): each frame's landmarks are scaled to the
+        median size of recent frames (within ±25 %), since MediaPipe's metric size wavers by several per cent
+        from frame to frame, and depth from size wavers with it (5 % at 10 m is 50 cm).
+        """
+        now = _leg_trunk_m(xyz) * _HEIGHT_PER_LEG_TRUNK
+        self._sizes.append(now)
+        estimate = float(np.median(self._sizes))
+        height = self.config.height_m if self.config.height_m is not None else estimate
+        return height / estimate * float(np.clip(estimate / max(now, 1e-6), 0.8, 1.25)), height
+
+    def _place(self, frame: LandmarkFrame, xyz: FloatArray) -> tuple[FloatArray, Placement | None]:
+        """The placement of this frame, and the landmarks with planted feet set flat."""
+        cfg = self.config
+        scale, height = self._scale(xyz)
+        body = xyz * scale
+        camera = (cfg.camera or PinholeCamera.from_fov(frame.image_size, cfg.fov_deg)).for_image(frame.image_size)
+        hips_cam = hips_from_image(camera, body, to_pixels(frame.image_xy, frame.image_size), frame.visibility)
+        if hips_cam is None:
+            return xyz, self._last_placement
+        up = _standing_up(xyz)
+        if up is not None and not self._camera.fixed:
+            self._camera.up_sum = self._camera.up_sum + up
+        level = self._camera.level()
+        rel = camera_to_room(body, level, 0.0)  # hip-centred, room axes
+        hips0 = camera_to_room(hips_cam, level, 0.0)  # camera at the origin
+        foot_low = np.array([min(rel[i][1] for i in foot) for foot in _FEET])
+        feet_seen = float(np.min(frame.visibility[[i for foot in _FEET for i in foot]])) >= cfg.solver_cut
+        if feet_seen and not self._camera.fixed:
+            lowest = min((i for foot in _FEET for i in foot), key=lambda i: rel[i][1])
+            self._camera.feet.append(hips_cam + body[lowest])
+        cam_h = self._camera.height_m(level)
+        if cam_h is None:
+            cam_h = -(hips0[1] + float(foot_low.min()))
+        hips = hips0 + np.array([0.0, cam_h, 0.0])
+        heights = hips[1] + foot_low
+        points = np.stack([hips + 0.5 * (rel[heel] + rel[toe]) for _, heel, toe in _FEET])
+        planted = self._contacts(frame.t_s, heights, points) if feet_seen else np.zeros(2, dtype=bool)
+        self._planted = (bool(planted[0]), bool(planted[1]))
+        hips, lift = self._pin(frame.t_s, hips, points, planted, heights)
+        xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, level, scale)
+        if not self._offline and self._last_t_path is not None and frame.t_s > self._last_t_path:
+            hips = self._path_filter(frame.t_s, hips)  # live: the travel, One-Euro smoothed (depth wavers)
+        elif not self._offline:
+            self._path_filter.reset()
+            hips = self._path_filter(frame.t_s, hips)
+        self._last_t_path = frame.t_s
+        confidence = float(np.min(frame.visibility[list(_TORSO)])) * (1.0 if feet_seen else 0.5)
+        placement = Placement(hips_m=hips, source="camera", confidence=confidence, lift_m=lift, height_m=height)
+        self._last_placement = placement
+        return xyz, placement
+
+    def _flat_feet(
+        self,
+        xyz: FloatArray,
+        rel: FloatArray,
+        hips_y: float,
+        planted: npt.NDArray[np.bool_],
+        level: FloatArray,
+        scale: float,
+    ) -> FloatArray:
+        """Feet pitched so that this person's flat foot is the rig's flat foot.
+
+        MediaPipe's ankle → toe-tip line of a foot standing flat slopes down more than a rig's (its ankle point
+        sits higher, its toe point further on), so a flat foot came out toes-down and grounding lifted the
+        ankles 6–11 cm. The slope of planted feet whose heel and toe are on the floor is learned (median), and
+        every frame's toe point turned up about the ankle by its difference from ``rig_foot_slope_deg``.
+        """  # fmt: skip
+        cfg = self.config
+        if cfg.rig_foot_slope_deg is None:
+            return xyz
+        slopes = []
+        for f, (ankle, heel, toe) in enumerate(_FEET):
+            v = rel[toe] - rel[ankle]
+            slopes.append(math.degrees(math.atan2(-v[1], max(math.hypot(v[0], v[2]), 1e-9))))
+            if planted[f] and hips_y + max(rel[heel][1], rel[toe][1]) < cfg.contact.height_m:
+                self._foot_slopes.append(slopes[-1])
+                self._all_slopes.append(slopes[-1])
+        if len(self._foot_slopes) < 5:
+            return xyz
+        turn = float(np.median(self._foot_slopes)) - cfg.rig_foot_slope_deg
+        xyz = xyz.copy()
+        for f, (ankle, _, toe) in enumerate(_FEET):
+            v = rel[toe] - rel[ankle]
+            horiz, length = max(math.hypot(v[0], v[2]), 1e-9), float(np.linalg.norm(v))
+            a = math.radians(slopes[f] - turn)
+            tip = rel[ankle] + np.array([v[0] / horiz * length * math.cos(a), -length * math.sin(a),
+                                         v[2] / horiz * length * math.cos(a)])  # fmt: skip
+            xyz[toe] = room_to_camera(tip, level, 0.0) / scale
+        return xyz
+
+    def _pin(
+        self, t_s: float, hips: FloatArray, points: FloatArray, planted: npt.NDArray[np.bool_], heights: FloatArray
+    ) -> tuple[FloatArray, float]:
+        """Hips moved so planted feet stay where they landed; the lift above the floor."""
+        dt = 0.0 if self._last_t is None else max(t_s - self._last_t, 0.0)
+        self._last_t = t_s
+        seen = hips.copy()
+        for f in range(2):
+            if not planted[f]:
+                self._anchors[f] = np.nan
+            elif not np.isfinite(self._anchors[f]).all():
+                self._anchors[f] = points[f] + self._correction  # where it landed, in the published room
+            else:
+                pull = min(dt / self.config.recentre_s, 1.0)  # toward what the camera sees
+                self._anchors[f] += (points[f] - self._anchors[f]) * pull
+        if planted.any():
+            pinned = np.mean([self._anchors[f] - (points[f] - seen) for f in np.flatnonzero(planted)], axis=0)
+            self._correction = pinned - seen
+        else:
+            self._correction *= math.exp(-dt / 0.3)
+        out = seen + self._correction
+        lift = 0.0 if planted.any() else max(0.0, float(np.min(heights)))
+        out[1] = seen[1]
+        return out, lift
+
+    # -- the stage -----------------------------------------------------------------------------------------
+
+    def __call__(self, frame: LandmarkFrame) -> LandmarkFrame:
+        cfg = self.config
+        if not frame.person:
+            if frame.t_s - self._last_seen_s > 1.0:
+                self._forget_person()
+            return frame
+        self._last_seen_s = frame.t_s
+        if self._started_s is None:
+            self._streak = self._streak + 1 if self._confident(frame) else 0
+            if self._streak < cfg.startup_frames:
+                held = LandmarkFrame.no_person(frame.t_s, frame.image_size, frame.frame_index)
+                return held.replace(flags={**frame.flags, STARTING_FLAG: True}, hands=frame.hands, face=frame.face)
+            self._started_s = frame.t_s
+        xyz, vis = frame.world_xyz_m, frame.visibility
+        xyz, vis = self._soften(xyz, vis)
+        fixed = (LEG_OK, LEG_OK)
+        if cfg.plausible is not None:
+            xyz, self._bends, fixed = plausible_legs(xyz, self._bends, cfg.plausible)
+            for side in np.flatnonzero(np.array(fixed) == LEG_IMPOSSIBLE):
+                below = [i for i in LEGS[side][1:] if vis[i] >= cfg.solver_cut]
+                vis = vis.copy()
+                vis[below] = np.nextafter(cfg.solver_cut, 0.0)  # not driven: the solver holds the last plausible
+        xyz, placement = self._place(frame, xyz)
+        self._previous = xyz
+        ease = min(1.0, (frame.t_s - self._started_s) / cfg.ease_in_s) if cfg.ease_in_s > 0 else 1.0
+        flags = {**frame.flags, LEGS_FIXED_FLAG: fixed, EASE_IN_FLAG: ease, CONTACT_FLAG: self._planted}
+        return frame.replace(world_xyz_m=xyz, visibility=vis, placement=placement, flags=flags)
+
+    def offline(self, frames: Sequence[LandmarkFrame]) -> list[LandmarkFrame]:
+        """A whole clip: the camera's tilt and floor from all of it first, then every frame with them fixed, the
+        hips' path and lift low-passed zero-phase (``lowpass_hz``) over each run of placed frames."""
+        probe = BodyState(self.config)
+        for frame in frames:
+            probe(frame)
+        self.reset()
+        self._camera = _Camera(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
+        self._slope_seed = list(probe._all_slopes)
+        self._offline = True
+        self._forget_person()
+        out = [self(frame) for frame in frames]
+        self._offline = False
+        return _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
+
+
+def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float, path_hz: float) -> list[LandmarkFrame]:
+    """The frames with each continuous run of placements low-passed (2nd-order Butterworth, forwards and back):
+    the travel over the floor (x, z) at ``path_hz``, the height and lift at ``cutoff_hz``."""
+    from scipy.signal import butter, filtfilt
+
+    t = np.array([f.t_s for f in frames])
+    dt = np.diff(t)
+    dt = dt[dt > 0]
+    if not cutoff_hz or dt.size == 0 or not 0 < cutoff_hz / (0.5 / float(np.median(dt))) < 1:
+        return frames
+    nyquist = 0.5 / float(np.median(dt))
+    b, a = butter(2, cutoff_hz / nyquist)
+    bp, ap = butter(2, min(path_hz / nyquist, 0.99))
+    placed = np.array([f.placement is not None and f.person for f in frames])
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], placed.astype(int), [0]])))
+    out = list(frames)
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop - start < 10:
+            continue
+        run = [out[k].placement for k in range(start, stop)]
+        path = np.array([[*p.hips_m, p.lift_m] for p in run if p is not None])
+        smooth = filtfilt(b, a, path, axis=0, padlen=min(6, len(path) - 1))
+        smooth[:, [0, 2]] = filtfilt(bp, ap, path[:, [0, 2]], axis=0, padlen=min(6, len(path) - 1))
+        for k, p, row in zip(range(start, stop), run, smooth, strict=True):
+            assert p is not None
+            new = Placement(row[:3], p.source, p.confidence, max(0.0, float(row[3])), p.height_m)
+            out[k] = out[k].replace(placement=new)
+    return out
+
+
+def rig_foot_slope_deg(rig: Rig) -> float | None:
+    """Degrees the rig's left ankle → toe tip line slopes down at rest (None without toes)."""
+    if not rig.has("LeftToes") or not rig.has("LeftFoot"):
+        return None
+    rest = rig.rest_world_m
+    tip = rest[rig.index("LeftToes")] + rig.tails_m.get("LeftToes", np.zeros(3))
+    v = tip - rest[rig.index("LeftFoot")]
+    return math.degrees(math.atan2(-float(v[1]), math.hypot(float(v[0]), float(v[2]))))
+
+
+def ease_in_pose(pose: BonePose, weight: float) -> BonePose:
+    """``pose`` with every local rotation taken ``weight`` (0..1) of the way from rest (the ease-in)."""
+    if weight >= 1.0:
+        return pose
+    import dataclasses
+
+    from scipy.spatial.transform import Rotation
+
+    rotations = Rotation.from_rotvec(pose.local_rotations.as_rotvec() * max(weight, 0.0))
+    return dataclasses.replace(pose, local_rotations=rotations)

@@ -1,0 +1,116 @@
+"""The body-state stage's parts, each against a known answer: the camera model, contacts, plausible legs, the
+start-up; and the room conversions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridge.core import frames as fr
+from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.pose import BonePose
+from bridge.core.rig import load_rig
+from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig
+from bridge.stages.camera_model import PinholeCamera, hips_from_image
+from bridge.stages.contacts import ContactConfig, detect_contacts
+from bridge.stages.plausible import knee_against_pelvis_deg, pelvis_forward, plausible_legs
+from bridge.testing.synth import frame_from_pose
+
+
+def test_a_point_at_known_depth_and_pixel_comes_back() -> None:
+    cam = PinholeCamera.from_fov((1280, 720), 60.0)
+    assert cam.fx_px == pytest.approx(640 / np.tan(np.radians(30)))
+    pixel, depth = np.array([1000.0, 200.0]), 3.2
+    point = cam.unproject(pixel, depth)
+    assert point[2] == depth
+    np.testing.assert_allclose(cam.project(point), pixel, atol=1e-9)
+    # a point on the optical axis lands on the principal point; a point 1 m right at 1 m depth at fx right of it
+    np.testing.assert_allclose(cam.project(np.array([1.0, 0.0, 1.0])), [640 + cam.fx_px, 360])
+
+
+def test_the_hips_translation_of_a_body_comes_back_from_its_image() -> None:
+    cam = PinholeCamera.from_fov((1280, 720), 65.0)
+    rng = np.random.default_rng(3)
+    body = rng.normal(0.0, 0.4, (33, 3))
+    hips = np.array([0.4, -0.3, 3.7])
+    pixels = cam.project(body + hips)
+    np.testing.assert_allclose(hips_from_image(cam, body, pixels, np.ones(33)), hips, atol=1e-9)
+    # a body seen twice as large in metres is twice as far (depth from metric size)
+    far = hips_from_image(cam, 2.0 * body, pixels, np.ones(33))
+    assert far is not None and far[2] == pytest.approx(2 * hips[2], rel=0.05)
+    assert hips_from_image(cam, body, pixels, np.zeros(33)) is None
+
+
+def test_room_conversion_is_an_inverse_pair_and_levels_a_tilted_camera() -> None:
+    tilt = np.radians(20.0)
+    up_cam = np.array([0.0, -np.cos(tilt), np.sin(tilt)])  # a camera pitched down 20°: up leans away
+    level = fr.level_rotation(up_cam)
+    np.testing.assert_allclose(fr.camera_to_room(up_cam, level, 0.0), [0, 1, 0], atol=1e-12)
+    pts = np.random.default_rng(1).normal(size=(5, 3))
+    np.testing.assert_allclose(fr.room_to_camera(fr.camera_to_room(pts, level, 1.4), level, 1.4), pts, atol=1e-12)
+    # the camera itself sits at its height above the floor, straight above the room's origin
+    np.testing.assert_allclose(fr.camera_to_room(np.zeros(3), level, 1.4), [0, 1.4, 0])
+
+
+def test_contacts_of_a_synthetic_walk() -> None:
+    """Two feet alternating: each planted (on the floor, still) for 0.4 s, then 0.2 s of swing."""
+    fps, n = 60.0, 240
+    t = np.arange(n) / fps
+    phase = (t[:, None] + np.array([0.0, 0.3])) % 0.6  # the right foot half a cycle later
+    swing = phase >= 0.4
+    lift = np.where(swing, 0.15 * np.sin(np.pi * (phase - 0.4) / 0.2), 0.0)
+    x = np.cumsum(np.where(swing, 1.5 / fps, 0.0), axis=0)  # a foot moves only in swing, at 1.5 m/s
+    points = np.stack([x, lift, np.zeros_like(x)], -1)
+    planted = detect_contacts(t, lift, points, ContactConfig())
+    truth = ~swing
+    # away from each switch (the speed window, 0.1 s, and min_frames) the answer is exact
+    settled = (np.abs(phase - 0.4) > 0.12) & (np.abs(phase - 0.6) > 0.12) & (phase > 0.12) & (t[:, None] > 0.2)
+    assert (planted == truth)[settled].all()
+    assert (planted == truth).mean() > 0.75
+    assert not planted[swing & (lift > 0.1)].any()
+    # a foot that slides along the floor at 1 m/s is on the floor but never planted (the speed decides)
+    slide = np.stack([t, np.full(n, 0.01), np.zeros(n)], -1)[:, None]
+    assert not detect_contacts(t, np.full((n, 1), 0.01), slide, ContactConfig())[5:].any()
+
+
+def _standing(knee_forward_m: float) -> np.ndarray:
+    """World landmarks of a person facing the camera, knees bent by ``knee_forward_m`` toward the camera."""
+    xyz = np.array(frame_from_pose(BonePose.rest(load_rig("default"))).world_xyz_m, dtype=np.float64)
+    for knee in (L.LEFT_KNEE, L.RIGHT_KNEE):
+        xyz[knee, 2] -= knee_forward_m  # MediaPipe z away from the camera: toward it is −z
+    return xyz
+
+
+def test_a_depth_mirrored_knee_is_corrected() -> None:
+    good = _standing(0.12)
+    bad = good.copy()
+    bad[L.LEFT_KNEE, 2] = good[L.LEFT_HIP, 2] + (good[L.LEFT_HIP, 2] - good[L.LEFT_KNEE, 2])  # bends backwards
+    up = 0.5 * (bad[L.LEFT_SHOULDER] + bad[L.RIGHT_SHOULDER]) - 0.5 * (bad[L.LEFT_HIP] + bad[L.RIGHT_HIP])
+    fwd = pelvis_forward(bad[L.LEFT_HIP], bad[L.RIGHT_HIP], up)
+    angle, flexion = knee_against_pelvis_deg(bad[L.LEFT_HIP], bad[L.LEFT_KNEE], bad[L.LEFT_ANKLE], fwd)
+    assert flexion > 15 and angle > 150  # the backwards knee is seen as such
+    fixed, bends, changed = plausible_legs(bad)
+    assert changed == (1, 0)
+    np.testing.assert_allclose(fixed[L.LEFT_KNEE], good[L.LEFT_KNEE], atol=1e-3)
+    angle, _ = knee_against_pelvis_deg(fixed[L.LEFT_HIP], fixed[L.LEFT_KNEE], fixed[L.LEFT_ANKLE], fwd)
+    assert angle < 30
+    np.testing.assert_allclose(plausible_legs(good)[0], good)  # a plausible body is left alone
+
+
+def _frame(t: float, xyz: np.ndarray, vis: float = 0.95) -> LandmarkFrame:
+    cam = PinholeCamera.from_fov((640, 480), 65.0)
+    image = cam.project(xyz + np.array([0.0, 0.0, 3.0])) / np.array([640.0, 480.0])
+    return LandmarkFrame(t, xyz, image, np.full(33, vis), np.ones(33), (640, 480))
+
+
+def test_no_pose_until_a_confident_start_then_it_eases_in() -> None:
+    stage = BodyState(BodyStateConfig(startup_frames=3, ease_in_s=0.1))
+    xyz = _standing(0.05)
+    out = [stage(_frame(k / 30, xyz, vis=0.3 if k < 4 else 0.95)) for k in range(12)]
+    assert not any(f.person for f in out[:6]) and all(f.flags.get(STARTING_FLAG) for f in out[:6])
+    assert out[6].person and out[6].flags[EASE_IN_FLAG] == 0.0
+    assert out[-1].flags[EASE_IN_FLAG] == 1.0 and out[-1].placement is not None
+    # 3 m in front of a level camera: the hips are 3 m from it, and the feet on the floor
+    assert out[-1].placement.hips_m[2] == pytest.approx(-3.0, abs=0.05)
+    assert out[-1].placement.lift_m == pytest.approx(0.0, abs=0.01)
