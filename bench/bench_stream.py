@@ -6,7 +6,7 @@
 
 Prints throughput of both and their ratio (goal ≥ 0.95), the end-to-end latency (frame read in the tracker →
 last datagram of the frame sent) and the bridge's own added latency (inference finished → datagram sent;
-goal ≤ 3 ms). Usage: ``python bench/bench_stream.py [--protocol vmc|vrchat]``
+goal ≤ 3 ms). Usage: ``python bench/bench_stream.py [--protocol vmc|vrchat] [--track body,hands,face]``
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from common import bare_inference, bare_inference_decoding, decode_all, sports2d
 from bridge.app.status import StatusLine
 from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.output.transport import parse_osc_target
+from bridge.tracking.config import TrackerConfig
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--protocol", choices=("vmc", "vrchat"), default="vmc")
+    parser.add_argument("--track", default="body", help="as bridge stream --track: body,hands,face")
     args = parser.parse_args()
     video = sports2d_demo()
     images = decode_all(video)
@@ -48,7 +50,10 @@ def main() -> None:
 
     threading.Thread(target=drain, daemon=True).start()
     target = StreamTarget(parse_osc_target(f"127.0.0.1:{sock.getsockname()[1]}"), args.protocol)
-    config = StreamConfig(input_text=str(video), targets=(target,), realtime=False, max_rate_hz=0.0)
+    tracker = TrackerConfig(track=tuple(args.track.split(",")))
+    config = StreamConfig(
+        input_text=str(video), targets=(target,), realtime=False, max_rate_hz=0.0, tracker=tracker
+    )
     stats = run_stream(config, StatusLine(60.0))
     stop.set()
 
@@ -57,7 +62,7 @@ def main() -> None:
     added = np.array(stats.added_ms)
     print(
         f"clip: {video.name}, {len(images)} frames {images[0].shape[1]}x{images[0].shape[0]}, "
-        f"protocol {args.protocol}"
+        f"protocol {args.protocol}, --track {args.track}"
     )
     print(
         f"bare inference:   {fps_bare:6.1f} fps  (median {np.median(infer_ms):.2f} ms/frame, decoded beforehand)"

@@ -23,7 +23,7 @@ from bridge.output.protocols import LAN_DATAGRAM_BYTES, EncoderConfig, encode_fr
 from bridge.output.transport import OscTarget, RateLimiter, UdpSender
 from bridge.stages.flips import SWAPPED_FLAG
 from bridge.tracking.config import TrackerConfig
-from bridge.tracking.process import DETECTED_TIME_FLAG, READ_TIME_FLAG
+from bridge.tracking.process import DETECTED_TIME_FLAG, DROPPED_FLAG, READ_TIME_FLAG
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class StreamStats:
     frames: int = 0
     sent: int = 0
     skipped: int = 0
+    dropped: int = 0
+    nominal_fps: float | None = None
     tracked: int = 0
     lr_swaps: int = 0
     started_s: float = field(default_factory=time.monotonic)
@@ -105,12 +107,23 @@ class StreamStats:
     def summary(self) -> str:
         lat = f"{np.median(self.latencies_ms):.1f} ms" if self.latencies_ms else "n/a"
         added = f"{np.median(self.added_ms):.2f} ms" if self.added_ms else "n/a"
+        dropped = f"{self.dropped} dropped (the machine could not keep up), " if self.dropped else ""
         return (
             f"{self.frames} frames at {self.fps:.1f} fps, {self.sent} sent, "
-            f"{self.skipped} skipped by the rate cap, "
+            f"{self.skipped} skipped by the rate cap, {dropped}"
             f"person tracked in {self.tracked}, left/right swaps repaired {self.lr_swaps}; "
             f"median latency {lat} (bridge's own part {added})"
         )
+
+    def behind(self) -> str:
+        """'' while the machine keeps up; else what shows it cannot: frames dropped, or a live input's frame
+        rate below 90 % of what the camera delivers (after the first 2 s)."""
+        if self.dropped:
+            return f"behind: {self.dropped} frames dropped"
+        elapsed = (self.ended_s or time.monotonic()) - self.started_s
+        if self.nominal_fps and elapsed > 2.0 and self.fps < 0.9 * self.nominal_fps:
+            return f"behind: {self.fps:.0f} of {self.nominal_fps:.0f} fps"
+        return ""
 
 
 def _record_sent(stats: StreamStats, result: FrameResult, sent_s: float) -> None:
@@ -128,10 +141,12 @@ def _record_sent(stats: StreamStats, result: FrameResult, sent_s: float) -> None
 
 def _status_text(stats: StreamStats, tracking: bool, targets: int) -> str:
     lat = stats.latencies_ms[-1] if stats.latencies_ms else float("nan")
+    behind = stats.behind()
     return (
         f"{stats.fps:5.1f} fps | latency {lat:5.1f} ms | "
         + ("tracking" if tracking else "no person")
         + f" | sent {stats.sent} to {targets} target(s)"
+        + (f" | {behind}" if behind else "")
     )
 
 
@@ -180,6 +195,7 @@ def run_stream(
         UdpSender([t.target for t in config.targets], on_status=status.message) as sender,
     ):  # fmt: skip
         stats.description = info.description
+        stats.nominal_fps = info.fps if info.live else None
         status.message(
             f"streaming {info.description} to "
             + ", ".join(f"{t.target} ({t.protocol})" for t in config.targets)
@@ -194,6 +210,9 @@ def run_stream(
             stats.frames += 1
             stats.tracked += int(result.raw.person)
             stats.lr_swaps += int(bool(result.landmarks.flags.get(SWAPPED_FLAG, False)))
+            dropped = result.raw.flags.get(DROPPED_FLAG)
+            if isinstance(dropped, int):
+                stats.dropped = max(stats.dropped, dropped)
             now = time.monotonic()
             if limiter is None or limiter.allow(now):
                 for (proto, encoders), group in groups.items():
@@ -211,5 +230,6 @@ def run_stream(
             was_tracking = pose.tracking
             status.update(_status_text(stats, pose.tracking, len(config.targets)), now)
         stats.ended_s = time.monotonic()
+        stats.dropped = max(stats.dropped, results.dropped_frames)
     status.close()
     return stats

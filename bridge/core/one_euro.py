@@ -88,7 +88,7 @@ class OneEuroFilter:
     def _speed(self, dx: FloatArray) -> FloatArray:
         if self.vector_axis is None:
             return np.abs(dx)
-        return np.asarray(np.linalg.norm(dx, axis=self.vector_axis, keepdims=True), dtype=np.float64)
+        return np.sqrt((dx * dx).sum(axis=self.vector_axis, keepdims=True))
 
     def __call__(
         self,
@@ -126,11 +126,6 @@ class OneEuroFilter:
         speed_shape = list(xa.shape)
         if self.vector_axis is not None:
             speed_shape[self.vector_axis] = 1
-        upd = (
-            np.ones(speed_shape, dtype=bool)
-            if update is None
-            else np.broadcast_to(np.asarray(update, dtype=bool), speed_shape)
-        )
         if self._x_hat is None or self._dx_hat is None or self._t_last_s is None:
             # First sample since reset: pass through; elements that are held have no value yet → take the input.
             self._x_hat = xa.copy()
@@ -143,17 +138,27 @@ class OneEuroFilter:
             raise BridgeError(
                 f"One-Euro filter: sample shape {xa.shape} differs from the first sample's {self._x_hat.shape}"
             )
+        # Every element updated (the common case): no masks, and the same arithmetic as the masked path.
+        upd = None if update is None else np.asarray(update, dtype=bool)
+        if upd is not None and upd.all():
+            upd = None
         te = t - self._t_last_s  # per element, > 0
         dx = (xa - self._x_hat) / te
-        a_d = smoothing_factor(te, self.d_cutoff_hz)
+        a_d = 1.0 / (1.0 + (1.0 / (2.0 * math.pi * self.d_cutoff_hz)) / te)
         dx_hat = self._dx_hat + a_d * (dx - self._dx_hat)
         scaled = dx_hat if speed_scale is None else dx_hat * np.asarray(speed_scale, dtype=np.float64)
         cutoff = self.min_cutoff_hz + self.beta * self._speed(scaled)
         alpha = smoothing_factor(te, cutoff)
         x_hat = self._x_hat + alpha * (xa - self._x_hat)
+        self._t_prev_s = t
+        if upd is None:
+            self._x_hat, self._dx_hat = x_hat, dx_hat
+            self._t_last_s = np.full(speed_shape, t)
+            self.last_alpha = alpha
+            return x_hat.copy()
+        upd = np.broadcast_to(upd, speed_shape)
         self._x_hat = np.where(upd, x_hat, self._x_hat)
         self._dx_hat = np.where(upd, dx_hat, self._dx_hat)
         self._t_last_s = np.where(upd, t, self._t_last_s)
-        self._t_prev_s = t
         self.last_alpha = np.where(upd, alpha, 0.0)
         return self._x_hat.copy()

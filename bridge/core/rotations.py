@@ -22,11 +22,46 @@ X_AXIS = np.array([1.0, 0.0, 0.0])
 Y_AXIS = np.array([0.0, 1.0, 0.0])
 Z_AXIS = np.array([0.0, 0.0, 1.0])
 EPS = 1e-9
+_EYE = np.eye(3)
+#: (3, 9): a (..., 3) @ _HAT, reshaped (..., 3, 3), is the cross-product matrix [a]x (so [a]x v = a × v).
+_HAT_3 = np.zeros((3, 3, 3))
+_HAT_3[2, 1, 0], _HAT_3[1, 0, 2], _HAT_3[0, 2, 1] = 1.0, 1.0, 1.0
+_HAT_3[2, 0, 1], _HAT_3[1, 2, 0], _HAT_3[0, 1, 2] = -1.0, -1.0, -1.0
+_HAT = _HAT_3.reshape(3, 9)
+#: Flat (row-major) indices of m21, m02, m10 and of m12, m20, m01 (see :func:`skew_part`).
+_SKEW_PLUS = np.array([7, 2, 3])
+_SKEW_MINUS = np.array([5, 6, 1])
+
+
+if hasattr(np, "matvec"):  # numpy >= 2.2: ufuncs, one cheap call each
+
+    def dot(a: FloatArray, b: FloatArray) -> FloatArray:
+        """Dot products of (..., 3) vectors, broadcast (one ufunc call: cheaper than einsum on tiny arrays)."""
+        return np.asarray(np.vecdot(a, b), dtype=np.float64)
+
+    def matvec(m: FloatArray, v: FloatArray) -> FloatArray:
+        """(..., 3): matrices (..., 3, 3) times vectors (..., 3), broadcast."""
+        return np.asarray(np.matvec(m, v), dtype=np.float64)
+
+else:  # pragma: no cover - older numpy
+
+    def dot(a: FloatArray, b: FloatArray) -> FloatArray:
+        """Dot products of (..., 3) vectors, broadcast."""
+        return np.asarray(np.einsum("...i,...i->...", a, b), dtype=np.float64)
+
+    def matvec(m: FloatArray, v: FloatArray) -> FloatArray:
+        """(..., 3): matrices (..., 3, 3) times vectors (..., 3), broadcast."""
+        return np.asarray(np.einsum("...ij,...j->...i", m, v), dtype=np.float64)
+
+
+def clip(x: FloatArray, lo: float | FloatArray, hi: float | FloatArray) -> FloatArray:
+    """``np.clip`` as two ufunc calls (np.clip's Python wrapper costs more than the clipping on tiny arrays)."""
+    return np.minimum(np.maximum(x, lo), hi)
 
 
 def norm(v: FloatArray) -> FloatArray:
     """Lengths of (..., 3) vectors (cheaper than np.linalg.norm on tiny arrays)."""
-    return np.sqrt(np.einsum("...i,...i->...", v, v))
+    return np.sqrt(dot(v, v))
 
 
 def unit(v: FloatArray) -> FloatArray:
@@ -35,33 +70,43 @@ def unit(v: FloatArray) -> FloatArray:
 
 
 def cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Cross product of (..., 3) vectors (np.cross costs ~40 µs a call on tiny arrays)."""
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+    """Cross product of (..., 3) vectors, broadcast (np.cross costs ~40 µs a call on tiny arrays).
+
+    Each vector is written twice in a row, (x, y, z, x, y), so that its cyclic shifts are slices: five numpy
+    calls instead of fifteen, and the same arithmetic per component (a_y b_z − a_z b_y, …).
+    """
+    aa = np.concatenate([a, a[..., :2]], axis=-1)
+    bb = np.concatenate([b, b[..., :2]], axis=-1)
+    return aa[..., 1:4] * bb[..., 2:5] - aa[..., 2:5] * bb[..., 1:4]
 
 
 def perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
     """Part of (..., 3) ``v`` perpendicular to the unit ``axis_unit``."""
-    return v - np.einsum("...i,...i->...", v, axis_unit)[..., None] * axis_unit
+    return v - dot(v, axis_unit)[..., None] * axis_unit
 
 
 def basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
     """(..., 3, 3) orthonormal frames whose columns are primary, secondary ⟂ primary, and their cross."""
-    e1 = unit(primary)
+    n1 = norm(primary)
+    e1 = primary / np.maximum(n1, EPS)[..., None]
     # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
-    # untracked and replaced by hold/rest later.
-    zero = norm(e1) < 0.5
-    if np.any(zero):
+    # untracked and replaced by hold/rest later. (|e1| < 0.5 exactly where |primary| < EPS / 2.)
+    zero = n1 < 0.5 * EPS
+    if zero.any():
         e1 = np.where(zero[..., None], X_AXIS, e1)
-    e2 = unit(perp(secondary, e1))
+    p2 = perp(secondary, e1)
+    n2 = norm(p2)
+    e2 = p2 / np.maximum(n2, EPS)[..., None]
     # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
-    bad = norm(e2) < 0.5
-    if np.any(bad):
+    bad = n2 < 0.5 * EPS
+    if bad.any():
         alt = np.where(np.abs(e1[..., :1]) < 0.9, X_AXIS, Y_AXIS)
         e2 = np.where(bad[..., None], unit(perp(alt, e1)), e2)
-    e3 = cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=-1)
+    out = np.empty(e1.shape + (3,))
+    out[..., 0] = e1
+    out[..., 1] = e2
+    out[..., 2] = cross(e1, e2)
+    return out
 
 
 def align_two(
@@ -78,62 +123,65 @@ def align_two(
 
 def axis_angle_matrix(axis_unit: FloatArray, angle_rad: FloatArray) -> FloatArray:
     """(..., 3, 3) rotations by ``angle_rad`` (...,) about unit axes (..., 3) or one axis (3,) (Rodrigues)."""
-    a = np.broadcast_to(axis_unit, np.shape(angle_rad) + (3,))
-    c = np.cos(angle_rad)[..., None, None]
-    s = np.sin(angle_rad)[..., None, None]
-    k = np.zeros(a.shape[:-1] + (3, 3))
-    k[..., 0, 1], k[..., 0, 2] = -a[..., 2], a[..., 1]
-    k[..., 1, 0], k[..., 1, 2] = a[..., 2], -a[..., 0]
-    k[..., 2, 0], k[..., 2, 1] = -a[..., 1], a[..., 0]
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+    angle = np.asarray(angle_rad, dtype=np.float64)
+    c = np.cos(angle)[..., None, None]
+    s = np.sin(angle)[..., None, None]
+    # The cross-product matrix [a]x as one product with a constant (3, 9) map (entries exactly ±a_i or 0).
+    k = (np.asarray(axis_unit, dtype=np.float64) @ _HAT).reshape(np.shape(axis_unit)[:-1] + (3, 3))
+    return _EYE + s * k + (1.0 - c) * (k @ k)  # broadcast over the angles (one axis for many angles)
 
 
 def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
     """(..., 3, 3) shortest rotations taking the directions of ``a`` onto those of ``b`` (both (..., 3), broadcast;
     for opposite directions, a half turn about an axis perpendicular to ``a``)."""
-    au, bu = np.broadcast_arrays(unit(np.asarray(a, dtype=np.float64)), unit(b))
+    au, bu = unit(np.asarray(a, dtype=np.float64)), unit(b)
     axis = cross(au, bu)
     s = norm(axis)
-    c = np.einsum("...i,...i->...", au, bu)
-    fallback = unit(perp(np.where(np.abs(au[..., :1]) < 0.9, X_AXIS, Y_AXIS), au))
-    axis_u = np.where((s > 1e-9)[..., None], axis / np.maximum(s, EPS)[..., None], fallback)
+    c = dot(au, bu)
+    axis_u = axis / np.maximum(s, EPS)[..., None]
+    parallel = s <= 1e-9
+    if parallel.any():
+        fallback = unit(perp(np.where(np.abs(au[..., :1]) < 0.9, X_AXIS, Y_AXIS), au))
+        axis_u = np.where(parallel[..., None], fallback, axis_u)
     return axis_angle_matrix(axis_u, np.arctan2(s, c))
 
 
 def angle_of(m: FloatArray) -> FloatArray:
     """Rotation angle (radians) of (..., 3, 3) rotation matrices."""
-    tr = np.trace(m, axis1=-2, axis2=-1)
-    return np.arccos(np.clip((tr - 1.0) / 2.0, -1.0, 1.0))
+    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
+    return np.arccos(clip((tr - 1.0) / 2.0, -1.0, 1.0))
 
 
 def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
     """Rotations (..., 3, 3) whose angle exceeds ``max_rad`` (a number, or one per trailing rotation) scaled
     down to it, keeping the axis."""
     ang = angle_of(m)
-    limit = np.broadcast_to(max_rad, ang.shape)
-    over = ang > limit
-    if not np.any(over):
+    over = ang > max_rad
+    if not over.any():
         return m
-    rv = Rotation.from_matrix(m[over]).as_rotvec()
-    rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
-    out = m.copy()
-    out[over] = Rotation.from_rotvec(rv).as_matrix()
-    return out
+    limit = np.broadcast_to(max_rad, ang.shape)
+    if (ang[over] > 3.0).any():  # near 180° the skew part loses the axis: let scipy find it
+        rv = Rotation.from_matrix(m[over], assume_valid=True).as_rotvec()
+        rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
+        out = m.copy()
+        out[over] = Rotation.from_rotvec(rv).as_matrix()
+        return out
+    clamped = axis_angle_matrix(unit(skew_part(m)), limit)
+    return np.where(over[..., None, None], clamped, m)
 
 
 def skew_part(m: FloatArray) -> FloatArray:
     """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
-    return np.stack(
-        [m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], axis=-1
-    )
+    flat = np.reshape(m, m.shape[:-2] + (9,))
+    return flat[..., _SKEW_PLUS] - flat[..., _SKEW_MINUS]
 
 
 def fraction(m: FloatArray, fraction: float) -> FloatArray:
     """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
     ang = angle_of(m)
-    if np.any(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
+    if (ang > 3.0).any():  # near 180° the skew part loses the axis: let scipy do it
         shape = m.shape[:-2]
-        rv = Rotation.from_matrix(m.reshape(-1, 3, 3)).as_rotvec() * fraction
+        rv = Rotation.from_matrix(m.reshape(-1, 3, 3), assume_valid=True).as_rotvec() * fraction
         return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
     axis = unit(skew_part(m))
     return axis_angle_matrix(axis, ang * fraction)
@@ -143,8 +191,8 @@ def twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
     """Angle (radians, in (-π, π]) of the twist part of rotations (..., 3, 3) about the unit ``axis_unit``
     (swing-twist decomposition): 2·atan2(q_vec·a, q_w), written with the matrix's own entries since
     q_vec = skew / (4 q_w) and 4 q_w² = 1 + trace."""
-    along = np.einsum("...i,...i->...", skew_part(m), axis_unit)
-    return 2.0 * np.arctan2(along, 1.0 + np.trace(m, axis1=-2, axis2=-1))
+    along = dot(skew_part(m), axis_unit)
+    return 2.0 * np.arctan2(along, 1.0 + (m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]))
 
 
 def transpose(m: FloatArray) -> FloatArray:
@@ -178,8 +226,17 @@ class QuaternionContinuity:
         self._previous: FloatArray | None = None
 
     def __call__(self, rotations: Rotation) -> Rotation:
-        q = np.atleast_2d(rotations.as_quat())
+        q = rotations.as_quat()
+        single = q.ndim == 1
+        q = np.atleast_2d(q)
         prev = self._previous
-        out = continuous_quaternions(q[None], prev if prev is not None and prev.shape == q.shape else None)[0]
+        if prev is None or prev.shape != q.shape:
+            self._previous = q
+            return rotations if not single else Rotation.from_quat(q)
+        flip = (q * prev).sum(axis=-1) < 0.0
+        if not flip.any():  # the common case: nothing to change, no new Rotation to build
+            self._previous = q
+            return rotations if not single else Rotation.from_quat(q)
+        out = np.where(flip[:, None], -q, q)
         self._previous = out
         return Rotation.from_quat(out)

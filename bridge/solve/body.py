@@ -51,6 +51,7 @@ front, +X its left), metres.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +61,7 @@ from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
+from bridge.core.rotations import clip, matvec
 from bridge.solve.body_arrays import solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
@@ -73,19 +75,51 @@ def _frames_to_arrays(
     frames: Sequence[LandmarkFrame], config: SolverConfig
 ) -> tuple[FloatArray, BoolArray, FloatArray, BoolArray]:
     """Stack frames: xyz (T,33,3) rig frame, visible (T,33), t_s (T,), person (T,)."""
-    world = np.stack([f.world_xyz_m for f in frames])
-    vis = np.stack([f.visibility for f in frames])
-    person = np.array([f.person for f in frames], dtype=bool)
+    if len(frames) == 1:  # the live path: no list comprehensions, no stacking
+        f = frames[0]
+        world = np.asarray(f.world_xyz_m, dtype=np.float64)[None]
+        vis = np.asarray(f.visibility, dtype=np.float64)[None]
+        person = np.array([f.person], dtype=bool)
+        t_s = np.array([f.t_s], dtype=np.float64)
+    else:
+        world = np.stack([f.world_xyz_m for f in frames])
+        vis = np.stack([f.visibility for f in frames])
+        person = np.array([f.person for f in frames], dtype=bool)
+        t_s = np.array([f.t_s for f in frames], dtype=np.float64)
     xyz = mediapipe_to_rig(world)
     visible = (vis >= config.min_visibility) & person[:, None]
-    return xyz, visible, np.array([f.t_s for f in frames], dtype=np.float64), person
+    return xyz, visible, t_s, person
+
+
+_IDENTITY_Q = np.array([0.0, 0.0, 0.0, 1.0])
+
+
+@dataclass(frozen=True, eq=False)
+class PoseArrays:
+    """T solved frames as arrays (:meth:`Solver.solve_to_arrays`); frame k is the ``BonePose`` that
+    :meth:`Solver.solve_frames` returns for it.
+
+    Attributes:
+        t_s: (T,) timestamps, seconds.
+        quats_xyzw: (T, B, 4) local rotations, rig frame, scalar last (scipy's order).
+        hips_position_m: (T, 3) hips positions, rig frame, metres.
+        bone_state: (T, B) int8 :class:`~bridge.core.pose.BoneState` values.
+        tracking: (T,) bool.
+    """
+
+    t_s: FloatArray
+    quats_xyzw: FloatArray
+    hips_position_m: FloatArray
+    bone_state: npt.NDArray[np.int8]
+    tracking: BoolArray
 
 
 class Solver:
     """Landmark frames → :class:`BonePose`, one frame at a time (live) or many (:meth:`solve_frames`).
 
     Holds the state the pure solve lacks: each bone's last tracked rotation and when it was lost, so
-    untracked bones hold, then ease to rest. Both paths give identical poses.
+    untracked bones hold, then ease to rest. Both paths give identical poses (to float rounding); both are one
+    vectorised pass over the frames given (the hold/ease too), so the cost per frame falls with the batch size.
     """
 
     def __init__(self, rig: Rig, config: SolverConfig = SolverConfig()) -> None:
@@ -93,15 +127,15 @@ class Solver:
         self.config = config
         self._geometry = _RigGeometry(rig, config)
         n = len(rig.bones)
-        self._last_q = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
-        self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest)
-        rest = rig.rest_world_m
-        self._rest_lowest = min(float((rest[b] + off)[1]) for b, off in self._geometry.ground_points)
+        self._last_q = np.tile(_IDENTITY_Q, (n, 1))
+        self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest); inf: tracked now
+        self._ground = _GroundChain(rig, self._geometry.ground_chain, self._geometry.ground_points)
+        self._rest_lowest = float(self._ground.lowest(self._ground.rest_matrices(rig))[0])
         self.root_motion = RootMotion(rig, config.root_motion)
 
     def reset(self) -> None:
         """Forget all history: every bone back at rest."""
-        self._last_q[:] = [0.0, 0.0, 0.0, 1.0]
+        self._last_q[:] = _IDENTITY_Q
         self._lost_since[:] = -np.inf
         self.root_motion.reset()
 
@@ -111,87 +145,157 @@ class Solver:
 
     def solve_frames(self, frames: Sequence[LandmarkFrame] | Iterable[LandmarkFrame]) -> list[BonePose]:
         """Solve T frames in one vectorised pass, then apply hold/ease in order (the batch path)."""
-        frames = list(frames)
+        frames = frames if isinstance(frames, list) else list(frames)
         if not frames:
             return []
+        poses = self.solve_to_arrays(frames)
+        return [
+            BonePose(
+                t_s=float(poses.t_s[k]),
+                rig=self.rig,
+                hips_position_m=poses.hips_position_m[k],
+                local_rotations=Rotation.from_quat(poses.quats_xyzw[k]),
+                bone_state=poses.bone_state[k],
+                tracking=bool(poses.tracking[k]),
+                flags=dict(f.flags),
+            )
+            for k, f in enumerate(frames)
+        ]
+
+    def solve_to_arrays(self, frames: Sequence[LandmarkFrame]) -> PoseArrays:
+        """Solve T (≥ 1) frames like :meth:`solve_frames` (same state, same numbers) into arrays instead of T
+        :class:`BonePose` objects: what a long recording needs without paying for a scipy ``Rotation`` a frame."""
+        n_t = len(frames)
         xyz, visible, t_s, person = _frames_to_arrays(frames, self.config)
         solved = solve_arrays(self.rig, xyz, visible, self.config, self._geometry)
-        quats = Rotation.from_matrix(solved.local_m.reshape(-1, 3, 3)).as_quat().reshape(len(frames), -1, 4)
-        states = np.empty(solved.tracked.shape, dtype=np.int8)
-        for k in range(len(frames)):
-            quats[k], states[k] = self._hold_or_ease(t_s[k], quats[k], solved.tracked[k])
-        hips = self.root_motion(self._hips_positions(quats), [f.placement for f in frames], quats)
-        poses = []
-        for k, f in enumerate(frames):
-            flags = dict(f.flags)
-            poses.append(
-                BonePose(
-                    t_s=float(t_s[k]),
-                    rig=self.rig,
-                    hips_position_m=hips[k],
-                    local_rotations=Rotation.from_quat(quats[k]),
-                    bone_state=states[k],
-                    tracking=bool(person[k] and solved.tracked[k].any()),
-                    flags=flags,
-                )
-            )
-        return poses
+        local_m = solved.local_m.reshape(-1, 3, 3)
+        quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
+        quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
+        hips = self._hips_positions(quats, solved.local_m, solved.tracked)
+        hips = self.root_motion(hips, [f.placement for f in frames], quats)
+        return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
     def _hold_or_ease(
-        self, t_s: float, quat: FloatArray, tracked: BoolArray
+        self, t_s: FloatArray, quat: FloatArray, tracked: BoolArray
     ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
-        """Per frame: keep tracked bones, hold the others, then slerp them to identity."""
+        """(T, B, 4) quaternions and (T, B) states: tracked bones kept, the others held, then slerped to identity.
+
+        Vectorised over frames: each untracked bone's last tracked frame (or the state carried in from the
+        previous call) and the time it was lost, found with a running maximum over frame indices.
+        """
         cfg = self.config
-        state = np.full(len(quat), BoneState.TRACKED, dtype=np.int8)
-        # Keep quaternions in one hemisphere with the last value so slerp takes the short way.
-        self._last_q[tracked] = quat[tracked]
-        self._lost_since[tracked] = np.inf
-        lost = ~tracked
-        newly = lost & (self._lost_since == np.inf)
-        self._lost_since[newly] = t_s
-        if not lost.any():
+        n_t, n_b = tracked.shape
+        state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
+        if tracked.all():
+            self._last_q[:] = quat[-1]
+            self._lost_since[:] = np.inf
             return quat, state
+        # Bones never tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest: only the
+        # others need the work below (on long recordings this skips most of the rig).
+        active = tracked.any(axis=0) | (self._lost_since != -np.inf)
+        if n_t >= 8 and not active.all():
+            out = np.empty_like(quat)
+            out[:, ~active] = _IDENTITY_Q
+            state[:, ~active] = BoneState.REST
+            keep_q, keep_lost = self._last_q, self._lost_since
+            self._last_q, self._lost_since = keep_q[active], keep_lost[active]
+            try:
+                out[:, active], state[:, active] = self._hold_or_ease(t_s, quat[:, active], tracked[:, active])
+                keep_q[active], keep_lost[active] = self._last_q, self._lost_since
+            finally:
+                self._last_q, self._lost_since = keep_q, keep_lost
+            return out, state
+        frame_no = np.arange(n_t)[:, None]
+        last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, B): -1 = before this call
+        seen = last_k >= 0
+        # When each bone was lost: the frame after its last tracked one, or as carried in (inf: lost at frame 0).
+        carried = np.where(self._lost_since == np.inf, t_s[0], self._lost_since)
+        lost_since = np.where(seen, t_s[np.minimum(last_k + 1, n_t - 1)], carried[None, :])
+        last_q = np.where(seen[:, :, None], quat[np.maximum(last_k, 0), np.arange(n_b)], self._last_q[None])
+        # Carry the state to the next call.
+        self._last_q[:] = last_q[-1]
+        self._lost_since[:] = np.where(tracked[-1], np.inf, lost_since[-1])
+        lost = ~tracked
         out = quat.copy()
-        since = t_s - self._lost_since[lost]
-        w = np.clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)
-        w = np.where(np.isfinite(since), w, 1.0)
-        last = self._last_q[lost]
+        since = t_s[:, None] - lost_since
+        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
+        w = np.where(np.isfinite(since[lost]), w, 1.0)
+        last = last_q[lost]
         # slerp(last, identity, w): identity has w-component 1.
         sign = np.where(last[:, 3] < 0, -1.0, 1.0)
         last = last * sign[:, None]
-        theta = np.arccos(np.clip(last[:, 3], -1.0, 1.0))
+        theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
         sin_t = np.sin(theta)
         small = sin_t < 1e-6
         a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
         b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
-        eased = a[:, None] * last + b[:, None] * np.array([0.0, 0.0, 0.0, 1.0])
-        out[lost] = eased / np.linalg.norm(eased, axis=1, keepdims=True)
+        eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
+        out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
         state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
         return out, state
 
-    def _hips_positions(self, quats: FloatArray) -> FloatArray:
-        """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured."""
+    def _hips_positions(self, quats: FloatArray, local_m: FloatArray, tracked: BoolArray) -> FloatArray:
+        """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured.
+
+        ``quats`` (T, B, 4): the poses sent; ``local_m`` (T, B, 3, 3) and ``tracked`` (T, B): the solve they came
+        from (a tracked bone's matrix is its quaternion's; only held or easing bones are converted back).
+        """
         n_t = len(quats)
         base = np.tile(self.rig.offsets_m[0], (n_t, 1))
         if not self.config.ground:
             return base
         # Forward kinematics of the legs only (Hips down to the toes), not of every bone of the rig.
-        chain = self._geometry.ground_chain
-        mats = Rotation.from_quat(quats[:, chain].reshape(-1, 4)).as_matrix().reshape(n_t, len(chain), 3, 3)
-        pos: dict[int, FloatArray] = {}
-        rot: dict[int, FloatArray] = {}
-        for k, b in enumerate(chain):
-            p = int(self.rig.parents[b])
-            if p < 0:
-                rot[b], pos[b] = mats[:, k], base
-            else:
-                rot[b] = rot[p] @ mats[:, k]
-                pos[b] = pos[p] + rot[p] @ self.rig.offsets_m[b]
-        lowest = np.min(
-            np.stack([pos[b][:, 1] + (rot[b] @ off)[:, 1] for b, off in self._geometry.ground_points]), axis=0
-        )
-        base[:, 1] += self._rest_lowest - lowest
+        chain = self._ground.chain
+        mats = local_m[:, chain]
+        q = quats[:, chain]
+        untracked = ~tracked[:, chain]
+        if untracked.any():  # held, easing or at rest: not the solved matrix
+            at_rest = untracked & (q == _IDENTITY_Q).all(axis=-1)  # e.g. the toes, never tracked
+            mats[at_rest] = np.eye(3)
+            moving = untracked & ~at_rest
+            if moving.any():
+                mats[moving] = Rotation.from_quat(q[moving]).as_matrix()
+        base[:, 1] += self._rest_lowest - self._ground.lowest(mats)
         return base
+
+
+class _GroundChain:
+    """Forward kinematics of the bones grounding needs (the legs), a depth level at a time (both legs at once).
+
+    Positions are relative to the hips joint, rig frame, metres.
+    """
+
+    def __init__(self, rig: Rig, chain: list[int], ground_points: list[tuple[int, FloatArray]]) -> None:
+        self.chain = np.array(chain, dtype=np.intp)
+        pos_of = {b: k for k, b in enumerate(chain)}
+        depth = [0] * len(chain)
+        for k, b in enumerate(chain):  # sorted: parents before children
+            p = int(rig.parents[b])
+            depth[k] = depth[pos_of[p]] + 1 if p in pos_of else 0
+        # Per level after the root: positions in the chain, their parents' positions, their rest offsets.
+        self.levels = []
+        for d in range(1, max(depth) + 1):
+            ks = np.array([k for k in range(len(chain)) if depth[k] == d], dtype=np.intp)
+            ps = np.array([pos_of[int(rig.parents[chain[k]])] for k in ks], dtype=np.intp)
+            self.levels.append((ks, ps, rig.offsets_m[self.chain[ks]]))
+        self.point_pos = np.array([pos_of[b] for b, _ in ground_points], dtype=np.intp)
+        self.point_offsets = np.array([off for _, off in ground_points], dtype=np.float64).reshape(-1, 3)
+
+    def rest_matrices(self, rig: Rig) -> FloatArray:
+        """(1, K, 3, 3) identity local rotations (the rest pose)."""
+        return np.broadcast_to(np.eye(3), (1, len(self.chain), 3, 3)).copy()
+
+    def lowest(self, mats: FloatArray) -> FloatArray:
+        """(T,) height of the lowest ground point above the hips joint, local rotations ``mats`` (T, K, 3, 3)."""
+        rot = np.empty_like(mats)
+        pos = np.zeros(mats.shape[:-1])
+        rot[:, 0] = mats[:, 0]
+        for ks, ps, offs in self.levels:
+            parent_rot = rot[:, ps]
+            rot[:, ks] = parent_rot @ mats[:, ks]
+            pos[:, ks] = pos[:, ps] + matvec(parent_rot, offs)
+        heights = pos[:, self.point_pos, 1] + matvec(rot[:, self.point_pos], self.point_offsets)[..., 1]
+        return np.asarray(heights.min(axis=1), dtype=np.float64)
 
 
 def solve_frames(

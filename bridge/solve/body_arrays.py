@@ -18,7 +18,10 @@ from bridge.core.rotations import (
     axis_angle_matrix,
     basis,
     clamp_angle,
+    clip,
+    dot,
     fraction,
+    matvec,
     min_rotation,
     norm,
     perp,
@@ -66,13 +69,14 @@ _FOOT_POINTS = np.array(
 
 
 class _Bones:
-    """The solve of T frames being filled in, bone by bone, parents before their children."""
+    """The solve of T frames being filled in, bone by bone (or a group at a time), parents before children."""
 
     def __init__(self, rig: Rig, n_t: int) -> None:
         n_b = len(rig.bones)
         self.parents = rig.parents
         self.world = np.empty((n_t, n_b, 3, 3))
-        self.local = np.broadcast_to(np.eye(3), (n_t, n_b, 3, 3)).copy()
+        self.local = np.empty((n_t, n_b, 3, 3))
+        self.local[:] = np.eye(3)
         self.tracked = np.zeros((n_t, n_b), dtype=bool)
 
     def set_bone(self, i: int, local_m: FloatArray, ok: BoolArray) -> None:
@@ -85,6 +89,14 @@ class _Bones:
         else:
             self.world[:, i] = self.world[:, p] @ local_m
             self.tracked[:, i] = ok & self.tracked[:, p]
+
+    def set_bones(self, bones: npt.NDArray[np.intp], local_m: FloatArray, ok: BoolArray) -> None:
+        """Bones ``bones`` (K,), none the parent of another, turn by ``local_m`` (T, K, 3, 3) under their
+        parents; tracked where ``ok`` (T, K) and their parent is. One call for the group instead of K."""
+        parents = self.parents[bones]
+        self.local[:, bones] = local_m
+        self.world[:, bones] = self.world[:, parents] @ local_m
+        self.tracked[:, bones] = ok & self.tracked[:, parents]
 
     def fill_rest(self, i: int) -> None:
         """Bone ``i`` stays at rest (and untracked) under its parent."""
@@ -150,8 +162,8 @@ def solve_arrays(
         foot_ok=foot_ok,
         config=config,
     )
-    for i in g.toes:
-        bones.fill_rest(i)
+    if g.toes:
+        bones.world[:, g.toe_bones] = bones.world[:, g.toe_parents]  # at rest under their parents
     return SolvedArrays(local_m=bones.local, tracked=bones.tracked)
 
 
@@ -224,7 +236,7 @@ def _solve_neck_and_head(
     if g.neck is not None:
         half = fraction(rel, 0.5)
         bones.set_bone(g.neck, half, head_ok)
-        bones.set_bone(g.head, half, head_ok)
+        bones.set_bone(g.head, half, head_ok)  # the head's parent is the neck: not one group
     else:
         bones.set_bone(g.head, rel, head_ok)
 
@@ -240,11 +252,9 @@ def _solve_shoulders(
     sh_pts = np.stack([sh_l, sh_r][: len(g.shoulders)], axis=1)
     chest_fwd = np.broadcast_to(w_top[:, None, :, 2], sh_pts.shape)
     w_sh = basis(sh_pts - sh_mid[:, None], chest_fwd) @ g.shoulder_bases_t
-    for k, i in enumerate(g.shoulders):
-        parent_w = bones.world[:, int(bones.parents[i])]
-        bones.set_bone(
-            i, clamp_angle(transpose(parent_w) @ w_sh[:, k], math.radians(config.shoulder_max_deg)), sh_ok
-        )
+    parent_w = bones.world[:, g.shoulder_parents]  # (T, S, 3, 3)
+    local_sh = clamp_angle(transpose(parent_w) @ w_sh, math.radians(config.shoulder_max_deg))
+    bones.set_bones(g.shoulder_bones, local_sh, np.broadcast_to(sh_ok[:, None], local_sh.shape[:2]))
 
 
 def _solve_limbs(
@@ -266,9 +276,8 @@ def _solve_limbs(
     target world rotations of the hands. ``foot``: (T, 2, 3, 3) ankle, heel and toe-tip landmarks.
     """
     lb = g.limbs
-    parents = g.rig.parents
     world = bones.world
-    parent_w = np.stack([world[:, int(parents[i])] for i in lb.upper], axis=1)  # (T, 4, 3, 3)
+    parent_w = world[:, g.limb_parents]  # (T, 4, 3, 3)
     upper = pts[:, :, 1] - pts[:, :, 0]
     lower = pts[:, :, 2] - pts[:, :, 1]
     u = unit(upper)
@@ -276,41 +285,35 @@ def _solve_limbs(
     # is straight, so it is blended with priors that fade out as the joint bends past ``straight_limb_deg``:
     # the rest pole carried by the limb's swing, and for legs the backward direction of the foot.
     bend = perp(unit(lower), u)
-    prior_w = np.clip(1.0 - norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
-    upper_in_parent = np.einsum("tkji,tkj->tki", parent_w, upper)
+    prior_w = clip(1.0 - norm(bend) / math.sin(math.radians(config.straight_limb_deg)), 0.0, 1.0) ** 2
+    upper_in_parent = matvec(transpose(parent_w), upper)
     swing = min_rotation(lb.upper_dir, upper_in_parent)
-    carried_pole = np.einsum("tkij,tkj->tki", parent_w @ swing, np.broadcast_to(lb.pole, upper.shape))
+    carried_pole = matvec(parent_w @ swing, lb.pole)
     prior = 0.3 * unit(perp(carried_pole, u))
     heel_minus_toe = np.where(foot_ok[:, :, None], foot[:, :, 1] - foot[:, :, 2], 0.0)
     prior[:, LEGS] += unit(perp(heel_minus_toe, u[:, LEGS]))
     w_upper = basis(upper, bend + prior_w[:, :, None] * prior) @ g.limb_bases_t
-    local_upper = transpose(parent_w) @ w_upper
-    for k, i in enumerate(lb.upper):
-        bones.set_bone(i, local_upper[:, k], upper_ok[:, k])
+    bones.set_bones(g.limb_upper, transpose(parent_w) @ w_upper, upper_ok)
 
     # The middle joint is a hinge: flexion about the rest hinge axis, clamped to its range.
-    lower_local = np.einsum("tkji,tkj->tki", w_upper, lower)
-    flex = np.arctan2(
-        np.einsum("tki,ki->tk", lower_local, lb.lower_pole), np.einsum("tki,ki->tk", lower_local, lb.lower_dir)
-    )
-    hinge = axis_angle_matrix(lb.hinge, np.clip(flex, lb.flex_min, lb.flex_max))
+    lower_local = matvec(transpose(w_upper), lower)
+    flex = np.arctan2(dot(lower_local, lb.lower_pole), dot(lower_local, lb.lower_dir))
+    hinge = axis_angle_matrix(lb.hinge, clip(flex, lb.flex_min, lb.flex_max))
     # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
     w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
     twist = twist_angle(transpose(w_arm0) @ hands, lb.lower_dir[ARMS])
     lo, hi = np.radians(config.forearm_twist_range_deg)
-    twist = np.where(hand_ok, np.clip(twist, lo, hi), 0.0)
+    twist = np.where(hand_ok, clip(twist, lo, hi), 0.0)
     lower_m = hinge.copy()
     lower_m[:, ARMS] = hinge[:, ARMS] @ axis_angle_matrix(lb.lower_dir[ARMS], twist)
-    for k, i in enumerate(lb.lower):
-        bones.set_bone(i, lower_m[:, k], lower_ok[:, k])
-    w_lower = np.stack([world[:, i] for i in lb.lower], axis=1)
+    bones.set_bones(g.limb_lower, lower_m, lower_ok)
+    w_lower = world[:, g.limb_lower]
 
     # Feet: ankle → toe tip, their roll taken from the knee's hinge axis.
-    knee_axis = np.einsum("tkij,kj->tki", w_lower[:, LEGS], lb.hinge[LEGS])
+    knee_axis = matvec(w_lower[:, LEGS], lb.hinge[LEGS])
     w_feet = basis(foot[:, :, 2] - foot[:, :, 0], knee_axis) @ g.leg_end_bases_t
     w_end = np.concatenate([hands, w_feet], axis=1)
     end_ok = np.concatenate([hand_ok, foot_ok], axis=1)
     end_local = clamp_angle(transpose(w_lower) @ w_end, lb.end_max)
     end_local = np.where(end_ok[:, :, None, None], end_local, np.eye(3))
-    for k, i in enumerate(lb.end):
-        bones.set_bone(i, end_local[:, k], end_ok[:, k])
+    bones.set_bones(g.limb_end, end_local, end_ok)

@@ -194,6 +194,16 @@ class _RigGeometry:
         self.toes = [idx(f"{s}Toes") for s in ("Left", "Right") if rig.has(f"{s}Toes")]
         self.ground_points = _ground_points(rig)
         self.ground_chain = _ground_chain(rig, self.hips, self.ground_points)
+        # Index arrays for the solve's group operations (one fancy index instead of a loop over bones).
+        parents = rig.parents
+        self.limb_upper = np.array(self.limbs.upper, dtype=np.intp)
+        self.limb_lower = np.array(self.limbs.lower, dtype=np.intp)
+        self.limb_end = np.array(self.limbs.end, dtype=np.intp)
+        self.limb_parents = parents[self.limb_upper]
+        self.shoulder_bones = np.array(self.shoulders, dtype=np.intp)
+        self.shoulder_parents = parents[self.shoulder_bones]
+        self.toe_bones = np.array(self.toes, dtype=np.intp)
+        self.toe_parents = parents[self.toe_bones]
 
 
 def _chain_chord(g: _RigGeometry, w_hips: FloatArray, step: FloatArray) -> FloatArray:

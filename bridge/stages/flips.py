@@ -81,6 +81,10 @@ _PAIRED: npt.NDArray[np.intp] = np.flatnonzero(np.arange(SWAP_LEFT_RIGHT.size) !
 
 _L = PoseLandmark
 _TORSO = ((_L.LEFT_SHOULDER, _L.LEFT_HIP), (_L.RIGHT_SHOULDER, _L.RIGHT_HIP))
+_TORSO_TOP = np.array([a for a, _ in _TORSO])
+_TORSO_BOTTOM = np.array([b for _, b in _TORSO])
+#: (2, 32): the paired landmarks as given, and their twins (the swapped assignment), to cost both at once.
+_BOTH_ASSIGNMENTS: npt.NDArray[np.intp] = np.stack([_PAIRED, SWAP_LEFT_RIGHT[_PAIRED]])
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,9 @@ def swap_left_right(frame: LandmarkFrame) -> LandmarkFrame:
 
 def _torso_size(xyz: FloatArray) -> float:
     """Mean shoulder–hip length of (33, D) points, same unit as the points."""
-    return float(np.mean([np.linalg.norm(xyz[a] - xyz[b]) for a, b in _TORSO]))
+    d = xyz[_TORSO_TOP] - xyz[_TORSO_BOTTOM]
+    n = np.sqrt((d * d).sum(axis=1))
+    return float(n[0] + n[1]) / 2.0
 
 
 class FlipRepair:
@@ -165,16 +171,20 @@ class FlipRepair:
         k = self.config.velocity_damping * (t - t1) / (t1 - t0)
         return w1 + k * (w1 - w0), i1 + k * (i1 - i0), v1
 
-    def _cost(
+    def _costs(
         self, world: FloatArray, image: FloatArray, weight: FloatArray, pred_w: FloatArray, pred_i: FloatArray
-    ) -> float:
+    ) -> tuple[float, float]:
+        """Costs of the given and of the swapped assignment, computed together."""
         c = self.config
-        d_img = np.linalg.norm(image[_PAIRED] - pred_i[_PAIRED], axis=1)
-        d_world = np.linalg.norm(world[_PAIRED] - pred_w[_PAIRED], axis=1)
+        d_img = image[_BOTH_ASSIGNMENTS] - pred_i[_PAIRED]  # (2, 32, 2)
+        d_world = world[_BOTH_ASSIGNMENTS] - pred_w[_PAIRED]  # (2, 32, 3)
         scale_img = max(_torso_size(pred_i), 1e-3)
         scale_world = max(_torso_size(pred_w), 1e-2)
-        per_landmark = c.image_weight * d_img / scale_img + c.world_weight * d_world / scale_world
-        return float(np.sum(weight * per_landmark) / max(float(np.sum(weight)), 1e-9))
+        per_landmark = (c.image_weight / scale_img) * np.sqrt((d_img * d_img).sum(axis=2)) + (
+            c.world_weight / scale_world
+        ) * np.sqrt((d_world * d_world).sum(axis=2))
+        costs = (per_landmark @ weight) / max(float(weight.sum()), 1e-9)
+        return float(costs[0]), float(costs[1])
 
     def __call__(self, frame: LandmarkFrame) -> LandmarkFrame:
         """Repair one frame; returns a new frame (the input is not modified)."""
@@ -204,9 +214,8 @@ class FlipRepair:
             pred_w, pred_i, pred_v = self._predict(t)
             # Symmetric weight: the same for both assignments, so it cannot favour one of them.
             weight = (np.minimum(vis, vis[SWAP_LEFT_RIGHT]) * np.minimum(pred_v, pred_v[SWAP_LEFT_RIGHT]))[_PAIRED]
-            weight = np.clip(weight, 0.05, 1.0)
-            cost_given = self._cost(world, image, weight, pred_w, pred_i)
-            cost_swapped = self._cost(world[SWAP_LEFT_RIGHT], image[SWAP_LEFT_RIGHT], weight, pred_w, pred_i)
+            weight = np.minimum(np.maximum(weight, 0.05), 1.0)
+            cost_given, cost_swapped = self._costs(world, image, weight, pred_w, pred_i)
             self.last_costs = (cost_given, cost_swapped)
             cost_current, cost_other = (cost_swapped, cost_given) if self._flipped else (cost_given, cost_swapped)
             c = self.config

@@ -82,6 +82,14 @@ class VtuberConfig:
         min_hand_confidence, min_face_confidence: MediaPipe detection/presence confidences.
         min_wrist_visibility: a hand crop is made only where the pose's wrist is at least this visible.
         concurrency: one of :data:`CONCURRENCY_MODES` (see the module docstring).
+        hand_reuse_frames: a hand that has not moved (its pose wrist, index and pinky points all within
+            ``hand_still_frac`` of its crop's side of where they were when the hand model last ran) reuses that
+            result, moved with the wrist, for up to this many frames in a row instead of running the hand model;
+            0 = run it every frame.
+        hand_still_frac: see ``hand_reuse_frames``.
+        face_every: run the face model on every N-th frame only; in between, the blend shapes are extrapolated
+            from its last two results (:func:`extrapolate_blendshapes`, bounded to [0, 1]) and the head
+            transform is held. 1 = every frame.
     """
 
     hands: bool = True
@@ -93,6 +101,22 @@ class VtuberConfig:
     min_face_confidence: float = 0.5
     min_wrist_visibility: float = 0.3
     concurrency: str = "threads"
+    hand_reuse_frames: int = 0
+    hand_still_frac: float = 0.04
+    face_every: int = 1
+
+
+def extrapolate_blendshapes(
+    earlier: FloatArray, earlier_s: float, latest: FloatArray, latest_s: float, t_s: float
+) -> FloatArray:
+    """Blend shape weights (52,) at ``t_s`` after the face model's last two results (``earlier`` at
+    ``earlier_s``, ``latest`` at ``latest_s``): linear, at most one interval ahead, clipped to [0, 1]."""
+    span = latest_s - earlier_s
+    if not span > 0:
+        return np.asarray(latest, dtype=np.float64).copy()
+    ahead = min(max((t_s - latest_s) / span, 0.0), 1.0)
+    w = np.asarray(latest, dtype=np.float64) + ahead * (np.asarray(latest) - np.asarray(earlier))
+    return np.asarray(np.clip(w, 0.0, 1.0), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -227,6 +251,12 @@ class HandFaceDetector:
         self._side_hand: dict[str, Any] = {}
         self._side_ms: dict[str, int] = {"Left": -1, "Right": -1}
         self._face: Any = None
+        #: per side: (pose anchor points (3, 2) px, the hand found, frames reused since the model last ran).
+        self._last_hand: dict[str, tuple[FloatArray, HandObservation, int]] = {}
+        self._faces: list[tuple[float, FaceResult]] = []  # the face model's last two results
+        self._face_frames = 0
+        #: how often each model ran (for the benchmarks and tests): "hand" (per crop), "face".
+        self.model_runs: dict[str, int] = {"hand": 0, "face": 0}
         if config.hands:
             model = hand_model_path(config.hand_model_path)
             options = vision.HandLandmarkerOptions(
@@ -284,28 +314,69 @@ class HandFaceDetector:
             found = hands_from_result(self._hand.detect(self._image(rgb)), None, size)
         else:
             px = np.asarray(size, dtype=np.float64)
-            for side, crop in hand_crops(pose, self.config.min_wrist_visibility).items():
+            crops = hand_crops(pose, self.config.min_wrist_visibility)
+            for side in [s for s in self._last_hand if s not in crops]:
+                del self._last_hand[side]
+            for side, crop in crops.items():
+                anchor = pose.image_xy[list(_HAND_POSE_POINTS[side][1:])] * px
+                reused = self._reused_hand(side, anchor, crop, size)
+                if reused is not None:
+                    if not any(np.linalg.norm(reused.image_xy[0] - h.image_xy[0]) < 1e-3 for h in found):
+                        found.append(reused)
+                    continue
                 ms = max(int(round(pose.t_s * 1000.0)), self._side_ms[side] + 1)  # strictly increasing
                 self._side_ms[side] = ms
                 image = self._image(cut(rgb, crop, self.config.crop_px))
+                self.model_runs["hand"] += 1
                 hands = hands_from_result(self._side_hand[side].detect_for_video(image, ms), crop, size)
+                self._last_hand.pop(side, None)
                 if not hands:
                     continue
                 wrist = pose.image_xy[_HAND_POSE_POINTS[side][1]] * px
                 # The crop may hold both hands when they are close: keep the one nearest this side's wrist.
                 best = min(hands, key=lambda h: float(np.linalg.norm(h.image_xy[0] * px - wrist)))
+                self._last_hand[side] = (anchor, best, 0)
                 if not any(np.linalg.norm(best.image_xy[0] - h.image_xy[0]) < 1e-3 for h in found):
                     found.append(best)
         return HandsResult(tuple(found))
+
+    def _reused_hand(
+        self, side: str, anchor_px: FloatArray, crop: Crop, size: tuple[int, int]
+    ) -> HandObservation | None:
+        """The side's last hand, moved with the wrist, if it may be reused (see ``hand_reuse_frames``)."""
+        last = self._last_hand.get(side)
+        if last is None or self.config.hand_reuse_frames <= 0:
+            return None
+        before_px, hand, reused = last
+        moved_px = float(np.max(np.linalg.norm(anchor_px - before_px, axis=1)))
+        if reused >= self.config.hand_reuse_frames or moved_px > self.config.hand_still_frac * crop.side_px:
+            return None
+        self._last_hand[side] = (before_px, hand, reused + 1)
+        shift = (anchor_px[0] - before_px[0]) / np.asarray(size, dtype=np.float64)
+        return HandObservation(hand.world_xyz_m, hand.image_xy + shift, hand.label, hand.score)
 
     def detect_face(self, rgb: npt.NDArray[np.uint8], pose: LandmarkFrame) -> FaceResult | None:
         """The face in the (H, W, 3) RGB image, looked for around the pose's head (whole image without one)."""
         if self._face is None:
             return None
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        every = max(int(self.config.face_every), 1)
+        self._face_frames += 1
+        if every > 1 and (self._face_frames - 1) % every and self._faces:
+            latest_s, latest = self._faces[-1]
+            if len(self._faces) < 2:
+                return latest
+            earlier_s, earlier = self._faces[0]
+            weights = extrapolate_blendshapes(
+                earlier.blendshapes, earlier_s, latest.blendshapes, latest_s, pose.t_s
+            )
+            return FaceResult(weights, latest.transform, latest.image_xy)
         crop = face_crop(pose)
         image = rgb if crop is None else cut(rgb, crop, self.config.crop_px)
-        return face_from_result(self._face.detect(self._image(image)), crop, size)
+        self.model_runs["face"] += 1
+        face = face_from_result(self._face.detect(self._image(image)), crop, size)
+        self._faces = [] if face is None else [*self._faces[-1:], (pose.t_s, face)]
+        return face
 
     def close(self) -> None:
         """Release the MediaPipe graphs (idempotent)."""

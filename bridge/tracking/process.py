@@ -60,6 +60,9 @@ __all__ = ["LandmarkStream", "open_landmarks", "track_video_inprocess", "put_dro
 READ_TIME_FLAG = "read_mono_s"
 #: Frame flag: CLOCK_MONOTONIC seconds when inference on the frame finished.
 DETECTED_TIME_FLAG = "detected_mono_s"
+#: Flag on live frames: int, how many earlier frames the tracker dropped because the consumer was behind (the
+#: machine cannot keep up); the status line shows it while streaming.
+DROPPED_FLAG = "dropped_before"
 
 #: Seconds the parent waits for the tracker process to load the model and open the source.
 STARTUP_TIMEOUT_S = 120.0
@@ -236,7 +239,7 @@ def _tracker_main(
             item = item.with_flags(**{READ_TIME_FLAG: read_s, DETECTED_TIME_FLAG: time.monotonic()})
             frames += 1
             if spec.live:
-                dropped += put_dropping_stale(data_q, item)
+                dropped += put_dropping_stale(data_q, item.with_flags(**{DROPPED_FLAG: dropped}))
             else:
                 while not stop.is_set():
                     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,19 @@ def test_stream_statistics_stay_bounded() -> None:
         stats.process_ms.append(float(i))
     assert len(stats.latencies_ms) == len(stats.process_ms) == STATS_WINDOW
     assert stats.latencies_ms[-1] == STATS_WINDOW + 499.0
+
+
+def test_status_line_says_when_the_machine_cannot_keep_up() -> None:
+    """Frames the tracker dropped (live input, consumer behind) or a live frame rate well below the camera's
+    show in the status line; a file streamed as fast as it goes never does."""
+    from bridge.app.stream import StreamStats, _status_text
+
+    keeping_up = StreamStats(frames=90, started_s=time.monotonic() - 3.0, nominal_fps=30.0)
+    assert keeping_up.behind() == "" and "behind" not in _status_text(keeping_up, True, 1)
+    dropped = StreamStats(frames=90, dropped=4, started_s=time.monotonic() - 3.0, nominal_fps=30.0)
+    assert _status_text(dropped, True, 1).endswith("| behind: 4 frames dropped")
+    assert "4 dropped (the machine could not keep up)" in dropped.summary()
+    slow = StreamStats(frames=60, started_s=time.monotonic() - 3.0, nominal_fps=30.0)  # 20 fps
+    assert _status_text(slow, True, 1).endswith("| behind: 20 of 30 fps")
+    file_input = StreamStats(frames=60, started_s=time.monotonic() - 3.0, nominal_fps=None)
+    assert file_input.behind() == ""

@@ -286,3 +286,66 @@ def test_crouch_lowers_the_grounded_hips(rig: Rig) -> None:
     a = math.radians(50)
     expected_drop = thigh + shank - (thigh * math.cos(a) + shank * math.cos(a))
     assert pose.hips_position_m[1] == pytest.approx(rig.offsets_m[0][1] - expected_drop, abs=1e-6)
+
+
+def test_hold_and_ease_carry_across_batches_of_any_size(rig: Rig) -> None:
+    """The hold/ease is vectorised over a batch: a bone lost in one batch keeps its hold time and last rotation
+    into the next, whatever the batch boundaries (one frame at a time, or chunks of 1, 3, 7 … frames)."""
+    rng = np.random.default_rng(5)
+    frames = [frame_from_pose(random_plausible_pose(rig, rng), t_s=k / 10) for k in range(40)]
+    arm = [L.LEFT_ELBOW, L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY, L.LEFT_THUMB]
+    for k in list(range(5, 12)) + list(range(14, 33)):  # lost, seen again for two frames, lost for 1.9 s
+        vis = frames[k].visibility.copy()
+        vis[arm] = 0.0
+        frames[k] = frames[k].replace(visibility=vis)
+    frames[35] = frames[35].no_person(t_s=frames[35].t_s, image_size=(1280, 720))
+    whole = Solver(rig).solve_frames(frames)
+    i = rig.index("LeftLowerArm")
+    states = [int(p.bone_state[i]) for p in whole]
+    assert {BoneState.TRACKED, BoneState.HELD, BoneState.REST} <= set(states)
+    # [8, 6, 10, 16]: a batch ends while the arm is lost (8) and one starts just as it is lost again (14).
+    for sizes in ([1] * 40, [8, 6, 10, 16], [3, 1, 7, 2, 11, 16]):
+        solver, out = Solver(rig), []
+        start = 0
+        for n in sizes:
+            out += solver.solve_frames(frames[start : start + n])
+            start += n
+        for a, b in zip(whole, out, strict=True):
+            np.testing.assert_allclose(a.local_rotations.as_quat(), b.local_rotations.as_quat(), atol=1e-12)
+            np.testing.assert_array_equal(a.bone_state, b.bone_state)
+            np.testing.assert_allclose(a.hips_position_m, b.hips_position_m, atol=1e-12)
+            assert a.tracking == b.tracking
+
+
+def test_grounding_follows_the_pose_sent_not_the_hidden_legs(rig: Rig) -> None:
+    """Hidden legs hold, then ease to rest: the grounded hips follow those rotations (held crouch: low; back at
+    rest: rest height), not what the invisible leg landmarks show (still the crouch)."""
+    crouch = {
+        f"{s}{b}": Rotation.from_euler("x", a, degrees=True)
+        for s in ("Left", "Right")
+        for b, a in (("UpperLeg", -50), ("LowerLeg", 100), ("Foot", -50))
+    }
+    seen = frame_from_pose(posed(rig, crouch), t_s=0.0)
+    hidden = seen  # the legs' landmarks still show the crouch, but are not visible
+    vis = hidden.visibility.copy()
+    vis[[lm for lm in L if any(w in lm.name for w in ("KNEE", "ANKLE", "HEEL", "FOOT"))]] = 0.1
+    frames = [seen] + [hidden.replace(t_s=t, visibility=vis) for t in (0.2, 3.0)]
+    for poses in (Solver(rig).solve_frames(frames), [s(f) for s in [Solver(rig)] for f in frames]):
+        assert poses[0].hips_position_m[1] < rig.offsets_m[0][1] - 0.1  # crouching
+        assert poses[1].hips_position_m[1] == pytest.approx(poses[0].hips_position_m[1], abs=1e-9)  # held
+        assert poses[2].hips_position_m[1] == pytest.approx(rig.offsets_m[0][1], abs=1e-9)  # eased to rest
+
+
+def test_solve_to_arrays_is_solve_frames_without_the_objects(rig: Rig) -> None:
+    rng = np.random.default_rng(8)
+    frames = [frame_from_pose(random_plausible_pose(rig, rng), t_s=k / 30) for k in range(6)]
+    frames[3] = frames[3].no_person(t_s=frames[3].t_s, image_size=(1280, 720))
+    poses = Solver(rig).solve_frames(frames)
+    arrays = Solver(rig).solve_to_arrays(frames)
+    assert arrays.quats_xyzw.shape == (6, len(rig.bones), 4)
+    for k, p in enumerate(poses):
+        np.testing.assert_allclose(p.local_rotations.as_quat(), arrays.quats_xyzw[k], atol=1e-15)
+        np.testing.assert_array_equal(p.bone_state, arrays.bone_state[k])
+        np.testing.assert_array_equal(p.hips_position_m, arrays.hips_position_m[k])
+        assert p.tracking == arrays.tracking[k] and p.t_s == arrays.t_s[k]
+    assert not arrays.tracking[3] and arrays.tracking[2]

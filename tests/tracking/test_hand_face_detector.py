@@ -253,3 +253,62 @@ def test_real_fingers_bend_toward_the_palm(
                 good += int(np.sum(z > 0))
                 total += z.size
         assert total >= 200 and good / total >= least, (good, total)
+
+
+@pytest.mark.slow
+def test_still_hands_reuse_their_fingers_and_the_face_runs_every_other_frame(sports2d_video: Path) -> None:
+    """The speed levers (issue 18): a hand that does not move skips the hand model (up to
+    ``hand_reuse_frames`` frames in a row) and gives the same fingers as the model; ``face_every=2`` runs the
+    face model on every other frame, the weights in between extrapolated within [0, 1]."""
+    from bridge.tracking.sources import Frame, open_source, parse_input
+
+    with (
+        open_source(parse_input(str(sports2d_video)), 30.0) as source,
+        VtuberDetector(TrackerConfig(track=ALL), VtuberConfig(concurrency="sequential")) as probe,
+    ):
+        for frame in source:  # a frame where the models find a hand and the face
+            if frame.frame_index >= 20:
+                seen = probe.detect(frame)
+                if seen.hands and seen.face is not None:
+                    break
+    assert seen.hands and seen.face is not None, "no frame with a hand and a face"
+    # The same image 12 times: a person holding still (the pose model's own smoothing settles in ~4 frames).
+    still = [Frame(frame.t_s + k / 30.0, frame.frame_index + k, frame.image_bgr) for k in range(12)]
+    fast = VtuberConfig(concurrency="sequential", hand_reuse_frames=2, face_every=2)
+    with (
+        VtuberDetector(TrackerConfig(track=ALL), VtuberConfig(concurrency="sequential")) as every,
+        VtuberDetector(TrackerConfig(track=ALL), fast) as levers,
+    ):
+        full, quick, skipped = [], [], []
+        for f in still:
+            runs_a, runs_b = every._extras.model_runs["hand"], levers._extras.model_runs["hand"]
+            full.append(every.detect(f))
+            quick.append(levers.detect(f))
+            ran_a = every._extras.model_runs["hand"] - runs_a
+            skipped.append(levers._extras.model_runs["hand"] - runs_b < ran_a)  # a hand reused its fingers
+        runs_full, runs_quick = every._extras.model_runs, levers._extras.model_runs
+    assert runs_full["face"] == 12 and runs_quick["face"] <= 7  # every other frame (again after a miss)
+    assert runs_quick["hand"] < runs_full["hand"] and any(skipped[6:])
+    for a, b in zip(full, quick, strict=True):
+        assert b.hands is not None and len(b.hands) == len(a.hands or ())
+        # The same fingers (hand world landmarks) as the model run every frame, within 2 cm: what the model
+        # itself differs by between two runs of the same still image with another tracking history.
+        found = b.hands.hands
+        for ha in a.hands.hands if a.hands else ():
+            near = min(found, key=lambda hb: float(np.linalg.norm(hb.image_xy[0] - ha.image_xy[0])))
+            assert np.abs(near.world_xyz_m - ha.world_xyz_m).max() < 0.02
+        if b.face is not None:
+            assert np.all((b.face.blendshapes >= 0.0) & (b.face.blendshapes <= 1.0))
+    both = [(a.face, b.face) for a, b in zip(full[6:], quick[6:], strict=True) if a.face and b.face]
+    assert len(both) >= 4  # once the pose has settled: weights held/extrapolated near the model's own
+    assert max(float(np.abs(fa.blendshapes - fb.blendshapes).mean()) for fa, fb in both) < 0.05
+
+
+def test_extrapolated_blendshapes_stay_bounded_and_go_at_most_one_interval_ahead() -> None:
+    from bridge.tracking.hand_face_detector import extrapolate_blendshapes
+
+    earlier, latest = np.array([0.0, 0.9, 0.5]), np.array([0.2, 1.0, 0.5])
+    np.testing.assert_allclose(extrapolate_blendshapes(earlier, 0.0, latest, 0.1, 0.15), [0.3, 1.0, 0.5])
+    np.testing.assert_allclose(extrapolate_blendshapes(earlier, 0.0, latest, 0.1, 5.0), [0.4, 1.0, 0.5])
+    np.testing.assert_allclose(extrapolate_blendshapes(latest, 0.0, earlier, 0.1, 0.2), [0.0, 0.8, 0.5])
+    np.testing.assert_allclose(extrapolate_blendshapes(earlier, 0.1, latest, 0.1, 0.2), latest)
