@@ -13,7 +13,7 @@ Offsets are in frames: frame ``j + offsets[v]`` of view ``v`` shows the instant 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,25 +115,39 @@ def best_lag(a: FloatArray, b: FloatArray, config: SyncConfig) -> tuple[int, flo
     return best, best_r
 
 
-def estimate_offsets(signals: Sequence[FloatArray], config: SyncConfig | None = None) -> SyncResult:
-    """Per-view offsets from (F_v,) motion signals (:func:`motion_signal`), consistent across every pair."""
-    config = config or SyncConfig()
-    v = len(signals)
+def _pairwise_offsets(
+    v: int,
+    measure: Callable[[int, int], tuple[int, float]],
+    weight: Callable[[float], float],
+    diagonal: float,
+    min_overlap: int,
+) -> SyncResult:
+    """Every pair of the ``v`` views measured (``measure(a, b)`` → (lag, score)), then one set of offsets fitted
+    to all pairs, each weighted by ``weight(score)``; ``diagonal`` fills the score matrix's diagonal."""
     lags = np.zeros((v, v), dtype=np.intp)
-    corr = np.eye(v)
+    scores = np.eye(v) * diagonal
     fits = []
     for a in range(v):
         for b in range(a + 1, v):
-            lag, r = best_lag(signals[a], signals[b], config)
-            if not np.isfinite(r):
+            lag, score = measure(a, b)
+            if not np.isfinite(score):
                 raise BridgeError(
-                    f"views {a + 1} and {b + 1} share fewer than {config.min_overlap} frames with the person in "
+                    f"views {a + 1} and {b + 1} share fewer than {min_overlap} frames with the person in "
                     "both; check that every view sees the person (or give longer clips)"
                 )
             lags[a, b], lags[b, a] = lag, -lag
-            corr[a, b] = corr[b, a] = r
-            fits.append((a, b, float(lag), max(r, 0.05)))
-    return SyncResult(_fit_offsets(v, fits), lags, corr)
+            scores[a, b] = scores[b, a] = score
+            fits.append((a, b, float(lag), weight(score)))
+    return SyncResult(_fit_offsets(v, fits), lags, scores)
+
+
+def estimate_offsets(signals: Sequence[FloatArray], config: SyncConfig | None = None) -> SyncResult:
+    """Per-view offsets from (F_v,) motion signals (:func:`motion_signal`), consistent across every pair."""
+    cfg = config or SyncConfig()
+    return _pairwise_offsets(
+        len(signals), lambda a, b: best_lag(signals[a], signals[b], cfg), lambda r: max(r, 0.05), 1.0,
+        cfg.min_overlap,
+    )  # fmt: skip
 
 
 def view_signals(views: Sequence[Sequence[LandmarkFrame]], smooth: int = 3) -> list[FloatArray]:
@@ -201,23 +215,11 @@ def estimate_offsets_calibrated(
 
     ``correlation`` holds each pair's median reprojection error (pixels) at its lag instead of a correlation.
     """
-    config = config or SyncConfig()
-    v = len(pixels)
-    lags = np.zeros((v, v), dtype=np.intp)
-    errors = np.zeros((v, v))
-    fits = []
-    for a in range(v):
-        for b in range(a + 1, v):
-            lag, err = reprojection_lag(calibration, pixels, weights, (a, b), config)
-            if not np.isfinite(err):
-                raise BridgeError(
-                    f"views {a + 1} and {b + 1} share fewer than {config.min_overlap} frames with the person in "
-                    "both; check that every view sees the person (or give longer clips)"
-                )
-            lags[a, b], lags[b, a] = lag, -lag
-            errors[a, b] = errors[b, a] = err
-            fits.append((a, b, float(lag), 1.0 / max(err, 0.5)))
-    return SyncResult(_fit_offsets(v, fits), lags, errors)
+    cfg = config or SyncConfig()
+    return _pairwise_offsets(
+        len(pixels), lambda a, b: reprojection_lag(calibration, pixels, weights, (a, b), cfg),
+        lambda err: 1.0 / max(err, 0.5), 0.0, cfg.min_overlap,
+    )  # fmt: skip
 
 
 def _fit_offsets(v: int, fits: Sequence[tuple[int, int, float, float]]) -> npt.NDArray[np.intp]:
