@@ -301,7 +301,8 @@ def test_bad_reps_is_a_one_line_usage_error(run_bridge, tmp_path: Path, spec: st
     proc = run_bridge("analyze", "demo", "--out", str(tmp_path / "out"), "--reps", spec)
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
-    assert "error: argument --reps" in last and words in last and "Traceback" not in proc.stderr
+    assert last.startswith("bridge: error:") and "argument --reps" in last and words in last
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
