@@ -5,7 +5,8 @@
 (a) Held-out rendered clips: the cached pairs (tools/make_refiner_data.py) of the motions in
     bridge.testing.lifter_data.HELD_OUT (CMU 01_03, DeepMimic dance_b, getup_faceup, kick), the real tracker on
     renders, against the exact truth.
-(b) Real video: Pose2Sim Demo_SinglePerson, each of the 4 views lifted alone against a reference triangulated
+(b) Real video: Pose2Sim Demo_SinglePerson (``single``) and Demo_Batch Trial_2 (``batch2``), each of the 4
+    views lifted alone against a reference triangulated
     from the 3 other views (bridge.testing.analysis_validation.reference_for, low-passed at 6 Hz), the 60 fps
     views taken every ``--stride``-th frame (the refiner is trained at 30 fps).
 
@@ -122,21 +123,23 @@ def held_out_table() -> dict[str, dict[str, dict[str, float]]]:
     return rows
 
 
-def real_video_table(stride: int, max_frames: int | None, cache: Path) -> dict[str, dict[str, dict[str, float]]]:
+def real_video_table(
+    trial_name: str, stride: int, max_frames: int | None, cache: Path
+) -> dict[str, dict[str, dict[str, float]]]:
     from bridge.testing.analysis_validation import aligned_frames, load_trial, reference_for
     from bridge.testing.pose2sim_demo import trials
 
-    single = [t for t in trials() if t.name == "single"]
-    if not single:
-        print("bench_lifter_real: Pose2Sim's Demo_SinglePerson is not installed (pip install pose2sim)")
+    found = [t for t in trials() if t.name == trial_name]
+    if not found:
+        print(f"bench_lifter_real: Pose2Sim trial {trial_name!r} is not installed (pip install pose2sim)")
         return {}
-    views = load_trial(single[0], cache, max_frames)
+    views = load_trial(found[0], cache, max_frames)
     rows = {}
     for v in range(len(views.calibration.cameras)):
         ref = reference_for(views, v).points_m[::stride]
         frames = aligned_frames(views, v)[::stride]
         est = estimates(frames, flips_done=True)
-        rows[f"view {v + 1}"] = {m: pose_errors(est[m], ref) for m in METHODS}
+        rows[f"{trial_name} view {v + 1}"] = {m: pose_errors(est[m], ref) for m in METHODS}
     return rows
 
 
@@ -146,15 +149,17 @@ def main() -> int:
     parser.add_argument("--max-frames", type=int, default=None, help="first N frames of each view (default all)")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "analysis_cache"))
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--trials", default="single,batch2", help="Pose2Sim demo trials (pose2sim_demo.trials)")
     args = parser.parse_args()
     t0 = time.monotonic()
     rows = held_out_table()
     if rows:
         table(f"(a) Held-out rendered clips ({', '.join(HELD_OUT)}), real tracker vs exact truth", rows)
     if not args.skip_real:
-        real = real_video_table(args.stride, args.max_frames, Path(args.cache))
-        if real:
-            table("(b) Pose2Sim Demo_SinglePerson, each view against the other 3 views triangulated", real)
+        for name in args.trials.split(","):
+            real = real_video_table(name.strip(), args.stride, args.max_frames, Path(args.cache))
+            if real:
+                table(f"(b) Pose2Sim {name.strip()}, each view against the other 3 views triangulated", real)
     print(f"\nbench_lifter_real: {time.monotonic() - t0:.0f} s")
     return 0
 
