@@ -131,3 +131,39 @@ def test_lifter_refine_option() -> None:
     add_pose_args(parser)
     config = processor_config_from_args(parser.parse_args(["--lifter", "refine"])).lifter
     assert config == LifterConfig(model=REFINE_CAUSAL_MODEL)
+
+
+@pytest.mark.slow
+def test_stream_in_process_refines_the_real_tracker() -> None:
+    """``--lifter refine`` live on the real tracker: every tracked frame refined, hip-centred, a plausible body,
+    and close to (but not equal to) MediaPipe's own landmarks."""
+    from bridge.app.processor import ProcessorConfig
+    from bridge.app.status import StatusLine
+    from bridge.app.stream import StreamConfig, StreamTarget, run_stream
+    from bridge.core.landmarks import PoseLandmark as L
+    from bridge.output.transport import parse_osc_target
+    from tests.helpers.osc_receiver import OscReceiver
+
+    def run(lifter: LifterConfig | None) -> list[LandmarkFrame]:
+        out: list[LandmarkFrame] = []
+        with OscReceiver() as rx:
+            config = StreamConfig(
+                input_text="demo",
+                targets=(StreamTarget(parse_osc_target(f"127.0.0.1:{rx.port}"), "vmc"),),
+                processor=ProcessorConfig(lifter=lifter, filter=None),
+                realtime=False,
+                max_rate_hz=0.0,
+                max_frames=30,
+            )
+            run_stream(config, StatusLine(60.0), on_result=lambda r: out.append(r.landmarks))
+        return [f for f in out if f.person]
+
+    refined, raw = run(LifterConfig(REFINE_CAUSAL_MODEL)), run(None)
+    assert len(refined) >= 20 and len(refined) == len(raw)
+    assert all(f.flags.get("lifter") == REFINE_CAUSAL_MODEL for f in refined)
+    xyz = np.stack([f.world_xyz_m for f in refined])
+    np.testing.assert_allclose(0.5 * (xyz[:, L.LEFT_HIP] + xyz[:, L.RIGHT_HIP]), 0.0, atol=1e-6)
+    thigh = np.linalg.norm(xyz[:, L.LEFT_HIP] - xyz[:, L.LEFT_KNEE], axis=-1)
+    assert 0.25 < np.median(thigh) < 0.6
+    change = np.linalg.norm(xyz - hip_centre(np.stack([f.world_xyz_m for f in raw])), axis=-1)
+    assert 0.002 < np.median(change) < 0.15  # a correction, not a new pose
