@@ -83,7 +83,8 @@ def build_dataset(views_per_clip: int, seed: int) -> dict[str, np.ndarray]:
             "end": np.concatenate(ends)}  # fmt: skip
 
 
-def make_torch_model(widths: tuple[int, ...], causal: bool, channels: int, dropout: float):  # type: ignore[no-untyped-def]
+def make_torch_model(widths: tuple[int, ...], causal: bool, channels: int, dropout: float,  # type: ignore[no-untyped-def]
+                     num_inputs: int = NUM_INPUTS):  # fmt: skip
     """VideoPose3D's strided single-output network, written with linear layers: a convolution whose stride
     equals its kernel is a reshape (taps oldest first, then channels) followed by a matrix product — the
     layout bridge.lifter.LifterModel.forward_windows uses, and much faster than conv1d on a small CPU."""
@@ -93,7 +94,7 @@ def make_torch_model(widths: tuple[int, ...], causal: bool, channels: int, dropo
     class Strided(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.expand = nn.Linear(widths[0] * NUM_INPUTS, channels, bias=False)
+            self.expand = nn.Linear(widths[0] * num_inputs, channels, bias=False)
             self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
             self.convs = nn.ModuleList()
             self.bns = nn.ModuleList()

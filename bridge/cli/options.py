@@ -27,7 +27,7 @@ from bridge.stages.body_state import ROOT_MOTION_CHOICES, BodyStateConfig
 from bridge.stages.camera_model import DEFAULT_FOV_DEG
 from bridge.stages.filter import OneEuroConfig
 from bridge.stages.flips import FlipRepairConfig
-from bridge.stages.lifter import LIFTER_CHOICES, LifterConfig
+from bridge.stages.lifter import LIFTER_CHOICES, REFINE_CAUSAL_MODEL, LifterConfig
 from bridge.tracking.config import TrackerConfig, parse_track
 from bridge.tracking.person import PERSON_POLICIES
 from bridge.tracking.sources import camera_available, parse_camera_size
@@ -271,8 +271,9 @@ def add_pose_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-filter", action="store_true", help="do not smooth the landmarks")
     group.add_argument("--no-flip-repair", action="store_true", help="do not repair MediaPipe's left/right swaps")
     group.add_argument("--lifter", choices=LIFTER_CHOICES, default="mediapipe",
-                       help="3-D landmarks from MediaPipe's world output, or from the temporal lifter over the "
-                       "last 27 frames of 2-D landmarks (default %(default)s)")  # fmt: skip
+                       help="3-D landmarks from MediaPipe's world output, from the temporal lifter over the "
+                       "last 27 frames of 2-D landmarks, or MediaPipe's refined by a temporal network trained on "
+                       "its errors (refine; README, Temporal lifter) (default %(default)s)")  # fmt: skip
     add_world_args(group)
 
 
@@ -313,10 +314,19 @@ def processor_config_from_args(args: argparse.Namespace, root_motion: str = "off
         mirror=args.mirror,
         solver=SolverConfig(hold_s=args.hold, ease_s=args.ease, root_motion=chosen),
         body=_body_state_config(args),
-        lifter=LifterConfig() if getattr(args, "lifter", "mediapipe") == "temporal" else None,
+        lifter=_lifter_config(getattr(args, "lifter", "mediapipe")),
         hands=HandConfig(hold_s=args.hold, ease_s=args.ease),
         face=FaceConfig(hold_s=args.hold, ease_s=args.ease, names=getattr(args, "blendshapes", "vrm0")),
     )
+
+
+def _lifter_config(choice: str) -> LifterConfig | None:
+    """``--lifter``: None (MediaPipe's world landmarks), the 2-D temporal lifter, or the refiner."""
+    if choice == "temporal":
+        return LifterConfig()
+    if choice == "refine":
+        return LifterConfig(model=REFINE_CAUSAL_MODEL)
+    return None
 
 
 def _body_state_config(args: argparse.Namespace) -> BodyStateConfig:

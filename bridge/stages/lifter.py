@@ -32,8 +32,14 @@ and whole sequences with dilated convolutions for batch use. Both give the same 
 Live streaming (:class:`CausalLifter`): a ring buffer holds the normalised inputs of the last RF frames; each new
 frame is one window evaluation. A frame without a person passes through unchanged and, like a gap longer than
 ``reset_gap_s``, empties the buffer: the next tracked frame restarts it (repeated as its own past).
-Landmark visibility is not an input: MediaPipe reports a position for every landmark, occluded or not, and the
-training data's 2-D noise, outliers and held frames stand in for its errors.
+Landmark visibility is not an input of these 2-D lifters: MediaPipe reports a position for every landmark,
+occluded or not, and the training data's 2-D noise, outliers and held frames stand in for its errors.
+
+**Refiners** (``refine_*`` weights, ``--lifter refine``) are the same network with :data:`REFINE_INPUTS` inputs
+per frame (:func:`refiner_inputs`: MediaPipe's own hip-centred world landmarks, their visibilities and the
+normalised 2-D points); their 99 outputs are a correction added to MediaPipe's landmarks. They are trained by
+``tools/train_refiner.py`` on renders of mocap run through the real tracker
+(:mod:`bridge.testing.lifter_data_real`), so they learn the tracker's real errors.
 """
 
 from __future__ import annotations
@@ -54,8 +60,9 @@ FloatArray = npt.NDArray[np.float64]
 
 L = PoseLandmark
 
-#: Values of ``--lifter``: MediaPipe's own world landmarks, or this module's temporal model.
-LIFTER_CHOICES: tuple[str, ...] = ("mediapipe", "temporal")
+#: Values of ``--lifter``: MediaPipe's own world landmarks, this module's temporal model over 2-D points, or the
+#: temporal refiner of MediaPipe's world landmarks (trained on the real tracker's errors on renders).
+LIFTER_CHOICES: tuple[str, ...] = ("mediapipe", "temporal", "refine")
 
 #: Landmarks whose RMS distance from the hips' midpoint sets the 2-D scale of a frame.
 SCALE_LANDMARKS: tuple[PoseLandmark, ...] = (
@@ -67,12 +74,17 @@ _SCALE_IDX = np.array([int(i) for i in SCALE_LANDMARKS])
 #: Number of input values per frame (33 landmarks × 2) and of outputs (33 × 3).
 NUM_INPUTS = NUM_LANDMARKS * 2
 NUM_OUTPUTS = NUM_LANDMARKS * 3
+#: Inputs per frame of a refiner: MediaPipe's hip-centred world landmarks (99), visibilities (33), 2-D (66).
+REFINE_INPUTS = NUM_LANDMARKS * 6
 
 #: Packaged weights (``bridge/data/lifter_<name>.npz``): the live default, the batch default, the baseline.
 #: RF 27 generalises best to unseen clips with the little mocap there is to train on (README, Temporal lifter).
 DEFAULT_CAUSAL_MODEL = "rf27_causal"
 DEFAULT_SYMMETRIC_MODEL = "rf27"
 BASELINE_MODEL = "rf1"
+#: Packaged refiners (``--lifter refine``): live (causal) and batch (symmetric).
+REFINE_CAUSAL_MODEL = "refine_rf27_causal"
+REFINE_SYMMETRIC_MODEL = "refine_rf27"
 
 
 def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int]) -> FloatArray:
@@ -93,6 +105,18 @@ def normalise_image_points(image_xy: npt.ArrayLike, image_size: tuple[int, int])
     p -= centre[..., None, :]
     rms = np.sqrt(np.mean(np.sum(p[..., _SCALE_IDX, :] ** 2, axis=-1), axis=-1))
     return np.asarray(p / np.maximum(rms, 1e-6)[..., None, None], dtype=np.float64)
+
+
+def refiner_inputs(world_xyz_m: npt.ArrayLike, visibility: npt.ArrayLike, image_xy: npt.ArrayLike,
+                   image_size: tuple[int, int]) -> FloatArray:  # fmt: skip
+    """A refiner's input: (..., 33, 3) MediaPipe world landmarks (metres, hip-centred here), (..., 33)
+    visibilities (clipped to 0..1) and (..., 33, 2) normalised image points (:func:`normalise_image_points`)
+    → (..., 198) float64 in that order."""
+    w = hip_centre(np.asarray(world_xyz_m, dtype=np.float64))
+    v = np.clip(np.asarray(visibility, dtype=np.float64), 0.0, 1.0)
+    p = normalise_image_points(image_xy, image_size)
+    lead = w.shape[:-2]
+    return np.concatenate([w.reshape(*lead, -1), v.reshape(*lead, -1), p.reshape(*lead, -1)], axis=-1)
 
 
 def hip_centre(xyz_m: FloatArray) -> FloatArray:
@@ -124,8 +148,10 @@ class LifterModel:
         n_layers = 2 + 2 * (len(self.filter_widths) - 1)
         if len(self.weights) != n_layers or not self.filter_widths or min(self.filter_widths) < 1:
             raise BridgeError(f"lifter weights {self.name!r} do not match their filter widths; retrain them")
-        if self.weights[0][0].shape[0] != self.filter_widths[0] * NUM_INPUTS or (
-            self.weights[-1][0].shape[1] != NUM_OUTPUTS
+        if (
+            self.weights[0][0].shape[0] % self.filter_widths[0]
+            or self.num_inputs not in (NUM_INPUTS, REFINE_INPUTS)
+            or (self.weights[-1][0].shape[1] != NUM_OUTPUTS)
         ):
             raise BridgeError(f"lifter weights {self.name!r} have the wrong input or output size; retrain them")
 
@@ -133,6 +159,16 @@ class LifterModel:
     def receptive_field(self) -> int:
         """Frames one output depends on: the product of the filter widths."""
         return int(np.prod(self.filter_widths))
+
+    @property
+    def num_inputs(self) -> int:
+        """Inputs per frame: 66 (2-D lifter) or :data:`REFINE_INPUTS` (refiner)."""
+        return int(self.weights[0][0].shape[0] // self.filter_widths[0])
+
+    @property
+    def refines(self) -> bool:
+        """True for a refiner: its output is a correction added to MediaPipe's hip-centred world landmarks."""
+        return self.num_inputs == REFINE_INPUTS
 
     @property
     def channels(self) -> int:
@@ -200,11 +236,32 @@ class LifterModel:
         Returns:
             (T, 33, 3) float, MediaPipe world frame (x right, y down, z away), hip-centred, metres.
         """
+        if self.refines:
+            raise ValueError(f"{self.name} is a refiner: call refine() with MediaPipe's world landmarks")
         x = normalise_image_points(image_xy, image_size).reshape(-1, NUM_INPUTS)
         if x.shape[0] == 0:
             return np.zeros((0, NUM_LANDMARKS, 3))
         y = self.forward_padded(self.pad(x)).astype(np.float64).reshape(-1, NUM_LANDMARKS, 3)
         return hip_centre(y)
+
+    def refine(self, world_xyz_m: npt.ArrayLike, visibility: npt.ArrayLike, image_xy: npt.ArrayLike,
+               image_size: tuple[int, int]) -> FloatArray:  # fmt: skip
+        """A refiner's 3-D landmarks of one continuous sequence: (T, 33, 3) MediaPipe world landmarks, (T, 33)
+        visibilities, (T, 33, 2) normalised image points → (T, 33, 3) MediaPipe world frame, hip-centred,
+        metres (MediaPipe's hip-centred landmarks plus the predicted correction)."""
+        x = refiner_inputs(world_xyz_m, visibility, image_xy, image_size).reshape(-1, REFINE_INPUTS)
+        if x.shape[0] == 0:
+            return np.zeros((0, NUM_LANDMARKS, 3))
+        y = self.forward_padded(self.pad(x)).astype(np.float64).reshape(-1, NUM_LANDMARKS, 3)
+        return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + y)
+
+    def on_frames(self, frames: Sequence[LandmarkFrame]) -> FloatArray:
+        """(T, 33, 3) lifted (or refined) landmarks of consecutive tracked frames of one image size."""
+        xy = np.stack([f.image_xy for f in frames])
+        if not self.refines:
+            return self.lift(xy, frames[0].image_size)
+        world = np.stack([f.world_xyz_m for f in frames])
+        return self.refine(world, np.stack([f.visibility for f in frames]), xy, frames[0].image_size)
 
 
 def lifter_weights_path(name: str) -> Path:
@@ -289,7 +346,7 @@ class CausalLifter:
         self.model = model if model is not None else load_lifter(config.model)
         if not self.model.causal:
             raise BridgeError(f"lifter {self.model.name!r} looks at future frames; streaming needs a causal one")
-        self._buffer = np.zeros((self.model.receptive_field, NUM_INPUTS), dtype=np.float64)
+        self._buffer = np.zeros((self.model.receptive_field, self.model.num_inputs), dtype=np.float64)
         self._next = 0
         self._last_t: float | None = None
 
@@ -301,7 +358,10 @@ class CausalLifter:
         if not frame.person:
             self.reset()
             return frame
-        x = normalise_image_points(frame.image_xy, frame.image_size).reshape(NUM_INPUTS)
+        if self.model.refines:
+            x = refiner_inputs(frame.world_xyz_m, frame.visibility, frame.image_xy, frame.image_size)
+        else:
+            x = normalise_image_points(frame.image_xy, frame.image_size).reshape(NUM_INPUTS)
         rf = self.model.receptive_field
         if self._last_t is None or frame.t_s - self._last_t > self.config.reset_gap_s or frame.t_s < self._last_t:
             self._buffer[:] = x
@@ -313,6 +373,8 @@ class CausalLifter:
         # Oldest first: the slot after the newest is the oldest.
         window = np.concatenate([self._buffer[self._next :], self._buffer[: self._next]], axis=0)
         y = self.model.forward_windows(window[None])[0].astype(np.float64).reshape(NUM_LANDMARKS, 3)
+        if self.model.refines:
+            y = y + x[:NUM_OUTPUTS].reshape(NUM_LANDMARKS, 3)
         return frame.replace(world_xyz_m=hip_centre(y), flags={**frame.flags, "lifter": self.model.name})
 
 
@@ -330,8 +392,7 @@ def lift_frames(frames: Sequence[LandmarkFrame], model: LifterModel | None = Non
     def flush() -> None:
         if not run:
             return
-        first = out[run[0]]
-        xyz = model.lift(np.stack([out[i].image_xy for i in run]), first.image_size)
+        xyz = model.on_frames([out[i] for i in run])
         for k, i in enumerate(run):
             out[i] = out[i].replace(world_xyz_m=xyz[k], flags={**out[i].flags, "lifter": model.name})
         run.clear()

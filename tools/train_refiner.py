@@ -1,0 +1,168 @@
+"""Train the temporal refiners of MediaPipe's world landmarks (``--lifter refine``) on the real tracker's errors.
+
+    nice -n 10 python tools/make_refiner_data.py --rounds 4        # renders × real tracker → pairs (cached)
+    python tools/train_refiner.py --seed 7                         # trains, ships bridge/data/lifter_refine_*.npz
+
+Data: every cached pair (bridge/testing/lifter_data_real.py) whose motion is not held out (HELD_OUT: CMU 01_03,
+DeepMimic dance_b, getup_faceup, kick); windows over runs of tracked frames (edges padded by repetition, as at
+inference), mirrored half the time (left/right swapped, x negated in 3-D and 2-D). Input per frame: MediaPipe's
+hip-centred world landmarks, visibilities, normalised 2-D (bridge.stages.lifter.refiner_inputs); target: the
+true hip-centred landmarks minus MediaPipe's (the network predicts the correction). Loss: mean per-joint
+position error. Same strided network and export as tools/train_lifter.py (batch norm folded, float16 weights).
+Prints the held-out PA-MPJPE of MediaPipe and of each model, and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))
+
+from train_lifter import export, make_torch_model  # noqa: E402
+
+from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT  # noqa: E402
+from bridge.stages.lifter import NUM_OUTPUTS, REFINE_INPUTS, hip_centre, refiner_inputs, save_lifter  # noqa: E402
+from bridge.testing.lifter_data import HELD_OUT, pa_mpjpe_mm  # noqa: E402
+from bridge.testing.lifter_data_real import Pair, load_pairs, tracked_runs  # noqa: E402
+
+#: name → (filter widths, causal).
+MODELS: dict[str, tuple[tuple[int, ...], bool]] = {
+    "refine_rf27": ((3, 3, 3), False),
+    "refine_rf27_causal": ((3, 3, 3), True),
+}
+
+
+def runs_of(pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per run of tracked frames: inputs (T, 198), MediaPipe hip-centred (T, 33, 3), truth (T, 33, 3)."""
+    out = []
+    for p in pairs:
+        for a, b in tracked_runs(p):
+            x = refiner_inputs(p.world_xyz_m[a:b], p.visibility[a:b], p.image_xy[a:b], p.image_size)
+            out.append((x, hip_centre(p.world_xyz_m[a:b]), hip_centre(p.truth_m[a:b])))
+    return out
+
+
+def flatten(runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    xs, ys, starts, ends, n = [], [], [], [], 0
+    for x, mp, truth in runs:
+        xs.append(x.astype(np.float32))
+        ys.append((truth - mp).reshape(-1, NUM_OUTPUTS).astype(np.float32))
+        starts.append(np.full(len(x), n))
+        ends.append(np.full(len(x), n + len(x) - 1))
+        n += len(x)
+    return {"x": np.concatenate(xs), "y": np.concatenate(ys), "start": np.concatenate(starts),
+            "end": np.concatenate(ends)}  # fmt: skip
+
+
+def mirror_maps() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Index and sign maps that mirror an input row (198) and an output row (99)."""
+    sw = np.asarray(SWAP_LEFT_RIGHT)
+    w_idx = (np.arange(NUM_OUTPUTS).reshape(-1, 3)[sw]).reshape(-1)
+    v_idx = NUM_OUTPUTS + np.arange(NUM_LANDMARKS)[sw]
+    p_idx = NUM_OUTPUTS + NUM_LANDMARKS + (np.arange(2 * NUM_LANDMARKS).reshape(-1, 2)[sw]).reshape(-1)
+    swap_in = np.concatenate([w_idx, v_idx, p_idx])
+    sign_w = np.tile([-1.0, 1.0, 1.0], NUM_LANDMARKS)
+    sign_in = np.concatenate([sign_w, np.ones(NUM_LANDMARKS), np.tile([-1.0, 1.0], NUM_LANDMARKS)])
+    return swap_in, sign_in.astype(np.float32), w_idx, sign_w.astype(np.float32)
+
+
+def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    import torch
+
+    widths, causal = MODELS[name]
+    rf = int(np.prod(widths))
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed + 1)
+    net = make_torch_model(widths, causal, args.channels, args.dropout, REFINE_INPUTS)
+    # The output layer starts at zero: the untrained refiner is MediaPipe itself.
+    torch.nn.init.zeros_(net.shrink.weight)
+    torch.nn.init.zeros_(net.shrink.bias)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.1)
+    offsets = np.arange(-(rf - 1), 1) if causal else np.arange(-(rf - 1) // 2, (rf - 1) // 2 + 1)
+    x_all, y_all, start, end = data["x"], data["y"], data["start"], data["end"]
+    swap_in, sign_in, swap_out, sign_out = mirror_maps()
+    t0 = time.monotonic()
+    net.train()
+    for it in range(args.iterations):
+        centre = rng.integers(0, x_all.shape[0], args.batch)
+        idx = np.clip(centre[:, None] + offsets[None, :], start[centre, None], end[centre, None])
+        xb, yb = x_all[idx], y_all[centre].copy()
+        flip = rng.random(args.batch) < 0.5
+        xb[flip] = xb[flip][:, :, swap_in] * sign_in
+        yb[flip] = yb[flip][:, swap_out] * sign_out
+        pred = net(torch.from_numpy(xb)).view(-1, NUM_LANDMARKS, 3)
+        loss = torch.linalg.norm(pred - torch.from_numpy(yb).view(-1, NUM_LANDMARKS, 3), dim=-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if (it + 1) % max(1, args.iterations // 5) == 0:
+            print(f"  {name}: iteration {it + 1}/{args.iterations}, train MPJPE {loss.item() * 1000:.1f} mm, "
+                  f"{time.monotonic() - t0:.0f} s", flush=True)  # fmt: skip
+    net.eval()
+    info = {"trained_by": "tools/train_refiner.py", "iterations": str(args.iterations), "batch": str(args.batch),
+            "channels": str(args.channels), "dropout": str(args.dropout), "seed": str(args.seed),
+            "held_out": ",".join(HELD_OUT), "train_frames": str(len(x_all)),
+            "train_seconds": f"{time.monotonic() - t0:.0f}"}  # fmt: skip
+    return export(net, name, widths, causal, info)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--out", default=str(REPO / "build" / "lifter"), help="folder for every model")
+    parser.add_argument("--no-ship", action="store_true", help="do not write the weights into bridge/data")
+    parser.add_argument("--iterations", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--channels", type=int, default=128)
+    parser.add_argument("--dropout", type=float, default=0.25)
+    parser.add_argument("--weight-decay", type=float, default=1e-3)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.monotonic()
+    pairs = load_pairs()
+    train = [p for p in pairs if p.clip not in HELD_OUT]
+    held = [p for p in pairs if p.clip in HELD_OUT]
+    if not train or not held:
+        parser.error("no cached pairs (or none held out): run tools/make_refiner_data.py first")
+    data = flatten(runs_of(train))
+    print(f"train_refiner: {len(train)} training renders ({len(data['x'])} tracked frames, motions "
+          f"{', '.join(sorted({p.clip for p in train}))}); {len(held)} held-out renders", flush=True)  # fmt: skip
+    held_runs = runs_of(held)
+    truth = np.concatenate([t for _, _, t in held_runs])
+    raw = np.concatenate([m for _, m, _ in held_runs])
+    print(f"train_refiner: held-out PA-MPJPE MediaPipe {pa_mpjpe_mm(raw, truth):.1f} mm")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in [n.strip() for n in args.models.split(",") if n.strip()]:
+        model = train_one(name, data, args)
+        save_lifter(out / f"lifter_{name}.npz", model)
+        if not args.no_ship:
+            save_lifter(REPO / "bridge" / "data" / f"lifter_{name}.npz", model)
+        pred = np.concatenate([_refine_inputs(model, x) for x, _, _ in held_runs])
+        print(f"train_refiner: {name}: held-out PA-MPJPE {pa_mpjpe_mm(pred, truth):.1f} mm", flush=True)
+    print(f"train_refiner: done in {time.monotonic() - t0:.0f} s (seed {args.seed})")
+    return 0
+
+
+def _refine_inputs(model, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The model on precomputed refiner inputs (T, 198) → (T, 33, 3) (as LifterModel.refine does)."""
+    y = model.forward_padded(model.pad(x)).reshape(-1, NUM_LANDMARKS, 3)
+    return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + y)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
