@@ -108,9 +108,9 @@ class BodyStateConfig:
     fov_deg: float = DEFAULT_FOV_DEG
     camera: PinholeCamera | None = None
     height_m: float | None = None
-    startup_frames: int = 3
+    startup_frames: int = 6
     startup_visibility: float = 0.6
-    startup_turn_deg: float = 25.0
+    startup_turn_deg: float = 10.0
     ease_in_s: float = 0.0
     soft_min: float = 0.15
     solver_cut: float = 0.5

@@ -76,3 +76,22 @@ def test_pose2sim_hips_follow_the_image_and_no_knee_bends_backwards(
     assert np.ptp(hips_path_m(before)[:, 0]) == 0.0  # before: no root motion at all
     if view == "cam02":
         assert backwards_knee_frames(before) > 10  # before: MediaPipe's backwards knee reached the avatar
+
+
+def test_sports2d_start_up_does_not_spin(sports2d_tracked: tuple[object, list[LandmarkFrame]]) -> None:
+    """Issue 17 item 7: over the first second of published poses of the demo (the man stands facing the camera)
+    the hips' yaw stays within 20° of its settled value (the median over the next second); the chain without the
+    body state starts 200°+ away."""
+    _, frames = sports2d_tracked
+    rig = load_rig("default")
+
+    def worst_start_deg(config: ProcessorConfig) -> float:
+        poses = [r.pose for r in map(Processor(rig, config), frames) if r.pose is not None and r.pose.tracking]
+        t_s = np.array([p.t_s for p in poses]) - poses[0].t_s
+        forward = np.stack([p.local_rotations[0].apply([0.0, 0.0, 1.0]) for p in poses])
+        yaw = np.degrees(np.unwrap(np.arctan2(forward[:, 0], forward[:, 2])))
+        settled = float(np.median(yaw[(t_s >= 1.0) & (t_s <= 2.0)]))
+        return float(np.abs(yaw[t_s <= 1.0] - settled).max())
+
+    assert worst_start_deg(ProcessorConfig(body=BodyStateConfig())) <= 20.0
+    assert worst_start_deg(ProcessorConfig()) > 20.0
