@@ -30,10 +30,12 @@ from bridge.tracking.sources import Frame  # noqa: E402
 PARTS = (("body",), ("body", "hands"), ("body", "hands", "face"))
 
 
-def product_fps(video: Path, track: tuple[str, ...], max_frames: int) -> tuple[float, int, int, int]:
+def product_fps(
+    video: Path, track: tuple[str, ...], max_frames: int, concurrency: str = "threads"
+) -> tuple[float, int, int, int]:
     """(fps, frames, frames with a hand, frames with a face) through the tracker process."""
     n = hands = faces = 0
-    with open_landmarks(str(video), TrackerConfig(track=track)) as (_, frames):
+    with open_landmarks(str(video), TrackerConfig(track=track, concurrency=concurrency)) as (_, frames):
         t0 = time.perf_counter()
         for frame in frames:
             n += 1
@@ -144,6 +146,9 @@ def main() -> int:
         base = base or fps
         print(f"  --track {','.join(track):<16} {fps:6.1f} fps  ({n} frames; hands in {hands}, face in {faces}) "
               f"ratio to body only {fps / base:.2f}")  # fmt: skip
+    fps, n, hands, faces = product_fps(video, PARTS[2], args.frames, "pipelined")
+    print(f"  --track {','.join(PARTS[2])} --concurrency pipelined {fps:6.1f} fps  ({n} frames; hands in {hands}, "
+          f"face in {faces}) ratio to body only {fps / (base or fps):.2f}")  # fmt: skip
     images = decode_all(video, min(args.frames, 120))
     print(f"\n2. body+hands+face in this process over {len(images)} pre-decoded frames:")
     costs = model_costs_ms(images)

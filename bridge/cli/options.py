@@ -28,7 +28,7 @@ from bridge.stages.camera_model import DEFAULT_FOV_DEG
 from bridge.stages.filter import OneEuroConfig
 from bridge.stages.flips import FlipRepairConfig
 from bridge.stages.lifter import LIFTER_CHOICES, REFINE_CAUSAL_MODEL, LifterConfig
-from bridge.tracking.config import TrackerConfig, parse_track
+from bridge.tracking.config import CONCURRENCY_MODES, TrackerConfig, parse_track
 from bridge.tracking.person import PERSON_POLICIES
 from bridge.tracking.sources import camera_available, parse_camera_size
 
@@ -140,6 +140,14 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         help="what to track, comma-separated from body, hands, face (e.g. body,hands,face: fingers, facial "
         "expressions, head and eyes); the body always runs (default body)",
     )
+    group.add_argument(
+        "--concurrency",
+        choices=CONCURRENCY_MODES,
+        default="threads",
+        help="with hands or face: threads (default: hands and face at the same time, after the pose), pipelined "
+        "(all three at once, the crops placed by the previous frame's pose: about 1.4x the frame rate, fewer "
+        "hands found in fast motion) or sequential",
+    )
     add_person_args(group)
     group.add_argument(
         "--camera-size", metavar="WxH", type=_camera_size, default=None,
@@ -193,6 +201,7 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         person=getattr(args, "person", "largest"),
         camera_size=getattr(args, "camera_size", None),
         camera_fps=getattr(args, "camera_fps", None),
+        concurrency=getattr(args, "concurrency", "threads"),
     )
 
 

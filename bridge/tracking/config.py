@@ -27,6 +27,10 @@ def parse_track(text: str) -> tuple[str, ...]:
     return tuple(p for p in TRACK_PARTS if p == "body" or p in parts)
 
 
+#: How the hand and face models run beside the pose model (see :mod:`bridge.tracking.hand_face_detector`).
+CONCURRENCY_MODES: tuple[str, ...] = ("sequential", "threads", "pipelined")
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     """Settings of the tracker stage.
@@ -50,6 +54,8 @@ class TrackerConfig:
             (``--person``; a choice only with ``num_poses`` > 1).
         camera_size: (width, height) to ask a camera for (``--camera-size``); None: its default.
         camera_fps: frame rate to ask a camera for (``--camera-fps``); None: its default.
+        concurrency: how the hand and face models run beside the pose model (``--concurrency``; one of
+            :data:`CONCURRENCY_MODES`, see :mod:`bridge.tracking.hand_face_detector`).
     """
 
     model_path: Path | None = None
@@ -64,3 +70,4 @@ class TrackerConfig:
     person: str = "largest"
     camera_size: tuple[int, int] | None = None
     camera_fps: float | None = None
+    concurrency: str = "threads"

@@ -57,15 +57,13 @@ from bridge.core.hand_face import (
 )
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
-from bridge.tracking.config import TrackerConfig
+from bridge.tracking.config import CONCURRENCY_MODES, TrackerConfig
 from bridge.tracking.models import face_model_path, hand_model_path, model_load_error
 from bridge.tracking.pose_detector import PoseDetector
 from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.sources import Frame
 
 FloatArray = npt.NDArray[np.float64]
-
-CONCURRENCY_MODES: tuple[str, ...] = ("sequential", "threads", "pipelined")
 
 #: Face landmark indices of the iris centres (refined 478-point mesh): the person's left, then right.
 _IRIS_LEFT, _IRIS_RIGHT = 473, 468
@@ -398,7 +396,9 @@ class VtuberDetector:
     def __init__(self, tracker_config: TrackerConfig, config: VtuberConfig | None = None) -> None:
         track = tracker_config.track
         if config is None:
-            config = VtuberConfig(hands="hands" in track, face="face" in track)
+            config = VtuberConfig(
+                hands="hands" in track, face="face" in track, concurrency=tracker_config.concurrency
+            )
         if config.concurrency not in CONCURRENCY_MODES:
             raise BridgeError(f"unknown concurrency {config.concurrency!r}; use one of {CONCURRENCY_MODES}")
         self.config = config
