@@ -4,7 +4,8 @@
 
 1. **waits for a confident start** — no pose is published (the frame goes on as "no person") until
    ``startup_frames`` frames in a row show the trunk with visibility ≥ ``startup_visibility`` and a pelvis that
-   turns less than ``startup_turn_deg`` between frames; then the pose eases in (flag ``ease_in``, 0 → 1 over
+   turns less than ``startup_turn_deg`` between frames (a person lost for over a second who comes back:
+   ``restart_frames`` / ``restart_turn_deg``); then the pose eases in (flag ``ease_in``, 0 → 1 over
    ``ease_in_s``; :func:`ease_in_pose`). MediaPipe's first frames of a clip are its least stable (a 136° hip
    spin at the start of a Pose2Sim view).
 2. **makes the legs plausible** (:mod:`bridge.stages.plausible`): a knee bent against its joint is replaced by
@@ -91,7 +92,9 @@ class BodyStateConfig:
         fov_deg: the camera's horizontal field of view (``--fov``), used when ``camera`` is None.
         camera: calibrated intrinsics (scaled to each frame's size), else None.
         height_m: the person's height (``--height``), None: MediaPipe's metric estimate.
-        startup_frames, startup_visibility, startup_turn_deg, ease_in_s: the confident start.
+        startup_frames, startup_visibility, startup_turn_deg, ease_in_s: the confident start of a clip.
+        restart_frames, restart_turn_deg: the same when a person lost for over a second comes back (often
+            mid-motion: the strict start would hold a running person back for a third of a second).
         soft_min, solver_cut, length_tolerance: the soft visibility.
         plausible: the leg checks; None leaves legs as they are.
         contact: when a foot counts as planted.
@@ -111,6 +114,8 @@ class BodyStateConfig:
     startup_frames: int = 6
     startup_visibility: float = 0.6
     startup_turn_deg: float = 10.0
+    restart_frames: int = 3
+    restart_turn_deg: float = 25.0
     ease_in_s: float = 0.0
     soft_min: float = 0.15
     solver_cut: float = 0.5
@@ -200,6 +205,7 @@ class BodyState:
         self._camera = _Camera()
         self._sizes: deque[float] = deque(maxlen=60)
         self._lengths: dict[tuple[L, L], deque[float]] = {b: deque(maxlen=60) for b in _LIMB_BONES}
+        self._ever_started = False  # the clip's first start is the strict one (MediaPipe's least stable frames)
         self._forget_person()
 
     def _forget_person(self) -> None:
@@ -229,7 +235,8 @@ class BodyState:
         yaw = _yaw_deg(frame.world_xyz_m)
         turn = 0.0 if self._last_yaw is None else abs((yaw - self._last_yaw + 180.0) % 360.0 - 180.0)
         self._last_yaw = yaw
-        return self._last_yaw is not None and turn < cfg.startup_turn_deg
+        limit = cfg.restart_turn_deg if self._ever_started else cfg.startup_turn_deg
+        return self._last_yaw is not None and turn < limit
 
     def _soften(self, xyz: FloatArray, vis: FloatArray) -> tuple[FloatArray, FloatArray]:
         cfg = self.config
@@ -381,10 +388,11 @@ class BodyState:
         self._last_seen_s = frame.t_s
         if self._started_s is None:
             self._streak = self._streak + 1 if self._confident(frame) else 0
-            if self._streak < cfg.startup_frames:
+            if self._streak < (cfg.restart_frames if self._ever_started else cfg.startup_frames):
                 held = LandmarkFrame.no_person(frame.t_s, frame.image_size, frame.frame_index)
                 return held.replace(flags={**frame.flags, STARTING_FLAG: True}, hands=frame.hands, face=frame.face)
             self._started_s = frame.t_s
+            self._ever_started = True
         xyz, vis = frame.world_xyz_m, frame.visibility
         xyz, vis = self._soften(xyz, vis)
         fixed = (LEG_OK, LEG_OK)
