@@ -28,6 +28,7 @@ from bridge.analysis.stills import BgrImage, make_stills
 from bridge.core.errors import BridgeError
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -158,6 +159,25 @@ def _save(fig: Figure, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
+def _finish_time_plot(fig: Figure, ax: Axes, path: Path, ylabel: str, title: str) -> None:
+    """The common end of a plot over time: axis labels, title, grid, the legend right of the axes, saved."""
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    _save(fig, path)
+
+
+def _mark_repetition(
+    ax: Axes, number: int, span_s: tuple[float, float], extreme: tuple[float, float], colour: str, alpha: float
+) -> None:
+    """One repetition on a plot over time: its span shaded, its extreme (time s, degrees) marked and numbered."""
+    ax.axvspan(span_s[0], span_s[1], color=colour, alpha=alpha)
+    ax.plot([extreme[0]], [extreme[1]], "v", color=colour)
+    ax.text(extreme[0], extreme[1] + 3, str(number), ha="center", fontsize=8)
+
+
 def plot_joint(analysis: Analysis, joint: str, path: Path) -> None:
     """Left and right ``joint`` over time, each with its range of motion (2nd–98th percentile) shaded."""
     fig = _figure()
@@ -178,12 +198,7 @@ def plot_joint(analysis: Analysis, joint: str, path: Path) -> None:
         ax.plot(t, analysis.angles[name], color=colour, lw=1.4, label=label)
         if s.seen:
             ax.axhspan(s.min_deg, s.max_deg, color=colour, alpha=0.08)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("degrees")
-    ax.set_title(_title(joint))
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _save(fig, path)
+    _finish_time_plot(fig, ax, path, "degrees", _title(joint))
 
 
 def plot_symmetry(analysis: Analysis, path: Path) -> None:
@@ -215,15 +230,9 @@ def plot_squats(analysis: Analysis, path: Path) -> None:
     ax.axhline(c.squat_down_deg, color="tab:orange", ls="--", lw=1, label=f"down ≥ {c.squat_down_deg:g}°")
     ax.axhline(c.squat_up_deg, color="tab:green", ls="--", lw=1, label=f"up ≤ {c.squat_up_deg:g}°")
     for n, rep in enumerate(analysis.squats, 1):
-        ax.axvspan(rep.start_s, rep.end_s, color="tab:purple", alpha=0.12)
-        ax.plot([rep.bottom_s], [rep.depth_flexion_deg], "v", color="tab:purple")
-        ax.text(rep.bottom_s, rep.depth_flexion_deg + 3, str(n), ha="center", fontsize=8)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("degrees")
-    ax.set_title(f"Squat repetitions: {len(analysis.squats)}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _save(fig, path)
+        bottom = (rep.bottom_s, rep.depth_flexion_deg)
+        _mark_repetition(ax, n, (rep.start_s, rep.end_s), bottom, "tab:purple", 0.12)
+    _finish_time_plot(fig, ax, path, "degrees", f"Squat repetitions: {len(analysis.squats)}")
 
 
 def plot_jumps(analysis: Analysis, path: Path) -> None:
@@ -247,12 +256,7 @@ def plot_jumps(analysis: Analysis, path: Path) -> None:
     finite = analysis.feet.foot_height_m[np.isfinite(analysis.feet.foot_height_m)] * 100.0
     if finite.size:  # a track's first frames (MediaPipe still locking on) must not squash the plot
         ax.set_ylim(max(float(finite.min()), -20.0) - 2.0, max(float(finite.max()), 10.0) + 2.0)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("cm")
-    ax.set_title(f"Jumps: {len(analysis.jumps)} (shaded: flight)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _save(fig, path)
+    _finish_time_plot(fig, ax, path, "cm", f"Jumps: {len(analysis.jumps)} (shaded: flight)")
 
 
 def plot_reps(analysis: Analysis, rep_set: RepSet, path: Path) -> None:
@@ -270,15 +274,9 @@ def plot_reps(analysis: Analysis, rep_set: RepSet, path: Path) -> None:
             rep_set.active_deg, color="tab:orange", ls="--", lw=1, label=f"active {rep_set.active_deg:.0f}°"
         )
     for n, rep in enumerate(rep_set.reps, 1):
-        ax.axvspan(rep.start_s, rep.end_s, color=colours[rep.side], alpha=0.08)
-        ax.plot([rep.extreme_s], [rep.extreme_deg], "v", color=colours[rep.side])
-        ax.text(rep.extreme_s, rep.extreme_deg + 3, str(n), ha="center", fontsize=8)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("degrees")
-    ax.set_title(f"Repetitions of {rep_set.spec.name}: {len(rep_set.reps)}")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    _save(fig, path)
+        extreme = (rep.extreme_s, rep.extreme_deg)
+        _mark_repetition(ax, n, (rep.start_s, rep.end_s), extreme, colours[rep.side], 0.08)
+    _finish_time_plot(fig, ax, path, "degrees", f"Repetitions of {rep_set.spec.name}: {len(rep_set.reps)}")
 
 
 def write_plots(analysis: Analysis, out_dir: Path, stem: str) -> tuple[tuple[str, Path], ...]:
