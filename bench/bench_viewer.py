@@ -38,6 +38,7 @@ from bridge.app.status import StatusLine
 from bridge.app.stream import StreamConfig, StreamTarget, run_stream
 from bridge.core.rig import Rig
 from bridge.output.transport import parse_osc_target
+from bridge.testing.listening import wait_until_listening
 
 BENCH_DIR = Path("/tmp/bench_viewer")
 
@@ -132,22 +133,9 @@ def without_viewer(video: str, rig: Rig) -> float:
 
 
 def _wait_listening(port: int, viewer: subprocess.Popen[str], timeout_s: float = 120.0) -> None:
-    """Block until something listens on 127.0.0.1:``port`` (a closed UDP port answers ICMP "unreachable",
-    which a connected socket reports as ConnectionRefusedError); the probe datagram is counted as malformed."""
-    deadline = time.monotonic() + timeout_s
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("127.0.0.1", port))
-        probe.settimeout(0.3)
-        while time.monotonic() < deadline and viewer.poll() is None:
-            try:
-                probe.send(b"probe")
-                probe.recv(16)
-            except ConnectionRefusedError:
-                time.sleep(0.2)
-                continue
-            except TimeoutError:
-                return  # no refusal: the viewer is bound
-    raise SystemExit("the viewer did not start listening")
+    """Until the viewer listens on ``port`` (:func:`bridge.testing.listening.wait_until_listening`)."""
+    if not wait_until_listening(port, viewer, timeout_s):
+        raise SystemExit("the viewer did not start listening")
 
 
 def _cpu_s(pid: int) -> float:

@@ -3,10 +3,10 @@ waiting until a ``bridge view --listen`` process is bound."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from bridge.testing.listening import wait_until_listening
 
 
 def mocap_recording_at(path: Path, cmu_bvh_dir: Path, frames: int = 60, no_person: int = 0) -> Path:
@@ -29,19 +29,6 @@ def mocap_recording_at(path: Path, cmu_bvh_dir: Path, frames: int = 60, no_perso
 
 
 def wait_listening(port: int, viewer: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    """Until the viewer listens on ``port`` (a closed UDP port answers "unreachable"); the probe is counted as a
-    malformed datagram, never as a frame."""
-    deadline = time.monotonic() + timeout_s
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("127.0.0.1", port))
-        probe.settimeout(0.3)
-        while time.monotonic() < deadline and viewer.poll() is None:
-            try:
-                probe.send(b"probe")
-                probe.recv(16)
-            except ConnectionRefusedError:
-                time.sleep(0.2)
-                continue
-            except TimeoutError:
-                return
-    raise AssertionError("the viewer did not start listening")
+    """Until the viewer listens on ``port`` (:func:`bridge.testing.listening.wait_until_listening`)."""
+    if not wait_until_listening(port, viewer, timeout_s):
+        raise AssertionError("the viewer did not start listening")
