@@ -26,9 +26,9 @@ from bridge.core.rig import load_rig
 from bridge.output.transport import parse_osc_target
 from bridge.viewer.app import pose_world_error, received_layers
 from bridge.viewer.receiver import VmcReceiver
-from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask, write_png
+from bridge.viewer.render import OffscreenView, background_rgb, foreground_mask
 from bridge.viewer.scene import SceneContent, ViewOptions, camera_for, compose, project
-from tests.viewer.support import mocap_recording_at
+from tests.viewer.support import assert_matches_golden, mocap_recording_at, read_rgb, run_bridge_cli
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_rest_default.png"
 W, H = 320, 240
@@ -125,17 +125,7 @@ def test_raised_left_arm_is_on_the_image_right(view: OffscreenView) -> None:
 
 def test_rest_render_matches_golden(view: OffscreenView) -> None:
     image = view.render(compose(BonePose.rest(load_rig()), None, ViewOptions()), hud=False)
-    if os.environ.get("BRIDGE_UPDATE_GOLDEN") or not GOLDEN.exists():
-        write_png(GOLDEN, image)
-        if not os.environ.get("BRIDGE_UPDATE_GOLDEN"):
-            pytest.fail(f"golden image {GOLDEN} was missing; written now: check it and commit it")
-    import cv2
-
-    golden = cv2.imread(str(GOLDEN))[:, :, ::-1]
-    assert golden.shape == image.shape
-    diff = np.abs(golden.astype(np.int64) - image.astype(np.int64)).sum(axis=2)
-    assert diff.mean() < 2.0
-    assert (diff > 60).mean() < 0.01, f"{(diff > 60).mean():.3%} of the pixels differ from the golden image"
+    assert_matches_golden(image, GOLDEN)
 
 
 def test_landmarks_side_by_side_and_overlay(view: OffscreenView) -> None:
@@ -286,32 +276,20 @@ def test_receiver_survives_garbage() -> None:
 # The command
 
 
-def _bridge(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def _read(path: Path) -> np.ndarray:
-    import cv2
-
-    image = cv2.imread(str(path))
-    assert image is not None, path
-    return image[:, :, ::-1]
-
-
 @pytest.mark.slow
 def test_cli_rig_rest_snapshot_and_animated_recording(tmp_path: Path, mocap_recording: Path) -> None:
     snap = tmp_path / "rest.png"
-    done = _bridge("view", "--rig", "default", "--snapshot", str(snap), "--size", "320x240")
+    done = run_bridge_cli("view", "--rig", "default", "--snapshot", str(snap), "--size", "320x240")
     assert done.returncode == 0, done.stderr
-    image = _read(snap)
+    image = read_rgb(snap)
     assert image.shape == (240, 320, 3) and foreground_mask(image).mean() > 0.01
     out = tmp_path / "frames"
-    done = _bridge("view", "--rig", "default", "--input", str(mocap_recording), "--frames", "5",
+    done = run_bridge_cli("view", "--rig", "default", "--input", str(mocap_recording), "--frames", "5",
                    "--out-dir", str(out), "--size", "320x240", "--layout", "overlay", "--axes")  # fmt: skip
     assert done.returncode == 0, done.stderr
     images = sorted(out.glob("frame_*.png"))
     assert len(images) == 5
-    first, last = _read(images[0]), _read(images[-1])
+    first, last = read_rgb(images[0]), read_rgb(images[-1])
     assert (np.abs(first.astype(int) - last.astype(int)).sum(axis=2) > 60).sum() > 50  # it moves
 
 
@@ -319,14 +297,14 @@ def test_cli_rig_rest_snapshot_and_animated_recording(tmp_path: Path, mocap_reco
 def test_cli_video_through_the_real_tracker(tmp_path: Path, sports2d_video: Path) -> None:
     """A real video through the real model in the tracker process: landmarks on the left, the rig on the right."""
     out = tmp_path / "video"
-    done = _bridge("view", "--input", str(sports2d_video), "--frames", "30", "--out-dir", str(out),
+    done = run_bridge_cli("view", "--input", str(sports2d_video), "--frames", "30", "--out-dir", str(out),
                    "--size", "320x240", "--no-grid")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     images = sorted(out.glob("frame_*.png"))
     assert len(images) == 30
     both = 0
     for path in images[::3]:
-        fg = foreground_mask(_read(path))
+        fg = foreground_mask(read_rgb(path))
         fg[:20] = False  # the status line
         assert fg[:, W // 2 :].sum() > 100  # the rig is always drawn (at rest before anyone is seen)
         both += int(fg[:, : W // 2].sum() > 100)  # the landmarks once the man is tracked
@@ -347,7 +325,7 @@ def test_cli_listen_draws_what_bridge_stream_sends(tmp_path: Path, mocap_recordi
     try:
         deadline = time.monotonic() + 60
         while viewer.poll() is None and time.monotonic() < deadline:
-            sent = _bridge("stream", "--input", str(mocap_recording), "--osc", f"127.0.0.1:{port}",
+            sent = run_bridge_cli("stream", "--input", str(mocap_recording), "--osc", f"127.0.0.1:{port}",
                            "--protocol", "vmc", "--max-frames", "20")  # fmt: skip
             assert sent.returncode == 0, sent.stderr
         _, err = viewer.communicate(timeout=60)
@@ -355,7 +333,7 @@ def test_cli_listen_draws_what_bridge_stream_sends(tmp_path: Path, mocap_recordi
         if viewer.poll() is None:
             viewer.kill()
     assert viewer.returncode == 0, err
-    image = _read(snap)
+    image = read_rgb(snap)
     assert foreground_mask(image).mean() > 0.005
     assert "VMC" in err or "listening" in err
 
@@ -368,7 +346,7 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
         (["view", "--rig", "no_such_rig", "--snapshot", str(tmp_path / "x.png")], "no_such_rig"),
         (["view", "--listen", "127.0.0.1:1", "--input", "demo"], "exclude"),
     ):
-        done = _bridge(*args)
+        done = run_bridge_cli(*args)
         assert done.returncode == 2, (args, done.stderr)
         lines = [ln for ln in done.stderr.splitlines() if ln.startswith("bridge: error:")]
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in done.stderr
@@ -384,7 +362,7 @@ def test_receiver_headless_times_out_cleanly(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     snap = tmp_path / "x.png"
-    done = _bridge("view", "--listen", f"127.0.0.1:{port}", "--snapshot", str(snap), "--timeout", "0.5")
+    done = run_bridge_cli("view", "--listen", f"127.0.0.1:{port}", "--snapshot", str(snap), "--timeout", "0.5")
     assert done.returncode == 2 and "nothing received" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
 
@@ -446,10 +424,10 @@ def test_cli_view_draws_the_fingers_the_hand_model_found(tmp_path: Path) -> None
     for hands in (True, False):
         rec = _recording_with_hands(tmp_path / f"hands_{hands}.jsonl", hands)
         snap = tmp_path / f"hands_{hands}.png"
-        done = _bridge("view", "--input", str(rec), "--track", "body,hands,face", "--snapshot", str(snap),
+        done = run_bridge_cli("view", "--input", str(rec), "--track", "body,hands,face", "--snapshot", str(snap),
                        "--size", "640x480", "--layout", "overlay", "--no-grid", "--no-hud")  # fmt: skip
         assert done.returncode == 0, done.stderr
-        images[hands] = _read(snap)
+        images[hands] = read_rgb(snap)
     changed = np.abs(images[True].astype(int) - images[False].astype(int)).sum(axis=2) > 60
     assert changed.sum() > 30, "the fingers are not drawn differently when the hands are curled"
     xs = np.nonzero(foreground_mask(images[False]))[1]

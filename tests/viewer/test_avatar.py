@@ -9,7 +9,6 @@ against a stream); blend shapes over the wire move the face by the file's displa
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -30,10 +29,10 @@ from bridge.viewer.avatar import AvatarView
 from bridge.viewer.compose import Composer
 from bridge.viewer.feeds import ViewItem
 from bridge.viewer.receiver import VmcReceiver
-from bridge.viewer.render import OffscreenView, foreground_mask, write_png
+from bridge.viewer.render import OffscreenView, foreground_mask
 from bridge.viewer.scene import CameraSpec, ViewOptions, camera_for, project
 from tests.helpers.avatar_files import SurfaceSpec, load_makehuman, makehuman_target, mpfb2_dir, write_makehuman
-from tests.viewer.support import mocap_recording_at, wait_listening
+from tests.viewer.support import assert_matches_golden, mocap_recording_at, wait_listening
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "view_avatar_tpose.png"
 W, H = 640, 480
@@ -95,17 +94,7 @@ def test_tpose_render_matches_golden(view: OffscreenView, model: AvatarModel) ->
     image = _render(view, model, BonePose.rest(model.rig), ViewOptions())
     fg = foreground_mask(_render(view, model, BonePose.rest(model.rig)))
     assert 0.02 < fg.mean() < 0.3
-    if os.environ.get("BRIDGE_UPDATE_GOLDEN") or not GOLDEN.exists():
-        write_png(GOLDEN, image)
-        if not os.environ.get("BRIDGE_UPDATE_GOLDEN"):
-            pytest.fail(f"golden image {GOLDEN} was missing; written now: check it and commit it")
-    import cv2
-
-    golden = cv2.imread(str(GOLDEN))[:, :, ::-1]
-    assert golden.shape == image.shape
-    diff = np.abs(golden.astype(np.int64) - image.astype(np.int64)).sum(axis=2)
-    assert diff.mean() < 2.0
-    assert (diff > 60).mean() < 0.01, f"{(diff > 60).mean():.3%} of the pixels differ from the golden image"
+    assert_matches_golden(image, GOLDEN)
 
 
 #: Extremities: (bone, its rest direction in the rig's T-pose): the mesh's farthest point that way, on that bone.

@@ -21,7 +21,7 @@ from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
 from bridge.output.vmc import VmcConfig, encode_vmc_frame
 from bridge.viewer.feeds import ReceiverFeed
-from tests.viewer.support import mocap_recording_at, wait_listening
+from tests.viewer.support import mocap_recording_at, read_rgb, run_bridge_cli, wait_listening
 
 W, H = 320, 240
 
@@ -58,18 +58,6 @@ def test_receiver_rate_counts_frames_that_arrive_together() -> None:
         feed.close()
 
 
-def _bridge(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=timeout)
-
-
-def _read(path: Path) -> np.ndarray:
-    import cv2
-
-    image = cv2.imread(str(path))
-    assert image is not None, path
-    return image[:, :, ::-1]
-
-
 @pytest.mark.slow
 def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_bvh_dir: Path) -> None:
     """``bridge view --listen … --out-dir DIR`` while ``bridge stream`` sends 30 frames at 30 fps, with the
@@ -86,7 +74,9 @@ def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_b
     )  # fmt: skip
     try:
         wait_listening(port, viewer)
-        sent = _bridge("stream", "--input", str(recording), "--osc", f"127.0.0.1:{port}", "--protocol", "vmc")
+        sent = run_bridge_cli(
+            "stream", "--input", str(recording), "--osc", f"127.0.0.1:{port}", "--protocol", "vmc"
+        )
         assert sent.returncode == 0, sent.stderr
         _, err = viewer.communicate(timeout=120)
     finally:
@@ -99,7 +89,7 @@ def test_listen_out_dir_draws_every_frame_the_stream_sends(tmp_path: Path, cmu_b
     images = sorted(out.glob("frame_*.png"))
     assert len(images) == n_sent, err
     assert f"drew {n_sent} frame" in err
-    first, last = _read(images[0]), _read(images[-1])
+    first, last = read_rgb(images[0]), read_rgb(images[-1])
     assert (np.abs(first.astype(int) - last.astype(int)).sum(axis=2) > 60).sum() > 50  # the frames differ
 
 
@@ -113,25 +103,27 @@ def test_snapshot_shows_the_last_frame_with_a_person_or_the_one_at_a_time(
     recording = mocap_recording_at(tmp_path / "rec.jsonl", cmu_bvh_dir, 30, no_person=20)
     common = ("--input", str(recording), "--size", f"{W}x{H}", "--no-grid", "--no-hud")
     snap = tmp_path / "last.png"
-    done = _bridge("view", *common, "--snapshot", str(snap))
+    done = run_bridge_cli("view", *common, "--snapshot", str(snap))
     assert done.returncode == 0, done.stderr
     from bridge.viewer.render import foreground_mask
 
-    fg = foreground_mask(_read(snap))
+    fg = foreground_mask(read_rgb(snap))
     assert fg[:, : W // 2].sum() > 100, "the snapshot shows no landmarks: not a frame with the person"
     assert "frame 29 " in done.stderr, done.stderr  # the last of the 30 frames with a person
     at = tmp_path / "at.png"
-    done = _bridge("view", *common, "--snapshot", str(at), "--at", "0.5")
+    done = run_bridge_cli("view", *common, "--snapshot", str(at), "--at", "0.5")
     assert done.returncode == 0, done.stderr
     frame = int(re.search(r"shows frame (\d+) \(t = ([\d.]+) s\)", done.stderr).group(1))  # type: ignore[union-attr]
     t = float(re.search(r"t = ([\d.]+) s", done.stderr).group(1))  # type: ignore[union-attr]
     assert abs(t - 0.5) <= 1 / 60 + 1e-6
     out = tmp_path / "frames"
-    done = _bridge("view", *common, "--out-dir", str(out), "--frames", str(frame + 1))
+    done = run_bridge_cli("view", *common, "--out-dir", str(out), "--frames", str(frame + 1))
     assert done.returncode == 0, done.stderr
-    diff = np.abs(_read(at).astype(np.int64) - _read(out / f"frame_{frame:05d}.png").astype(np.int64)).sum(axis=2)
+    diff = np.abs(read_rgb(at).astype(np.int64) - read_rgb(out / f"frame_{frame:05d}.png").astype(np.int64)).sum(
+        axis=2
+    )
     assert (diff > 60).mean() < 0.002  # the same frame (renders differ by dithering only)
-    before = np.abs(_read(at).astype(np.int64) - _read(out / f"frame_{frame - 3:05d}.png").astype(np.int64))
+    before = np.abs(read_rgb(at).astype(np.int64) - read_rgb(out / f"frame_{frame - 3:05d}.png").astype(np.int64))
     assert (before.sum(axis=2) > 60).sum() > 30  # and another frame would not do
-    late = _bridge("view", *common, "--snapshot", str(tmp_path / "late.png"), "--at", "99")
+    late = run_bridge_cli("view", *common, "--snapshot", str(tmp_path / "late.png"), "--at", "99")
     assert late.returncode == 2 and "--at 99" in late.stderr and not (tmp_path / "late.png").exists()
