@@ -73,7 +73,8 @@ def build_dataset(views_per_clip: int, seed: int) -> dict[str, np.ndarray]:
             t_n = v.image_xy.shape[0]
             # Played backwards 30 % of the time: more motion variety from few clips (the geometry is the same).
             step = -1 if rng.random() < 0.3 else 1
-            xs.append(normalise_image_points(v.image_xy[::step], v.image_size).reshape(t_n, NUM_INPUTS))
+            x = normalise_image_points(v.image_xy[::step], v.image_size)  # float64 (the inference precision)
+            xs.append(x.reshape(t_n, NUM_INPUTS).astype(np.float32))  # torch trains in float32
             ys.append(v.world_xyz_m[::step].reshape(t_n, NUM_OUTPUTS).astype(np.float32))
             starts.append(np.full(t_n, n))
             ends.append(np.full(t_n, n + t_n - 1))
