@@ -143,37 +143,40 @@ def export(net, name: str, widths: tuple[int, ...], causal: bool, info: dict[str
     return LifterModel(name=name, filter_widths=widths, causal=causal, weights=tuple(layers), info=info)
 
 
-def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace) -> LifterModel:
+def fit(  # type: ignore[no-untyped-def]
+    net,
+    data: dict[str, np.ndarray],
+    rf: int,
+    causal: bool,
+    mirror: tuple[np.ndarray, ...],
+    args: argparse.Namespace,
+    name: str,
+    rng: np.random.Generator,
+    weight_decay: float,
+) -> None:
+    """Train ``net`` in place on random windows of ``data`` (``x`` (N, C) inputs, ``y`` (N, 99) targets, each
+    frame's clip ``start``/``end``): AdamW with a one-cycle schedule, MPJPE loss, half of each batch mirrored
+    left/right with ``mirror`` = (input index map, input signs, output index map, output signs). Used by this
+    script and ``train_refiner.py``; ends with the net in eval mode."""
     import torch
 
-    widths, causal = MODELS[name]
-    rf = int(np.prod(widths))
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed + 1)
-    net = make_torch_model(widths, causal, args.channels, args.dropout)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.1)
     offsets = np.arange(-(rf - 1), 1) if causal else np.arange(-(rf - 1) // 2, (rf - 1) // 2 + 1)
     x_all, y_all, start, end = data["x"], data["y"], data["start"], data["end"]
-    swap_in = (np.arange(NUM_INPUTS).reshape(-1, 2)[SWAP_LEFT_RIGHT]).reshape(-1)
-    swap_out = (np.arange(NUM_OUTPUTS).reshape(-1, 3)[SWAP_LEFT_RIGHT]).reshape(-1)
-    sign_in = np.tile([-1.0, 1.0], NUM_INPUTS // 2).astype(np.float32)
-    sign_out = np.tile([-1.0, 1.0, 1.0], NUM_OUTPUTS // 3).astype(np.float32)
+    swap_in, sign_in, swap_out, sign_out = mirror
     t0 = time.monotonic()
     net.train()
     for it in range(args.iterations):
         centre = rng.integers(0, x_all.shape[0], args.batch)
         idx = np.clip(centre[:, None] + offsets[None, :], start[centre, None], end[centre, None])
-        xb = x_all[idx]  # (B, RF, 66)
-        yb = y_all[centre]  # (B, 99)
+        xb = x_all[idx]  # (B, RF, C)
+        yb = y_all[centre]  # (B, 99), a copy (fancy indexing)
         flip = rng.random(args.batch) < 0.5
         xb[flip] = xb[flip][:, :, swap_in] * sign_in
-        yb = yb.copy()
         yb[flip] = yb[flip][:, swap_out] * sign_out
-        xt = torch.from_numpy(xb)
-        yt = torch.from_numpy(yb).view(-1, NUM_OUTPUTS // 3, 3)
-        pred = net(xt).view(-1, NUM_OUTPUTS // 3, 3)
-        loss = torch.linalg.norm(pred - yt, dim=-1).mean()
+        pred = net(torch.from_numpy(xb)).view(-1, NUM_OUTPUTS // 3, 3)
+        loss = torch.linalg.norm(pred - torch.from_numpy(yb).view(-1, NUM_OUTPUTS // 3, 3), dim=-1).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -182,6 +185,22 @@ def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace) 
             print(f"  {name}: iteration {it + 1}/{args.iterations}, train MPJPE {loss.item() * 1000:.1f} mm, "
                   f"{time.monotonic() - t0:.0f} s", flush=True)  # fmt: skip
     net.eval()
+
+
+def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace) -> LifterModel:
+    import torch
+
+    widths, causal = MODELS[name]
+    rf = int(np.prod(widths))
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed + 1)
+    net = make_torch_model(widths, causal, args.channels, args.dropout)
+    swap_in = (np.arange(NUM_INPUTS).reshape(-1, 2)[SWAP_LEFT_RIGHT]).reshape(-1)
+    swap_out = (np.arange(NUM_OUTPUTS).reshape(-1, 3)[SWAP_LEFT_RIGHT]).reshape(-1)
+    sign_in = np.tile([-1.0, 1.0], NUM_INPUTS // 2).astype(np.float32)
+    sign_out = np.tile([-1.0, 1.0, 1.0], NUM_OUTPUTS // 3).astype(np.float32)
+    t0 = time.monotonic()
+    fit(net, data, rf, causal, (swap_in, sign_in, swap_out, sign_out), args, name, rng, weight_decay=1e-4)
     info = {
         "trained_by": "tools/train_lifter.py",
         "iterations": str(args.iterations),

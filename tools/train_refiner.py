@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tools"))
 
-from train_lifter import export, make_torch_model  # noqa: E402
+from train_lifter import export, fit, make_torch_model  # noqa: E402
 
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT  # noqa: E402
 from bridge.stages.lifter import NUM_OUTPUTS, REFINE_INPUTS, hip_centre, refiner_inputs, save_lifter  # noqa: E402
@@ -84,33 +84,11 @@ def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace):
     # The output layer starts at zero: the untrained refiner is MediaPipe itself.
     torch.nn.init.zeros_(net.shrink.weight)
     torch.nn.init.zeros_(net.shrink.bias)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.1)
-    offsets = np.arange(-(rf - 1), 1) if causal else np.arange(-(rf - 1) // 2, (rf - 1) // 2 + 1)
-    x_all, y_all, start, end = data["x"], data["y"], data["start"], data["end"]
-    swap_in, sign_in, swap_out, sign_out = mirror_maps()
     t0 = time.monotonic()
-    net.train()
-    for it in range(args.iterations):
-        centre = rng.integers(0, x_all.shape[0], args.batch)
-        idx = np.clip(centre[:, None] + offsets[None, :], start[centre, None], end[centre, None])
-        xb, yb = x_all[idx], y_all[centre].copy()
-        flip = rng.random(args.batch) < 0.5
-        xb[flip] = xb[flip][:, :, swap_in] * sign_in
-        yb[flip] = yb[flip][:, swap_out] * sign_out
-        pred = net(torch.from_numpy(xb)).view(-1, NUM_LANDMARKS, 3)
-        loss = torch.linalg.norm(pred - torch.from_numpy(yb).view(-1, NUM_LANDMARKS, 3), dim=-1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if (it + 1) % max(1, args.iterations // 5) == 0:
-            print(f"  {name}: iteration {it + 1}/{args.iterations}, train MPJPE {loss.item() * 1000:.1f} mm, "
-                  f"{time.monotonic() - t0:.0f} s", flush=True)  # fmt: skip
-    net.eval()
+    fit(net, data, rf, causal, mirror_maps(), args, name, rng, weight_decay=args.weight_decay)
     info = {"trained_by": "tools/train_refiner.py", "iterations": str(args.iterations), "batch": str(args.batch),
             "channels": str(args.channels), "dropout": str(args.dropout), "seed": str(args.seed),
-            "held_out": ",".join(HELD_OUT), "train_frames": str(len(x_all)),
+            "held_out": ",".join(HELD_OUT), "train_frames": str(len(data["x"])),
             "train_seconds": f"{time.monotonic() - t0:.0f}"}  # fmt: skip
     return export(net, name, widths, causal, info)
 
