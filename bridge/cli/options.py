@@ -205,6 +205,11 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
     )
 
 
+def several_inputs(args: argparse.Namespace) -> bool:
+    """Whether ``--input`` was given more than once (``--calibration`` then names every view's camera)."""
+    return len(getattr(args, "inputs_all", None) or []) > 1
+
+
 def resolve_views(args: argparse.Namespace) -> tuple[str, ...]:
     """Every ``--input`` when there are several (to triangulate with ``--calibration``), else ``()``."""
     every = tuple(getattr(args, "inputs_all", None) or ())
@@ -217,7 +222,7 @@ def resolve_views(args: argparse.Namespace) -> tuple[str, ...]:
 
 def resolve_input(args: argparse.Namespace) -> str:
     """The input string to open: ``--input``, else camera 0 if one exists, else the demo clip (said on stderr)."""
-    if len(getattr(args, "inputs_all", None) or []) > 1:
+    if several_inputs(args):
         raise BridgeError(
             "several --input are triangulated by bridge record, stream, export and view (with --calibration); for "
             "this command record them first, then give the recording as the one --input"
@@ -342,14 +347,9 @@ def _body_state_config(args: argparse.Namespace) -> BodyStateConfig:
     """The body-state settings of :func:`add_world_args` (the calibration read here: a bad file is one line)."""
     calibration = getattr(args, "calibration", None)
     input_name = getattr(args, "source", None) or getattr(args, "input", None)
-    camera = load_single_camera(calibration, input_name) if calibration and not _several_inputs(args) else None
+    camera = load_single_camera(calibration, input_name) if calibration and not several_inputs(args) else None
     fov = getattr(args, "fov", DEFAULT_FOV_DEG)
     return BodyStateConfig(fov_deg=fov, camera=camera, height_m=getattr(args, "height", None))
-
-
-def _several_inputs(args: argparse.Namespace) -> bool:
-    """Whether ``--input`` was given more than once (``--calibration`` then names every view's camera)."""
-    return len(getattr(args, "inputs_all", None) or []) > 1
 
 
 def resolve_bone_space(choice: str, rig: Rig) -> str:

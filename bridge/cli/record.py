@@ -8,7 +8,14 @@ from pathlib import Path
 
 from bridge.app.multiview import open_views
 from bridge.app.run import open_run
-from bridge.cli.options import add_input_args, note, positive_int, resolve_input, tracker_config_from_args
+from bridge.cli.options import (
+    add_input_args,
+    note,
+    positive_int,
+    resolve_input,
+    several_inputs,
+    tracker_config_from_args,
+)
 from bridge.core.errors import BridgeError
 from bridge.core.files import check_outputs
 from bridge.multiview.calibration import read_calibration
@@ -25,7 +32,7 @@ def configure_record(parser: argparse.ArgumentParser) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Track the input and write every LandmarkFrame to a recording."""
-    several = len(getattr(args, "inputs_all", None) or []) > 1
+    several = several_inputs(args)
     inputs = list(args.inputs_all) if several else [resolve_input(args)]
     check_outputs([("--out", args.out)], inputs, force=True)  # never an input; an existing --out: below
     if args.out.exists() and not (args.force or args.append):
