@@ -155,7 +155,7 @@ def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
     bvh = export_bvh(rc.video, work / f"{spec.key()}.bvh", world_flags(truth, give_height))
     ref = truth_track(truth)
     out = bvh_track(read_bvh(bvh), truth.t_s - start_offset_s(read_bvh(bvh), truth))
-    row.update(truth_metrics(out, ref, truth.contacts, fps))
+    row.update(truth_metrics(out, ref, truth.contacts, fps, truth.camera.room_yaw_rad))
     truth_alone = lone_metrics(ref, fps)
     row["truth_hinge_frames"] = truth_alone["hinge_frames"]
     live = live_bvh(rc.video, work / f"{spec.key()}-live.bvh", fps)
@@ -172,7 +172,10 @@ COLUMNS = (
     ("detected_pct", "det%", "{:5.1f}"), ("px_body", "px", "{:4.1f}"), ("pct_height_body", "%h", "{:4.1f}"),
     ("world_cm", "mpw cm", "{:6.1f}"), ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
     ("hips_rise_cm", "rise", "{:5.0f}"), ("hips_rise_true_cm", "/true", "{:5.0f}"),
-    ("skate_mean_cm", "skate", "{:5.1f}"), ("skate_max_cm", "max", "{:5.1f}"), ("contacts", "n", "{:3.0f}"),
+    ("root_facing_mean_cm", "r.fac", "{:5.1f}"),
+    ("skate_mean_cm", "skate", "{:5.1f}"), ("skate_max_cm", "max", "{:5.1f}"),
+    ("skate_true_cm", "/true", "{:5.1f}"),
+    ("slide_mean_cm", "slide", "{:5.1f}"), ("slide_true_cm", "/true", "{:5.1f}"), ("contacts", "n", "{:3.0f}"),
     ("floor_cm", "floor", "{:5.1f}"), ("floor_frames", "fr", "{:4.0f}"), ("hinge_frames", "hinge", "{:5.0f}"),
     ("limb_deg", "limb°", "{:5.1f}"), ("pa_mpjpe_mm", "PA mm", "{:5.0f}"),
     ("jitter_m_s2", "jit", "{:5.1f}"), ("jitter_true_m_s2", "/true", "{:5.1f}"),
@@ -209,10 +212,11 @@ def main() -> int:
             lone[name] = lone_metrics(bvh_track(motion, t), motion.fps)
     print("\nrendered ground truth (det: MediaPipe on the render; px, %h: median 2-D error of the 12 limb joints;")
     print("mpw: median distance of MediaPipe's world landmarks of those joints from the truth, hip-centred;")
-    print("root: hips path error after aligning the first second; rise: hips' height range; skate: planted-foot")
-    print(
-        "travel per contact; floor: deepest point below the floor and frames > 1 cm; hinge: frames with a knee or"
-    )
+    print("root: hips path error in the camera's room frame after aligning the first second (r.fac: turned by")
+    print("the pelvis' heading instead, which counts a heading error as path error); rise: hips' height range;")
+    print("skate: ankle travel per true contact (the truth's own beside it: a walking foot rolls); slide: the")
+    print("bearing point's (ankle or ball) slide per contact; floor: deepest point below the floor and frames")
+    print("> 1 cm; hinge: frames with a knee or")
     print("elbow bent against its joint; limb: limb direction error; PA: PA-MPJPE of 12 joints; jit: jitter m/s²;")
     print("lag: export's delay behind the truth, live: the stream's)\n")
     print_table(rows, COLUMNS)

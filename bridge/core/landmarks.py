@@ -128,6 +128,8 @@ class Placement:
             box): how far the hips are above the height that would put that foot on the floor.
         height_m: the person's standing height this placement assumes, metres (a receiver's rig of another
             height scales the travel by its own height over this); NaN when unknown.
+        planted: (left, right) that foot is planted (on the floor or what it stands on, not sliding): a rig
+            keeps a planted foot where it was (:mod:`bridge.solve.root_motion`).
     """
 
     hips_m: FloatArray
@@ -135,6 +137,7 @@ class Placement:
     confidence: float = 1.0
     lift_m: float = 0.0
     height_m: float = float("nan")
+    planted: tuple[bool, bool] = (False, False)
 
 
 @dataclass(frozen=True, eq=False)

@@ -172,7 +172,7 @@ class Solver:
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
         hips = self._hips_positions(quats, solved.local_m, solved.tracked)
-        hips = self.root_motion(hips, [f.placement for f in frames], quats)
+        hips = self.root_motion(hips, [f.placement for f in frames], quats, t_s)
         return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
     def _hold_or_ease(

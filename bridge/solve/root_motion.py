@@ -34,29 +34,52 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Placements averaged into the origin of the travel (half a second at 30 fps).
 ORIGIN_FRAMES = 15
+#: The rig's feet, left and right (:attr:`~bridge.core.landmarks.Placement.planted`): the bones whose heads
+#: can bear the weight (the ankle, then the ball of the foot as the heel rises).
+FEET = (("LeftFoot", "LeftToes"), ("RightFoot", "RightToes"))
+#: Seconds over which a planted foot's anchor follows the travel (:meth:`RootMotion._keep_feet`).
+RECENTRE_S = 3.0
+#: Seconds over which the feet's shift fades once no foot is planted.
+RELEASE_S = 0.3
 
 
 class RootMotion:
-    """Grounded hips (T, 3) + placements → hips that travel (state: the origin, the last travel)."""
+    """Grounded hips (T, 3) + placements → hips that travel (state: the origin, the last travel, the planted
+    feet's anchors)."""
 
     def __init__(self, rig: Rig, mode: str = "off") -> None:
         self.rig = rig
         self.mode = mode
+        self._feet = [[rig.index(b) for b in foot if rig.has(b)] for foot in FEET]
+        self._feet = [foot[:1] * 2 if len(foot) == 1 else foot for foot in self._feet]  # no toes: the ankle only
+        self._feet = self._feet if all(self._feet) else []
+        rest = rig.rest_world_m
+        self._flat_heights = (
+            np.array([[rest[i][1] for i in foot] for foot in self._feet]) if self._feet else np.zeros(0)
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the origin and the feet: the next placement starts at the rig's origin again."""
         self._origin: FloatArray | None = None
         self._count = 0
         self._last = np.zeros(3)
-
-    def reset(self) -> None:
-        """Forget the origin: the next placement starts at the rig's origin again."""
-        self._origin = None
-        self._count = 0
-        self._last = np.zeros(3)
+        self._anchors = np.full((len(FEET), 2), np.nan)  # planted feet's floor (x, z), rig frame, metres
+        self._support = np.full(len(FEET), -1)  # which of the foot's points bears the weight
+        self._last_points: FloatArray | None = None  # (F, 2, 2) last frame's feet points over the floor
+        self._correction = np.zeros(2)
+        self._last_t: float | None = None
 
     def __call__(
-        self, grounded_m: FloatArray, placements: Sequence[Placement | None], quats: FloatArray | None = None
+        self,
+        grounded_m: FloatArray,
+        placements: Sequence[Placement | None],
+        quats: FloatArray | None = None,
+        t_s: FloatArray | None = None,
     ) -> FloatArray:
         """(T, 3) hips, rig frame, metres. ``quats``: (T, B, 4) the frames' local rotations (scalar-last); given,
-        no joint ends below the floor (the hips rise instead: hands on the floor in a knockdown)."""
+        planted feet stay where they were planted (:meth:`_keep_feet`, with ``t_s`` (T,) seconds) and no joint
+        ends below the floor (the hips rise instead: hands on the floor in a knockdown)."""
         if self.mode == "off":
             return grounded_m
         out = np.array(grounded_m, dtype=np.float64, copy=True)
@@ -77,6 +100,52 @@ class RootMotion:
         if quats is not None:
             n_t = len(out)
             joints, _ = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
-            lowest = np.reshape(joints, (n_t, -1, 3))[:, :, 1].min(axis=1)
-            out[:, 1] += np.maximum(0.0, -lowest)
+            joints = np.reshape(joints, (n_t, -1, 3))
+            if self._feet:
+                shift = self._keep_feet(joints[:, self._feet], placements, t_s)
+                out[:, [0, 2]] += shift
+                joints[:, :, [0, 2]] += shift[:, None, :]
+            out[:, 1] += np.maximum(0.0, -joints[:, :, 1].min(axis=1))
+        return out
+
+    def _keep_feet(
+        self, feet_m: FloatArray, placements: Sequence[Placement | None], t_s: FloatArray | None
+    ) -> FloatArray:
+        """(T, 2) the shift over the floor (x, z) of the hips that keeps each planted foot where it was planted.
+
+        ``feet_m``: (T, F, 2, 3) each foot's (rig ``FEET``) ankle and ball as the travel puts them, rig frame,
+        metres. Of a planted foot (:attr:`Placement.planted`) the lower of the two bears the weight (the heel
+        strikes, the foot rolls, the ball pushes off); it is anchored where the shifted rig had it when it took
+        the weight, and while any foot is planted the hips shift so that the bearing points stay on their anchors
+        (the rig's own legs decide the step, so an avatar of other proportions does not slide either). The
+        anchors follow the travel by ``RECENTRE_S`` (a long stance does not hold a wrong guess forever); with no
+        foot planted the shift fades over ``RELEASE_S``.
+        """
+        n_t = len(feet_m)
+        out = np.zeros((n_t, 2))
+        times = np.arange(n_t, dtype=np.float64) / 30.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
+        support = np.argmin(feet_m[:, :, :, 1] - self._flat_heights, axis=2)  # (T, F)
+        for k in range(n_t):
+            p = placements[k]
+            planted = np.array(p.planted if p is not None else (False, False), dtype=bool)
+            dt = 0.0 if self._last_t is None else max(float(times[k]) - self._last_t, 0.0)
+            self._last_t = float(times[k])
+            feet = feet_m[k, np.arange(len(FEET)), support[k]][:, [0, 2]]  # (F, 2) the bearing points
+            for f in range(len(FEET)):
+                if not planted[f]:
+                    self._anchors[f] = np.nan
+                elif not np.isfinite(self._anchors[f]).all():
+                    self._anchors[f] = feet[f] + self._correction  # landed: where the shifted rig has it
+                elif support[k, f] != self._support[f] and self._last_points is not None:
+                    # the weight moves to the foot's other point: it stays where it was shown last frame
+                    self._anchors[f] = self._last_points[f, support[k, f]] + self._correction
+                else:
+                    self._anchors[f] += (feet[f] - self._anchors[f]) * min(dt / RECENTRE_S, 1.0)
+            self._support = support[k].copy()
+            self._last_points = feet_m[k][:, :, [0, 2]].copy()
+            if planted.any():
+                self._correction = np.mean((self._anchors - feet)[planted], axis=0)
+            else:
+                self._correction = self._correction * math.exp(-dt / RELEASE_S)
+            out[k] = self._correction
         return out

@@ -31,6 +31,7 @@ all of it first, the hips' path then low-passed zero-phase) for ``export``/``bat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -309,7 +310,7 @@ class BodyState:
             hips = self._path_filter(frame.t_s, hips)
         self._last_t_path = frame.t_s
         confidence = float(np.min(frame.visibility[list(_TORSO)])) * (1.0 if feet_seen else 0.5)
-        placement = Placement(hips_m=hips, source="camera", confidence=confidence, lift_m=lift, height_m=height)
+        placement = Placement(hips, "camera", confidence, lift, height, planted=self._planted)
         self._last_placement = placement
         return xyz, placement
 
@@ -449,7 +450,7 @@ def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float, path_hz: 
         smooth[:, [0, 2]] = filtfilt(bp, ap, path[:, [0, 2]], axis=0, padlen=min(6, len(path) - 1))
         for k, p, row in zip(range(start, stop), run, smooth, strict=True):
             assert p is not None
-            new = Placement(row[:3], p.source, p.confidence, max(0.0, float(row[3])), p.height_m)
+            new = dataclasses.replace(p, hips_m=row[:3], lift_m=max(0.0, float(row[3])))
             out[k] = out[k].replace(placement=new)
     return out
 
@@ -468,8 +469,6 @@ def ease_in_pose(pose: BonePose, weight: float) -> BonePose:
     """``pose`` with every local rotation taken ``weight`` (0..1) of the way from rest (the ease-in)."""
     if weight >= 1.0:
         return pose
-    import dataclasses
-
     from scipy.spatial.transform import Rotation
 
     rotations = Rotation.from_rotvec(pose.local_rotations.as_rotvec() * max(weight, 0.0))

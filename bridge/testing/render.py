@@ -106,6 +106,14 @@ class RenderCamera:
         return float(math.degrees(math.asin(-float(np.clip(axis[1], -1, 1)))))
 
     @property
+    def room_yaw_rad(self) -> float:
+        """The yaw (about +Y, :func:`bridge.testing.world_metrics.yaw_rotation`) that turns the room frame
+        bridge places a body in for this camera (+X the image's right, +Z toward the camera, Y up) into the
+        world frame."""
+        right = self.world_to_camera[0, :3]
+        return float(math.atan2(-float(right[2]), float(right[0])))
+
+    @property
     def hfov_deg(self) -> float:
         return float(math.degrees(2 * math.atan(self.width / 2 / self.intrinsics[0, 0])))
 

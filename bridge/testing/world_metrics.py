@@ -6,7 +6,8 @@ Frames: every position is in a world frame with Y up and the floor at y = 0, met
 
 * :func:`root_path_error_m`: the output's root path against the truth's after aligning the first second
   (yaw from the body's facing, offset from the mean position in that second).
-* :func:`foot_skate_m`: how far a foot travels along the floor while the truth says it is planted.
+* :func:`foot_skate_m`: how far a foot (its ankle) travels along the floor while the truth says it is planted;
+  :func:`support_skate_m`: how far its bearing point (ankle or ball, the lower) slides.
 * :func:`floor_penetration`: how deep and how often points go below the floor.
 * :func:`hinge_against`: frames where a knee or elbow bends the way its joint cannot.
 * :func:`direction_error_deg`, :func:`pa_mpjpe_m`: pose against truth, after a global rotation / per frame
@@ -47,17 +48,19 @@ def _heading(forward: FloatArray) -> FloatArray:
 
 def align_first_second(
     out_path_m: FloatArray, out_forward: FloatArray, true_path_m: FloatArray, true_forward: FloatArray,
-    t_s: FloatArray, window_s: float = 1.0,
+    t_s: FloatArray, window_s: float = 1.0, yaw_rad: float | None = None,
 ) -> FloatArray:  # fmt: skip
     """(T, 3) the output path turned and shifted onto the truth over the first ``window_s`` seconds.
 
-    The yaw is the mean heading difference of the forward vectors ((T, 3), world) in the window; the shift the
-    mean offset of the turned path from the truth in the window (vertically too: the output's root may be a
-    rig's hips at another height; its rise and fall after the first second still count).
+    The yaw is ``yaw_rad`` where the output's frame is known (bridge's room frame is its camera's: give the
+    yaw that turns it into the truth's), else the mean heading difference of the forward vectors ((T, 3),
+    world) in the window (a single view's pelvis heading can be 20° off, and the whole path turns with it);
+    the shift the mean offset of the turned path from the truth in the window (vertically too: the output's
+    root may be a rig's hips at another height; its rise and fall after the first second still count).
     """
     first = np.asarray(t_s) - t_s[0] <= window_s
     d = _heading(true_forward[first]) - _heading(out_forward[first])
-    yaw = float(np.arctan2(np.sin(d).mean(), np.cos(d).mean()))
+    yaw = float(np.arctan2(np.sin(d).mean(), np.cos(d).mean())) if yaw_rad is None else float(yaw_rad)
     turned = np.asarray(out_path_m, dtype=np.float64) @ yaw_rotation(yaw).T
     shift = (true_path_m[first] - turned[first]).mean(axis=0)
     return np.asarray(turned + shift)
@@ -65,10 +68,10 @@ def align_first_second(
 
 def root_path_error_m(
     out_path_m: FloatArray, out_forward: FloatArray, true_path_m: FloatArray, true_forward: FloatArray,
-    t_s: FloatArray, window_s: float = 1.0,
+    t_s: FloatArray, window_s: float = 1.0, yaw_rad: float | None = None,
 ) -> tuple[float, float]:  # fmt: skip
     """(mean, max) metres: distance of the aligned output root from the true root (:func:`align_first_second`)."""
-    aligned = align_first_second(out_path_m, out_forward, true_path_m, true_forward, t_s, window_s)
+    aligned = align_first_second(out_path_m, out_forward, true_path_m, true_forward, t_s, window_s, yaw_rad)
     err = np.linalg.norm(aligned - true_path_m, axis=1)
     return float(err.mean()), float(err.max())
 
@@ -88,6 +91,28 @@ def foot_skate_m(foot_m: FloatArray, contacts: BoolArray, min_frames: int = 3) -
     for a, b in contact_runs(contacts, min_frames):
         xz = np.asarray(foot_m[a:b])[:, [0, 2]]
         out.append(float(np.linalg.norm(xz - xz[0], axis=1).max()))
+    return np.asarray(out, dtype=np.float64)
+
+
+def support_skate_m(points_m: FloatArray, contacts: BoolArray, min_frames: int = 3) -> FloatArray:
+    """(R,) metres, one per contact: how far the foot's bearing point slides over the floor during each run of
+    ``contacts`` ((T,) bool).
+
+    ``points_m``: (T, P, 3) world frame (Y up), the foot's points that can bear the weight (ankle, ball). In each
+    frame the one nearest its own lowest height of the clip (where it is when the foot stands flat) bears it;
+    the skate is the path length on the floor plane of the bearing point from frame to frame (each step
+    measured on the point that bears the weight at its end). A walking foot rolls heel → ball while planted:
+    its ankle travels 10–12 cm of a true stance (:func:`foot_skate_m` reads that as skate).
+    """
+    pts_all = np.asarray(points_m, dtype=np.float64)
+    lowest = np.nanmin(pts_all[:, :, 1], axis=0) if len(pts_all) else np.zeros(pts_all.shape[1])
+    out = []
+    for a, b in contact_runs(contacts, min_frames):
+        pts = pts_all[a:b]
+        bearing = np.argmin(pts[:, :, 1] - lowest, axis=1)  # (n,)
+        rows = np.arange(1, len(pts))
+        step = pts[rows, bearing[1:]][:, [0, 2]] - pts[rows - 1, bearing[1:]][:, [0, 2]]
+        out.append(float(np.linalg.norm(step, axis=1).sum()))
     return np.asarray(out, dtype=np.float64)
 
 

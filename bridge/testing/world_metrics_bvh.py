@@ -29,6 +29,8 @@ JOINTS: dict[str, str] = {
     for rig, body in (("UpperArm", "Arm"), ("LowerArm", "ForeArm"), ("Hand", "Hand"),
                       ("UpperLeg", "UpLeg"), ("LowerLeg", "Leg"), ("Foot", "Foot"))
 }  # fmt: skip
+#: The ball of each foot (its toes' base), output bone → truth bone: with the ankle, the points that bear weight.
+BALLS: dict[str, str] = {"LeftToes": "LeftToeBase", "RightToes": "RightToeBase"}
 #: Limbs (from joint, to joint) by output names: upper arms, forearms, thighs, shanks.
 LIMBS: tuple[tuple[str, str], ...] = tuple(
     (f"{S}{a}", f"{S}{b}")
@@ -57,6 +59,7 @@ class BodyTrack:
         points_m: (T, N, 3) float: every point of the body (all joints and end sites, or every vertex's
             lowest point), for floor penetration.
         hinge_against: (T,) bool: a knee or elbow bent against its joint (:func:`world_metrics.hinge_against`).
+        balls_m: :data:`BALLS` key → (T, 3) float: the balls of the feet (absent: the ankles stand in).
     """
 
     t_s: FloatArray
@@ -65,6 +68,13 @@ class BodyTrack:
     forward: FloatArray
     points_m: FloatArray
     hinge_against: npt.NDArray[np.bool_]
+    balls_m: dict[str, FloatArray] | None = None
+
+    def bearing_points(self, side: str) -> FloatArray:
+        """(T, 2, 3): the ``side`` (``Left``/``Right``) foot's ankle and ball (the ankle twice without a ball)."""
+        ankle = self.joints_m[f"{side}Foot"]
+        ball = (self.balls_m or {}).get(f"{side}Toes", ankle)
+        return np.stack([ankle, ball], axis=1)
 
 
 def hinge_frames(
@@ -115,6 +125,7 @@ def bvh_track(motion: BvhMotion, t_s: FloatArray, unit_m: float = 1.0) -> BodyTr
         forward=rot[:, hips] @ np.array([0.0, 0.0, 1.0]),
         points_m=np.concatenate([pos, np.stack(ends, axis=1)], axis=1) if ends else pos,
         hinge_against=_hinges(names, pos, rot, rest),
+        balls_m={k: pos[:, names.index(k)] for k in BALLS if k in names},
     )
 
 
@@ -133,7 +144,7 @@ def truth_track(truth: RenderTruth) -> BodyTrack:
     return BodyTrack(
         t_s=truth.t_s, joints_m={k: pos[k] for k in JOINTS}, hips_m=pos["Hips"],
         forward=truth.rotations[:, idx["Hips"]] @ np.array([0.0, 0.0, 1.0]), points_m=lowest,
-        hinge_against=against,
+        hinge_against=against, balls_m={k: truth.joints_m[:, names.index(v)] for k, v in BALLS.items()},
     )  # fmt: skip
 
 
@@ -170,12 +181,33 @@ def lone_metrics(track: BodyTrack, fps: float) -> dict[str, float]:
 
 
 def truth_metrics(
-    out: BodyTrack, truth: BodyTrack, contacts: npt.NDArray[np.bool_], fps: float
+    out: BodyTrack,
+    truth: BodyTrack,
+    contacts: npt.NDArray[np.bool_],
+    fps: float,
+    room_yaw_rad: float | None = None,
 ) -> dict[str, float]:
-    """Every metric of ``out`` against ``truth`` (same frame times) and the contacts ((T, 2) bool, left/right)."""
-    mean, worst = wm.root_path_error_m(out.hips_m, out.forward, truth.hips_m, truth.forward, truth.t_s)
+    """Every metric of ``out`` against ``truth`` (same frame times) and the contacts ((T, 2) bool, left/right).
+
+    ``room_yaw_rad``: the yaw that turns the output's frame into the truth's (bridge's room frame is its camera's:
+    :attr:`~bridge.testing.render.RenderCamera.room_yaw_rad`); the root path is aligned with it (and, as
+    ``root_facing_*``, by the pelvis' heading in the first second, which counts a heading error as path error).
+    """
+    mean, worst = wm.root_path_error_m(
+        out.hips_m, out.forward, truth.hips_m, truth.forward, truth.t_s, yaw_rad=room_yaw_rad
+    )
+    facing_mean, _ = wm.root_path_error_m(out.hips_m, out.forward, truth.hips_m, truth.forward, truth.t_s)
     skate = np.concatenate(
         [wm.foot_skate_m(out.joints_m[f"{s}Foot"], contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
+    )
+    bearing = np.concatenate(
+        [wm.support_skate_m(out.bearing_points(s), contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
+    )
+    true_bearing = np.concatenate(
+        [wm.support_skate_m(truth.bearing_points(s), contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
+    )
+    true_ankle = np.concatenate(
+        [wm.foot_skate_m(truth.joints_m[f"{s}Foot"], contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
     )
     rise_true = np.ptp(truth.hips_m[:, 1])
     rise_out = np.ptp(out.hips_m[:, 1])
@@ -184,11 +216,16 @@ def truth_metrics(
     return {
         "root_mean_cm": 100.0 * mean,
         "root_max_cm": 100.0 * worst,
+        "root_facing_mean_cm": 100.0 * facing_mean,
         "hips_rise_cm": 100.0 * float(rise_out),
         "hips_rise_true_cm": 100.0 * float(rise_true),
         "skate_mean_cm": 100.0 * float(skate.mean()) if len(skate) else 0.0,
         "skate_max_cm": 100.0 * float(skate.max()) if len(skate) else 0.0,
         "contacts": float(len(skate)),
+        "skate_true_cm": 100.0 * float(true_ankle.mean()) if len(true_ankle) else 0.0,
+        "slide_mean_cm": 100.0 * float(bearing.mean()) if len(bearing) else 0.0,
+        "slide_max_cm": 100.0 * float(bearing.max()) if len(bearing) else 0.0,
+        "slide_true_cm": 100.0 * float(true_bearing.mean()) if len(true_bearing) else 0.0,
         **lone_metrics(out, fps),
         "limb_deg": float(wm.direction_error_deg(_limb_dirs(out), _limb_dirs(truth)).mean()),
         "pa_mpjpe_mm": 1000.0 * float(wm.pa_mpjpe_m(_stack(out), _stack(truth)).mean()),

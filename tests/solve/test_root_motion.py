@@ -57,3 +57,38 @@ def test_the_travel_reaches_vmc_and_vrchat() -> None:
     for key in ("1", "3"):  # hip, left foot
         np.testing.assert_allclose(after[key][0] - before[key][0], [-1.0, 0.0, -0.5], atol=1e-9)
     assert after["3"][0][1] >= 0.0  # the feet stay on (above) the floor
+
+
+def _stance_step(rig, n: int = 40) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """(T, B, 4) local rotations of a left leg swinging from front to back (a stance leg under a walking body),
+    and the (T, 3) travel that a camera saw meanwhile, with a wobble of its depth guess."""
+    q = np.tile(Rotation.identity(len(rig.bones)).as_quat(), (n, 1, 1))
+    swing = np.linspace(25.0, -25.0, n)
+    q[:, rig.index("LeftUpperLeg")] = Rotation.from_euler("x", -swing[:, None], degrees=True).as_quat()
+    q[:, rig.index("LeftFoot")] = Rotation.from_euler("x", swing[:, None], degrees=True).as_quat()  # flat
+    travel = np.zeros((n, 3))
+    travel[:, 2] = np.linspace(0.0, 0.8, n) + 0.05 * np.sin(np.arange(n))  # forward + a wobble
+    return q, travel
+
+
+def test_a_planted_foot_stays_where_it_was_planted() -> None:
+    """While the placement says the left foot is planted, the rig's left foot does not slide, whatever the
+    travel's wobble; once no foot is planted the travel takes over again."""
+    rig = load_rig("default")
+    q, travel = _stance_step(rig)
+    n = len(q)
+    grounded = np.tile(rig.offsets_m[0], (n, 1))
+    places = [Placement(rig.offsets_m[0] + t, height_m=rig.height_m, planted=(k < 30, False))
+              for k, t in enumerate(travel)]  # fmt: skip
+    t_s = np.arange(n) / 30.0
+    hips = RootMotion(rig, "planar")(grounded, places, q, t_s)
+    foot = np.array(
+        [BonePose(0.0, rig, hips[k], Rotation.from_quat(q[k]), np.zeros(len(rig.bones), dtype=np.int8)).world()[0][
+            rig.index("LeftFoot")] for k in range(n)]
+    )  # fmt: skip
+    slide = np.linalg.norm(foot[ORIGIN_FRAMES:30, [0, 2]] - foot[ORIGIN_FRAMES, [0, 2]], axis=1)
+    assert slide.max() < 0.01  # the anchors follow the travel slowly (RECENTRE_S): under a centimetre here
+    free = RootMotion(rig, "planar")(grounded, [dataclasses.replace(p, planted=(False, False)) for p in places])
+    assert np.ptp(free[ORIGIN_FRAMES:30, 2]) > 0.3  # without contacts the hips follow the travel...
+    assert np.ptp(hips[ORIGIN_FRAMES:30, 2]) > 0.2  # ...and with one they still travel (over the planted foot)
+    assert np.abs(hips[-1] - free[-1])[[0, 2]].max() < 0.2  # released: back toward the travel (RELEASE_S)

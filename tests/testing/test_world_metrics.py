@@ -118,3 +118,28 @@ def test_resample_rows() -> None:
     np.testing.assert_allclose(
         wm.resample_rows(t_src, rows, np.array([0.5, 1.5, 3.0])), [[0.5, 15], [1.5, 30], [2, 40]]
     )
+
+
+def test_support_skate_follows_the_bearing_point_of_a_rolling_foot() -> None:
+    """A foot that rolls heel → ball without sliding: its ankle travels forward, its bearing point does not;
+    the same foot sliding 5 cm reads 5 cm."""
+    n = 20
+    roll = np.linspace(0.0, 1.0, n)
+    ankle = np.stack([np.zeros(n), 0.08 + 0.1 * np.clip(roll - 0.5, 0, 1), 0.12 * np.clip(roll - 0.5, 0, 1)], 1)
+    ball = np.tile([0.0, 0.03, 0.15], (n, 1))
+    ankle[: n // 2, 2] = 0.0
+    points = np.stack([ankle, ball], axis=1)
+    contacts = np.ones(n, dtype=bool)
+    assert wm.foot_skate_m(ankle, contacts)[0] > 0.05  # the ankle's travel reads as skate
+    assert wm.support_skate_m(points, contacts)[0] < 0.005
+    slid = points + np.linspace(0.0, 0.05, n)[:, None, None] * np.array([1.0, 0.0, 0.0])
+    assert wm.support_skate_m(slid, contacts)[0] == pytest.approx(0.05, abs=0.005)
+
+
+def test_root_path_error_with_a_known_yaw_ignores_the_facing() -> None:
+    path, fwd, t = _walk()
+    turn = wm.yaw_rotation(np.radians(40.0))
+    out = path @ turn.T
+    wrong_facing = fwd @ wm.yaw_rotation(np.radians(25.0)).T @ turn.T  # the pelvis' heading 25° off
+    assert wm.root_path_error_m(out, wrong_facing, path, fwd, t)[1] > 0.5  # turned by the facing: off
+    assert wm.root_path_error_m(out, wrong_facing, path, fwd, t, yaw_rad=np.radians(-40.0))[1] < 1e-9
