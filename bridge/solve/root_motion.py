@@ -38,7 +38,7 @@ ORIGIN_FRAMES = 15
 #: can bear the weight (the ankle, then the ball of the foot as the heel rises).
 FEET = (("LeftFoot", "LeftToes"), ("RightFoot", "RightToes"))
 #: Seconds over which a planted foot's anchor follows the travel (:meth:`RootMotion._keep_feet`).
-RECENTRE_S = 3.0
+RECENTRE_S = 1.0
 #: Seconds over which the feet's shift fades once no foot is planted.
 RELEASE_S = 0.3
 

@@ -20,10 +20,15 @@
    world landmarks, scaled to ``height_m`` where given); the camera's tilt from the body's up direction while it
    stands straight, its height above the floor from where the feet stand; then the room frame
    (:func:`~bridge.core.frames.camera_to_room`).
-5. **keeps planted feet planted** (:mod:`bridge.stages.contacts`): while a foot is planted the hips move so that
-   foot stays where it landed (no skating), and the body's lift
-   above the floor is the surface it stands on; in flight the lift is what the camera sees, never below 0; feet
-   are pitched so that the person's flat foot is the rig's flat foot (:meth:`BodyState._flat_feet`).
+5. **finds planted feet** (:mod:`bridge.stages.contacts`): a heel or toe no higher than the other foot's
+   lowest point, not well above the floor, that the image shows still (its pixel motion × depth / focal
+   length: a single camera's depth wavers by 6 % a frame, which read every planted foot as moving); the
+   placement says which (:attr:`~bridge.core.landmarks.Placement.planted`) and the rig keeps them where they
+   were planted (:mod:`bridge.solve.root_motion`, with the rig's own legs: pinning the person's feet here as
+   well drifted the path 30–50 cm on rendered clips). While a foot is planted the body's lift above the floor
+   is the surface it stands on (the floor, or a step or box); in flight the lift is what the camera sees,
+   never below 0; feet are pitched so that the person's flat foot is the rig's flat foot
+   (:meth:`BodyState._flat_feet`).
 
 The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
 all of it first, the hips' path then low-passed zero-phase) for ``export``/``batch``.
@@ -99,8 +104,8 @@ class BodyStateConfig:
         soft_min, solver_cut, length_tolerance: the soft visibility.
         plausible: the leg checks; None leaves legs as they are.
         contact: when a foot counts as planted.
-        recentre_s: time constant with which a planted foot's anchor follows what the camera sees (so a long
-            stance does not hold a wrong guess forever).
+        step_m: a foot planted higher than this above the floor stands on something (a step, a box): the body
+            keeps that height while it stands there; lower, it stands on the floor.
         lowpass_hz: offline only: zero-phase low-pass of the hips' height and lift.
         path_lowpass_hz: offline only: zero-phase low-pass of the travel over the floor (x, z): a single camera's
             depth wavers by several per cent of the distance from frame to frame; walking moves slower.
@@ -123,7 +128,7 @@ class BodyStateConfig:
     length_tolerance: float = 0.3
     plausible: PlausibleConfig | None = field(default_factory=PlausibleConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
-    recentre_s: float = 2.0
+    step_m: float = 0.15
     lowpass_hz: float = 6.0
     rig_foot_slope_deg: float | None = None
     path_min_cutoff_hz: float = 0.5
@@ -216,10 +221,11 @@ class BodyState:
         self._last_seen_s = -math.inf
         self._bends: FloatArray | None = None
         self._previous: FloatArray | None = None
-        self._contacts = ContactTracker(self.config.contact)
-        self._anchors = np.full((2, 3), np.nan)
-        self._correction = np.zeros(3)
-        self._last_t: float | None = None
+        self._contacts = ContactTracker(self.config.contact, feet=4)  # heels and toes
+        self._depths: deque[float] = deque(maxlen=30)
+        self._last_ends_px: FloatArray | None = None
+        self._across_m = np.zeros((4, 2))
+        self._surfaces = np.full(2, math.inf)  # the height of what each planted foot stands on
         self._last_placement: Placement | None = None
         self._planted = (False, False)
         self._foot_slopes: deque[float] = deque(self._slope_seed, maxlen=120)
@@ -298,10 +304,15 @@ class BodyState:
             cam_h = -(hips0[1] + float(foot_low.min()))
         hips = hips0 + np.array([0.0, cam_h, 0.0])
         heights = hips[1] + foot_low
-        points = np.stack([hips + 0.5 * (rel[heel] + rel[toe]) for _, heel, toe in _FEET])
-        planted = self._contacts(frame.t_s, heights, points) if feet_seen else np.zeros(2, dtype=bool)
+        ends = np.array([[rel[heel][1], rel[toe][1]] for _, heel, toe in _FEET]).reshape(-1)
+        above = np.repeat(heights, 2) - (cfg.step_m - cfg.contact.height_m)  # feet well above the floor: a jump
+        ends_planted = self._contacts(
+            frame.t_s, np.maximum(ends - ends.min(), above), self._across(frame, camera, hips_cam)
+        )
+        foot_seen = np.array([float(np.min(frame.visibility[list(foot)])) >= cfg.soft_min for foot in _FEET])
+        planted = ends_planted.reshape(2, 2).any(axis=1) & foot_seen
         self._planted = (bool(planted[0]), bool(planted[1]))
-        hips, lift = self._pin(frame.t_s, hips, points, planted, heights)
+        lift = self._lift(planted, heights)
         xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, level, scale)
         if not self._offline and self._last_t_path is not None and frame.t_s > self._last_t_path:
             hips = self._path_filter(frame.t_s, hips)  # live: the travel, One-Euro smoothed (depth wavers)
@@ -313,6 +324,23 @@ class BodyState:
         placement = Placement(hips, "camera", confidence, lift, height, planted=self._planted)
         self._last_placement = placement
         return xyz, placement
+
+    def _across(self, frame: LandmarkFrame, camera: PinholeCamera, hips_cam: FloatArray) -> FloatArray:
+        """(4, 2) metres: the left heel, left toe, right heel, right toe as the image moves them, in metres
+        across the view at the body's usual depth (the median of recent frames'): each frame adds its pixel
+        motion × depth / focal length (so a change of the depth does not read as motion).
+
+        A foot's speed for contact detection comes from here, not from the placed body: a single camera's depth
+        wavers by 6 % a frame (27 cm at 4.4 m), which read every planted foot as moving.
+        """
+        self._depths.append(float(hips_cam[2]))
+        px = to_pixels(frame.image_xy, frame.image_size)
+        ends = np.stack([px[i] for _, heel, toe in _FEET for i in (heel, toe)])
+        if self._last_ends_px is not None and ends.shape == self._last_ends_px.shape:
+            metres_per_px = float(np.median(self._depths)) / camera.fx_px
+            self._across_m = self._across_m + (ends - self._last_ends_px) * metres_per_px
+        self._last_ends_px = ends
+        return self._across_m.copy()
 
     def _flat_feet(
         self,
@@ -353,30 +381,22 @@ class BodyState:
             xyz[toe] = room_to_camera(tip, level, 0.0) / scale
         return xyz
 
-    def _pin(
-        self, t_s: float, hips: FloatArray, points: FloatArray, planted: npt.NDArray[np.bool_], heights: FloatArray
-    ) -> tuple[FloatArray, float]:
-        """Hips moved so planted feet stay where they landed; the lift above the floor."""
-        dt = 0.0 if self._last_t is None else max(t_s - self._last_t, 0.0)
-        self._last_t = t_s
-        seen = hips.copy()
+    def _lift(self, planted: npt.NDArray[np.bool_], heights: FloatArray) -> float:
+        """Metres the body stands above the floor: on what a planted foot stands on (the floor, or a step or box
+        higher than ``step_m``: the lowest that foot has been since it landed), else what the camera sees
+        (``heights``: each foot's lowest point above the floor), never below 0."""
+        lift = max(0.0, float(np.min(heights)))
         for f in range(2):
             if not planted[f]:
-                self._anchors[f] = np.nan
-            elif not np.isfinite(self._anchors[f]).all():
-                self._anchors[f] = points[f] + self._correction  # where it landed, in the published room
+                self._surfaces[f] = math.inf
             else:
-                pull = min(dt / self.config.recentre_s, 1.0)  # toward what the camera sees
-                self._anchors[f] += (points[f] - self._anchors[f]) * pull
+                self._surfaces[f] = min(self._surfaces[f], float(heights[f]))
         if planted.any():
-            pinned = np.mean([self._anchors[f] - (points[f] - seen) for f in np.flatnonzero(planted)], axis=0)
-            self._correction = pinned - seen
-        else:
-            self._correction *= math.exp(-dt / 0.3)
-        out = seen + self._correction
-        lift = 0.0 if planted.any() else max(0.0, float(np.min(heights)))
-        out[1] = seen[1]
-        return out, lift
+            surface = float(np.min(self._surfaces[planted]))
+            surface = surface if surface > self.config.step_m else 0.0
+            if lift <= surface + self.config.contact.height_m:  # standing (not leaving the ground)
+                lift = surface
+        return lift
 
     # -- the stage -----------------------------------------------------------------------------------------
 

@@ -114,3 +114,28 @@ def test_no_pose_until_a_confident_start_then_it_eases_in() -> None:
     # 3 m in front of a level camera: the hips are 3 m from it, and the feet on the floor
     assert out[-1].placement.hips_m[2] == pytest.approx(-3.0, abs=0.05)
     assert out[-1].placement.lift_m == pytest.approx(0.0, abs=0.01)
+
+
+def test_planted_feet_are_found_from_the_image_while_the_depth_guess_wavers() -> None:
+    """A person standing still whose metric shape wavers from frame to frame (so the depth of the body, from its
+    size, wavers by decimetres, as a single camera's does): both feet are planted. Then the left foot slides
+    across the image at 1 m/s: it is not planted, the right one still is."""
+    rng = np.random.default_rng(3)
+    cam = PinholeCamera.from_fov((640, 480), 65.0)
+    still = _standing(0.05)
+    feet = [L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX]
+    stage = BodyState(BodyStateConfig(startup_frames=3, startup_turn_deg=180.0))  # the wavering turns the pelvis
+    out = []
+    for k in range(60):
+        xyz = still.copy()
+        if k >= 40:
+            xyz[feet, 0] += (k - 40) / 30.0  # 1 m/s to the image's right, on the floor
+        image = cam.project(xyz + np.array([0.0, 0.0, 3.0])) / np.array([640.0, 480.0])
+        shape = xyz * (1.0 + rng.normal(0.0, 0.05, (33, 1)))  # MediaPipe's metric shape wavers,
+        shape[:, 2] = xyz[:, 2] + rng.normal(0.0, 0.1, 33)  # its depth the most
+        out.append(stage(LandmarkFrame(k / 30, shape, image, np.full(33, 0.95), np.ones(33), (640, 480))))
+    depth = np.array([f.placement.hips_m[2] for f in out[5:40] if f.placement is not None])
+    assert np.std(depth) > 0.03  # the depth guess wavers by centimetres a frame...
+    planted = np.array([f.placement.planted for f in out[5:] if f.placement is not None])
+    assert planted[:35].all()  # ...and both feet standing still are planted throughout
+    assert not planted[-15:, 0].any() and planted[-15:, 1].all()  # the sliding foot is not, the other still is

@@ -16,7 +16,10 @@ from bridge.testing.mocap import mocap_landmarks, to_landmark_frames
 from bridge.testing.virtual_camera import VirtualCamera
 
 
-@pytest.mark.parametrize(("clip", "max_mean_cm", "min_rise_m"), [("01_01", 4.0, 0.15), ("01_03", 5.0, 0.6)])
+# The placement is what the camera sees (the rig, not this stage, keeps planted feet in place:
+# tests/solve/test_root_motion.py); pinning the person's feet here took 01_03 from 5.2 to 4.8 cm on exact
+# landmarks and drifted rendered clips by 30–50 cm.
+@pytest.mark.parametrize(("clip", "max_mean_cm", "min_rise_m"), [("01_01", 4.0, 0.15), ("01_03", 6.0, 0.6)])
 def test_root_path_and_rise_follow_the_mocap(
     cmu_bvh_dir: Path, clip: str, max_mean_cm: float, min_rise_m: float
 ) -> None:
