@@ -16,7 +16,8 @@ folder), then:
 Then the registry videos (Sports2D demo, Pose2Sim Demo_SinglePerson views; no truth): floor penetration,
 implausible-hinge frames and jitter of the export.
 
-Usage: ``python bench/bench_world.py [--quick] [--give-height] [--json FILE]`` (``--quick``: three short
+Usage: ``python bench/bench_world.py [--quick] [--give-height] [--json FILE] [--bridge DIR]`` (``--bridge``:
+measure another checkout's ``bridge`` with this checkout's metrics, e.g. before a change; ``--quick``: three short
 clips, one registry video, a few minutes on 2 cores once the renders are cached; the first run renders them).
 Nothing here was tuned on these clips; they are the benchmark's only use of them.
 """
@@ -44,6 +45,8 @@ from bridge.testing.render_pairs import track_render  # noqa: E402
 from bridge.testing.world_metrics_bvh import bvh_track, lone_metrics, truth_metrics, truth_track  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+#: The checkout whose ``bridge`` command is measured (``--bridge``; the metrics are always this checkout's).
+MEASURED = [REPO]
 BODY_LANDMARKS = [PoseLandmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT")
                   for p in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE")]  # fmt: skip
 
@@ -83,9 +86,9 @@ def registry_videos(quick: bool) -> list[tuple[str, Path, int]]:
 
 
 def bridge_cmd(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(MEASURED[0])}
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, cwd=REPO
+        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, cwd=MEASURED[0]
     )
 
 
@@ -196,7 +199,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="three short clips and one registry video")
     ap.add_argument("--give-height", action="store_true", help="pass the body's height (--height) to export")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--bridge", type=Path, default=REPO, help="measure the bridge of this checkout (before/after)")
     args = ap.parse_args()
+    MEASURED[0] = args.bridge.resolve()
     rows: dict[str, dict[str, float]] = {}
     lone: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_world_") as tmp:

@@ -51,6 +51,7 @@ from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.core.running_median import RunningMedian
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, ContactTracker
 from bridge.stages.plausible import (
@@ -88,6 +89,9 @@ _LIMB_BONES = (
 )  # fmt: skip
 #: Standing height over (hip→knee→ankle + hips mid→shoulders mid): 1 / 0.78 (Winter's segment proportions).
 _HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
+#: Live: frames the camera's level and height are worked out afresh, then how often (:class:`_Camera`).
+_EXACT_FRAMES = 30
+_REFRESH_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -177,17 +181,36 @@ class _Camera:
 
     ``feet`` holds the lowest foot point of recent frames in the camera frame (metres), so the height is measured
     along the up direction known when it is asked for (the up estimate improves while the floor is gathered).
+    Both are worked out afresh each frame for the first ``_EXACT_FRAMES`` frames, then every ``_REFRESH_FRAMES``
+    (they change slowly; working them out cost a third of the stage's time).
     """
 
     up_sum: FloatArray = field(default_factory=lambda: np.zeros(3))
     feet: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=600))
     fixed: bool = False
+    _asked: list[int] = field(default_factory=lambda: [0, 0])
+    _level: FloatArray | None = None
+    _height: tuple[float | None] | None = None
+
+    def _fresh(self, which: int) -> bool:
+        self._asked[which] += 1
+        n = self._asked[which]
+        return not self.fixed and (n <= _EXACT_FRAMES or n % _REFRESH_FRAMES == 0)
 
     def level(self) -> FloatArray:
-        up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
-        return level_rotation(up)
+        """The level rotation (:func:`level_rotation`) of the up direction known now."""
+        if self._level is None or self._fresh(0):
+            up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
+            self._level = level_rotation(up)
+        return self._level
 
-    def height_m(self, level: FloatArray) -> float | None:
+    def height_m(self) -> float | None:
+        """The camera's height above the floor (:meth:`_height_m` along :meth:`level`), None before any foot."""
+        if self._height is None or self._fresh(1):
+            self._height = (self._height_m(self.level() if self._level is None else self._level),)
+        return self._height[0]
+
+    def _height_m(self, level: FloatArray) -> float | None:
         """The camera above the floor: where the lowest foot usually is (walking, one foot is always down; a
         jump is short): the median of the camera's height above each frame's lowest foot point."""
         if not self.feet:
@@ -209,8 +232,8 @@ class BodyState:
         self._offline = False
         self._all_slopes: deque[float] = deque(maxlen=120)
         self._camera = _Camera()
-        self._sizes: deque[float] = deque(maxlen=60)
-        self._lengths: dict[tuple[L, L], deque[float]] = {b: deque(maxlen=60) for b in _LIMB_BONES}
+        self._sizes = RunningMedian(60)
+        self._lengths: dict[tuple[L, L], RunningMedian] = {b: RunningMedian(60) for b in _LIMB_BONES}
         self._ever_started = False  # the clip's first start is the strict one (MediaPipe's least stable frames)
         self._forget_person()
 
@@ -222,13 +245,13 @@ class BodyState:
         self._bends: FloatArray | None = None
         self._previous: FloatArray | None = None
         self._contacts = ContactTracker(self.config.contact, feet=4)  # heels and toes
-        self._depths: deque[float] = deque(maxlen=30)
+        self._depths = RunningMedian(30)
         self._last_ends_px: FloatArray | None = None
         self._across_m = np.zeros((4, 2))
         self._surfaces = np.full(2, math.inf)  # the height of what each planted foot stands on
         self._last_placement: Placement | None = None
         self._planted = (False, False)
-        self._foot_slopes: deque[float] = deque(self._slope_seed, maxlen=120)
+        self._foot_slopes = RunningMedian(120, self._slope_seed)
         self._path_filter = OneEuroFilter(self.config.path_min_cutoff_hz, self.config.path_beta, vector_axis=-1)
         self._last_t_path: float | None = None
 
@@ -257,7 +280,7 @@ class BodyState:
                 continue
             if not known or vis[a] < cfg.solver_cut or not cfg.soft_min <= vis[b] < cfg.solver_cut:
                 continue
-            typical = float(np.median(known))
+            typical = known.median()
             if abs(length - typical) > cfg.length_tolerance * typical:
                 continue
             if self._previous is not None:
@@ -275,7 +298,7 @@ class BodyState:
         """
         now = _leg_trunk_m(xyz) * _HEIGHT_PER_LEG_TRUNK
         self._sizes.append(now)
-        estimate = float(np.median(self._sizes))
+        estimate = self._sizes.median()
         height = self.config.height_m if self.config.height_m is not None else estimate
         return height / estimate * float(np.clip(estimate / max(now, 1e-6), 0.8, 1.25)), height
 
@@ -299,7 +322,7 @@ class BodyState:
         if feet_seen and not self._camera.fixed:
             lowest = min((i for foot in _FEET for i in foot), key=lambda i: rel[i][1])
             self._camera.feet.append(hips_cam + body[lowest])
-        cam_h = self._camera.height_m(level)
+        cam_h = self._camera.height_m()
         if cam_h is None:
             cam_h = -(hips0[1] + float(foot_low.min()))
         hips = hips0 + np.array([0.0, cam_h, 0.0])
@@ -337,7 +360,7 @@ class BodyState:
         px = to_pixels(frame.image_xy, frame.image_size)
         ends = np.stack([px[i] for _, heel, toe in _FEET for i in (heel, toe)])
         if self._last_ends_px is not None and ends.shape == self._last_ends_px.shape:
-            metres_per_px = float(np.median(self._depths)) / camera.fx_px
+            metres_per_px = self._depths.median() / camera.fx_px
             self._across_m = self._across_m + (ends - self._last_ends_px) * metres_per_px
         self._last_ends_px = ends
         return self._across_m.copy()
@@ -370,7 +393,7 @@ class BodyState:
                 self._all_slopes.append(slopes[-1])
         if len(self._foot_slopes) < 5:
             return xyz
-        turn = float(np.median(self._foot_slopes)) - cfg.rig_foot_slope_deg
+        turn = self._foot_slopes.median() - cfg.rig_foot_slope_deg
         xyz = xyz.copy()
         for f, (ankle, _, toe) in enumerate(_FEET):
             v = rel[toe] - rel[ankle]
