@@ -210,9 +210,10 @@ def main() -> int:
         for spec in clips(args.quick):
             name = f"{spec.clip} {spec.start_s:.0f}+{spec.duration_s:.0f}s yaw {spec.yaw_deg:.0f}"
             rows[name] = one_clip(spec, work, args.give_height)
-            print(f"  {name}: done ({rows[name]['render_s']:.0f} s render)", flush=True)
+            print(f"  {name}: done ({rows[name]['render_s']:.0f} s render)", json.dumps(rows[name]), flush=True)
         for name, video, n in registry_videos(args.quick):
-            motion = read_bvh(export_bvh(video, work / "registry.bvh", world_flags(None, False), n))
+            bvh = work / f"registry-{name.replace(' ', '_')}.bvh"
+            motion = read_bvh(export_bvh(video, bvh, world_flags(None, False), n))
             t = np.arange(motion.num_frames) * motion.frame_time_s
             lone[name] = lone_metrics(bvh_track(motion, t), motion.fps)
     print("\nrendered ground truth (det: MediaPipe on the render; px, %h: median 2-D error of the 12 limb joints;")
