@@ -66,6 +66,7 @@ class RootMotion:
         self._last = np.zeros(3)
         self._anchors = np.full((len(FEET), 2), np.nan)  # planted feet's floor (x, z), rig frame, metres
         self._support = np.full(len(FEET), -1)  # which of the foot's points bears the weight
+        self._planted = np.zeros(len(FEET), dtype=bool)
         self._last_points: FloatArray | None = None  # (F, 2, 2) last frame's feet points over the floor
         self._correction = np.zeros(2)
         self._last_t: float | None = None
@@ -141,6 +142,10 @@ class RootMotion:
                     self._anchors[f] = self._last_points[f, support[k, f]] + self._correction
                 else:
                     self._anchors[f] += (feet[f] - self._anchors[f]) * min(dt / RECENTRE_S, 1.0)
+            lifted = self._planted & ~planted
+            if lifted.any() and planted.any():  # a foot lifts, another stays: the shift carries on unbroken
+                self._anchors[planted] = feet[planted] + self._correction
+            self._planted = planted
             self._support = support[k].copy()
             self._last_points = feet_m[k][:, :, [0, 2]].copy()
             if planted.any():
