@@ -75,7 +75,7 @@ def _stance_step(rig, n: int = 40) -> tuple[np.ndarray, np.ndarray]:  # type: ig
     feet = [_left_foot(rig, np.zeros(3), q[k]) for k in range(n)]
     travel = np.zeros((n, 3))
     travel[:, 2] = -(np.array(feet)[:, 2] - feet[0][2])  # the hips pass over the standing foot...
-    travel[:, 2] += 0.05 * np.sin(np.arange(n))  # ...as a camera sees it: with a wobble of its depth guess
+    travel[:, 2] += 0.1 * np.sin(2 * np.pi * np.arange(n) / 30.0)  # ...as a camera sees it: its depth wavers
     return q, travel
 
 
