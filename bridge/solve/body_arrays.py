@@ -42,10 +42,14 @@ class SolvedArrays:
 
     Attributes:
         local_m: (T, B, 3, 3) float, rig frame: each bone's rotation relative to its parent.
+        world_m: (T, B, 3, 3) float, rig frame: each solved bone's world rotation (the product of ``local_m`` down
+            its chain; the toes, left at rest, have their parent's; bones the body solve does not reach, like the
+            fingers, are undefined).
         tracked: (T, B) bool: the bone was solved from visible landmarks.
     """
 
     local_m: FloatArray
+    world_m: FloatArray
     tracked: BoolArray
 
 
@@ -164,7 +168,7 @@ def solve_arrays(
     )
     if g.toes:
         bones.world[:, g.toe_bones] = bones.world[:, g.toe_parents]  # at rest under their parents
-    return SolvedArrays(local_m=bones.local, tracked=bones.tracked)
+    return SolvedArrays(local_m=bones.local, world_m=bones.world, tracked=bones.tracked)
 
 
 def _aligned_targets(g: _RigGeometry, xyz: FloatArray, visible: BoolArray) -> _Targets:
