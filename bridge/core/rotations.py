@@ -54,6 +54,12 @@ else:  # pragma: no cover - older numpy
         return np.asarray(np.einsum("...ij,...j->...i", m, v), dtype=np.float64)
 
 
+def any_true(mask: npt.NDArray[np.bool_]) -> bool:
+    """Whether any element of a bool array is True (``np.count_nonzero``: a fraction of ``ndarray.any``'s cost on
+    tiny arrays)."""
+    return bool(np.count_nonzero(mask))
+
+
 def clip(x: FloatArray, lo: float | FloatArray, hi: float | FloatArray) -> FloatArray:
     """``np.clip`` as two ufunc calls (np.clip's Python wrapper costs more than the clipping on tiny arrays)."""
     return np.minimum(np.maximum(x, lo), hi)
@@ -92,14 +98,14 @@ def basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
     # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
     # untracked and replaced by hold/rest later. (|e1| < 0.5 exactly where |primary| < EPS / 2.)
     zero = n1 < 0.5 * EPS
-    if zero.any():
+    if any_true(zero):
         e1 = np.where(zero[..., None], X_AXIS, e1)
     p2 = perp(secondary, e1)
     n2 = norm(p2)
     e2 = p2 / np.maximum(n2, EPS)[..., None]
     # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
     bad = n2 < 0.5 * EPS
-    if bad.any():
+    if any_true(bad):
         alt = np.where(np.abs(e1[..., :1]) < 0.9, X_AXIS, Y_AXIS)
         e2 = np.where(bad[..., None], unit(perp(alt, e1)), e2)
     out = np.empty(e1.shape + (3,))
@@ -140,7 +146,7 @@ def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
     c = dot(au, bu)
     axis_u = axis / np.maximum(s, EPS)[..., None]
     parallel = s <= 1e-9
-    if parallel.any():
+    if any_true(parallel):
         fallback = unit(perp(np.where(np.abs(au[..., :1]) < 0.9, X_AXIS, Y_AXIS), au))
         axis_u = np.where(parallel[..., None], fallback, axis_u)
     return axis_angle_matrix(axis_u, np.arctan2(s, c))
@@ -157,29 +163,29 @@ def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
     down to it, keeping the axis."""
     ang = angle_of(m)
     over = ang > max_rad
-    if not over.any():
+    if not any_true(over):
         return m
-    limit = np.broadcast_to(max_rad, ang.shape)
-    if (ang[over] > 3.0).any():  # near 180° the skew part loses the axis: let scipy find it
+    if any_true(over & (ang > 3.0)):  # near 180° the skew part loses the axis: let scipy find it
+        limit = np.broadcast_to(max_rad, ang.shape)
         rv = Rotation.from_matrix(m[over], assume_valid=True).as_rotvec()
         rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
         out = m.copy()
         out[over] = Rotation.from_rotvec(rv).as_matrix()
         return out
-    clamped = axis_angle_matrix(unit(skew_part(m)), limit)
+    clamped = axis_angle_matrix(unit(skew_part(m)), np.asarray(max_rad, dtype=np.float64))
     return np.where(over[..., None, None], clamped, m)
 
 
 def skew_part(m: FloatArray) -> FloatArray:
     """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
     flat = np.reshape(m, m.shape[:-2] + (9,))
-    return flat[..., _SKEW_PLUS] - flat[..., _SKEW_MINUS]
+    return flat.take(_SKEW_PLUS, axis=-1) - flat.take(_SKEW_MINUS, axis=-1)
 
 
 def fraction(m: FloatArray, fraction: float) -> FloatArray:
     """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
     ang = angle_of(m)
-    if (ang > 3.0).any():  # near 180° the skew part loses the axis: let scipy do it
+    if any_true(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
         shape = m.shape[:-2]
         rv = Rotation.from_matrix(m.reshape(-1, 3, 3), assume_valid=True).as_rotvec() * fraction
         return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
@@ -197,7 +203,7 @@ def twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
 
 def transpose(m: FloatArray) -> FloatArray:
     """(..., 3, 3) matrices transposed (for rotations: inverted)."""
-    return np.swapaxes(m, -1, -2)
+    return m.swapaxes(-1, -2)
 
 
 def continuous_quaternions(quats_xyzw: FloatArray, previous_xyzw: FloatArray | None = None) -> FloatArray:
@@ -234,7 +240,7 @@ class QuaternionContinuity:
             self._previous = q
             return rotations if not single else Rotation.from_quat(q)
         flip = (q * prev).sum(axis=-1) < 0.0
-        if not flip.any():  # the common case: nothing to change, no new Rotation to build
+        if not any_true(flip):  # the common case: nothing to change, no new Rotation to build
             self._previous = q
             return rotations if not single else Rotation.from_quat(q)
         out = np.where(flip[:, None], -q, q)
