@@ -180,66 +180,30 @@ class Solver:
     ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
         """(T, B, 4) quaternions and (T, B) states: tracked bones kept, the others held, then slerped to identity.
 
-        Vectorised over frames: each untracked bone's last tracked frame (or the state carried in from the
-        previous call) and the time it was lost, found with a running maximum over frame indices.
+        ``quat`` is changed in place (and returned). Bones tracked in every frame are kept as they are; bones never
+        tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest; only the others (on
+        long recordings and live, a few) go through :func:`_hold_or_ease_columns`.
         """
-        cfg = self.config
         n_t, n_b = tracked.shape
         state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
-        if tracked.all():
+        always = tracked.all(axis=0)
+        if always.all():
             self._last_q[:] = quat[-1]
             self._lost_since[:] = np.inf
             return quat, state
-        # Bones never tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest: only the
-        # others need the work below (on long recordings this skips most of the rig).
-        active = tracked.any(axis=0) | (self._lost_since != -np.inf)
-        if not (active & ~tracked).any():  # the live common case: each bone tracked throughout or never
-            out = quat.copy()
-            out[:, ~active] = _IDENTITY_Q
-            state[:, ~active] = BoneState.REST
-            self._last_q[active] = quat[-1, active]
-            self._lost_since[active] = np.inf
-            return out, state
-        if n_t >= 8 and not active.all():
-            out = np.empty_like(quat)
-            out[:, ~active] = _IDENTITY_Q
-            state[:, ~active] = BoneState.REST
-            keep_q, keep_lost = self._last_q, self._lost_since
-            self._last_q, self._lost_since = keep_q[active], keep_lost[active]
-            try:
-                out[:, active], state[:, active] = self._hold_or_ease(t_s, quat[:, active], tracked[:, active])
-                keep_q[active], keep_lost[active] = self._last_q, self._lost_since
-            finally:
-                self._last_q, self._lost_since = keep_q, keep_lost
-            return out, state
-        frame_no = np.arange(n_t)[:, None]
-        last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, B): -1 = before this call
-        seen = last_k >= 0
-        # When each bone was lost: the frame after its last tracked one, or as carried in (inf: lost at frame 0).
-        carried = np.where(self._lost_since == np.inf, t_s[0], self._lost_since)
-        lost_since = np.where(seen, t_s[np.minimum(last_k + 1, n_t - 1)], carried[None, :])
-        last_q = np.where(seen[:, :, None], quat[np.maximum(last_k, 0), np.arange(n_b)], self._last_q[None])
-        # Carry the state to the next call.
-        self._last_q[:] = last_q[-1]
-        self._lost_since[:] = np.where(tracked[-1], np.inf, lost_since[-1])
-        lost = ~tracked
-        out = quat.copy()
-        since = t_s[:, None] - lost_since
-        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
-        w = np.where(np.isfinite(since[lost]), w, 1.0)
-        last = last_q[lost]
-        # slerp(last, identity, w): identity has w-component 1.
-        sign = np.where(last[:, 3] < 0, -1.0, 1.0)
-        last = last * sign[:, None]
-        theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
-        sin_t = np.sin(theta)
-        small = sin_t < 1e-6
-        a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
-        b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
-        eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
-        out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
-        state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
-        return out, state
+        active = always | tracked.any(axis=0) | (self._lost_since != -np.inf)
+        never = ~active
+        quat[:, never] = _IDENTITY_Q
+        state[:, never] = BoneState.REST
+        self._last_q[always] = quat[-1, always]
+        self._lost_since[always] = np.inf
+        cols = np.flatnonzero(active & ~always)
+        if cols.size:
+            q, st, self._last_q[cols], self._lost_since[cols] = _hold_or_ease_columns(
+                t_s, quat[:, cols], tracked[:, cols], self._last_q[cols], self._lost_since[cols], self.config
+            )
+            quat[:, cols], state[:, cols] = q, st
+        return quat, state
 
     def _hips_positions(self, quats: FloatArray, solved: SolvedArrays) -> FloatArray:
         """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured.
@@ -269,6 +233,51 @@ class Solver:
             world = ground.world(mats)
         base[:, 1] += self._rest_lowest - ground.lowest(world)
         return base
+
+
+def _hold_or_ease_columns(
+    t_s: FloatArray,
+    quat: FloatArray,
+    tracked: BoolArray,
+    last_q: FloatArray,
+    lost_since: FloatArray,
+    cfg: SolverConfig,
+) -> tuple[FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray]:
+    """Hold, then ease to identity, C bones over T frames: ``quat`` (T, C, 4) solved, ``tracked`` (T, C); the
+    state carried in from the previous call, ``last_q`` (C, 4) (each bone's last tracked rotation) and
+    ``lost_since`` (C,) (when it was lost, s; inf: tracked; -inf: never). Returns the (T, C, 4) quaternions,
+    the (T, C) states and the state to carry on (``last_q``, ``lost_since``).
+
+    Vectorised over frames: each untracked bone's last tracked frame (or the state carried in) and the time it was
+    lost, found with a running maximum over frame indices.
+    """
+    n_t, n_b = tracked.shape
+    state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
+    frame_no = np.arange(n_t)[:, None]
+    last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, C): -1 = before this call
+    seen = last_k >= 0
+    # When each bone was lost: the frame after its last tracked one, or as carried in (inf: lost at frame 0).
+    carried = np.where(lost_since == np.inf, t_s[0], lost_since)
+    lost_at = np.where(seen, t_s[np.minimum(last_k + 1, n_t - 1)], carried[None, :])
+    held_q = np.where(seen[:, :, None], quat[np.maximum(last_k, 0), np.arange(n_b)], last_q[None])
+    lost = ~tracked
+    out = quat.copy()
+    since = t_s[:, None] - lost_at
+    w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
+    w = np.where(np.isfinite(since[lost]), w, 1.0)
+    last = held_q[lost]
+    # slerp(last, identity, w): identity has w-component 1.
+    sign = np.where(last[:, 3] < 0, -1.0, 1.0)
+    last = last * sign[:, None]
+    theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
+    sin_t = np.sin(theta)
+    small = sin_t < 1e-6
+    a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
+    b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
+    eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
+    out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
+    state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
+    return out, state, held_q[-1], np.where(tracked[-1], np.inf, lost_at[-1])
 
 
 class _GroundChain:
