@@ -28,6 +28,9 @@ _HAT_3 = np.zeros((3, 3, 3))
 _HAT_3[2, 1, 0], _HAT_3[1, 0, 2], _HAT_3[0, 2, 1] = 1.0, 1.0, 1.0
 _HAT_3[2, 0, 1], _HAT_3[1, 2, 0], _HAT_3[0, 1, 2] = -1.0, -1.0, -1.0
 _HAT = _HAT_3.reshape(3, 9)
+#: Cyclic shifts (y, z, x) and (z, x, y) of a vector's components, for the cross product.
+_YZX = np.array([1, 2, 0])
+_ZXY = np.array([2, 0, 1])
 #: Flat (row-major) indices of m21, m02, m10 and of m12, m20, m01 (see :func:`skew_part`).
 _SKEW_PLUS = np.array([7, 2, 3])
 _SKEW_MINUS = np.array([5, 6, 1])
@@ -78,12 +81,10 @@ def unit(v: FloatArray) -> FloatArray:
 def cross(a: FloatArray, b: FloatArray) -> FloatArray:
     """Cross product of (..., 3) vectors, broadcast (np.cross costs ~40 µs a call on tiny arrays).
 
-    Each vector is written twice in a row, (x, y, z, x, y), so that its cyclic shifts are slices: five numpy
-    calls instead of fifteen, and the same arithmetic per component (a_y b_z − a_z b_y, …).
+    The cyclic shifts of each vector are gathered with ``take``: seven cheap numpy calls instead of fifteen, and
+    the same arithmetic per component (a_y b_z − a_z b_y, …).
     """
-    aa = np.concatenate([a, a[..., :2]], axis=-1)
-    bb = np.concatenate([b, b[..., :2]], axis=-1)
-    return aa[..., 1:4] * bb[..., 2:5] - aa[..., 2:5] * bb[..., 1:4]
+    return a.take(_YZX, axis=-1) * b.take(_ZXY, axis=-1) - a.take(_ZXY, axis=-1) * b.take(_YZX, axis=-1)
 
 
 def perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
