@@ -61,7 +61,7 @@ from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
-from bridge.core.rotations import clip, dot
+from bridge.core.rotations import any_true, clip, dot
 from bridge.solve.body_arrays import SolvedArrays, solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
@@ -252,6 +252,12 @@ def _hold_or_ease_columns(
     lost, found with a running maximum over frame indices.
     """
     n_t, n_b = tracked.shape
+    if n_t == 1 and not any_true(tracked):  # live: each bone given here is lost in this frame
+        lost_at = np.where(lost_since == np.inf, t_s[0], lost_since)  # inf: lost at this frame
+        since = t_s[0] - lost_at
+        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)
+        eased, eased_state = _toward_rest(last_q, np.where(np.isfinite(since), w, 1.0))
+        return eased[None], eased_state[None].astype(np.int8), last_q, lost_at
     state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
     frame_no = np.arange(n_t)[:, None]
     last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, C): -1 = before this call
@@ -264,8 +270,13 @@ def _hold_or_ease_columns(
     out = quat.copy()
     since = t_s[:, None] - lost_at
     w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
-    w = np.where(np.isfinite(since[lost]), w, 1.0)
-    last = held_q[lost]
+    out[lost], state[lost] = _toward_rest(held_q[lost], np.where(np.isfinite(since[lost]), w, 1.0))
+    return out, state, held_q[-1], np.where(tracked[-1], np.inf, lost_at[-1])
+
+
+def _toward_rest(last: FloatArray, w: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """(N, 4) quaternions ``last`` slerped toward identity by ``w`` (N,) in [0, 1], and their (N,) states (HELD
+    at w = 0, else REST)."""
     # slerp(last, identity, w): identity has w-component 1.
     sign = np.where(last[:, 3] < 0, -1.0, 1.0)
     last = last * sign[:, None]
@@ -275,9 +286,9 @@ def _hold_or_ease_columns(
     a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
     b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
     eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
-    out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
-    state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
-    return out, state, held_q[-1], np.where(tracked[-1], np.inf, lost_at[-1])
+    return eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True)), np.where(
+        w > 0.0, BoneState.REST, BoneState.HELD
+    )
 
 
 class _GroundChain:
