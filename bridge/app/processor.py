@@ -154,7 +154,9 @@ class Processor:
         if self.face is not None:
             out = self.face(landmarks, pose)
             pose, blendshapes = out.pose, out.blendshapes
-        pose = dataclasses.replace(pose, local_rotations=self.continuity(pose.local_rotations))
+        rotations = self.continuity(pose.local_rotations)
+        if rotations is not pose.local_rotations:  # most frames: no sign to change, the same object back
+            pose = dataclasses.replace(pose, local_rotations=rotations)
         return FrameResult(frame, landmarks, pose, blendshapes, received_s)
 
     def process_offline(self, frames: list[LandmarkFrame]) -> list[FrameResult]:

@@ -28,6 +28,9 @@ _HAT_3 = np.zeros((3, 3, 3))
 _HAT_3[2, 1, 0], _HAT_3[1, 0, 2], _HAT_3[0, 2, 1] = 1.0, 1.0, 1.0
 _HAT_3[2, 0, 1], _HAT_3[1, 2, 0], _HAT_3[0, 1, 2] = -1.0, -1.0, -1.0
 _HAT = _HAT_3.reshape(3, 9)
+#: Cyclic shifts (y, z, x) and (z, x, y) of a vector's components, for the cross product.
+_YZX = np.array([1, 2, 0])
+_ZXY = np.array([2, 0, 1])
 #: Flat (row-major) indices of m21, m02, m10 and of m12, m20, m01 (see :func:`skew_part`).
 _SKEW_PLUS = np.array([7, 2, 3])
 _SKEW_MINUS = np.array([5, 6, 1])
@@ -54,6 +57,12 @@ else:  # pragma: no cover - older numpy
         return np.asarray(np.einsum("...ij,...j->...i", m, v), dtype=np.float64)
 
 
+def any_true(mask: npt.NDArray[np.bool_]) -> bool:
+    """Whether any element of a bool array is True (``np.count_nonzero``: a fraction of ``ndarray.any``'s cost on
+    tiny arrays)."""
+    return bool(np.count_nonzero(mask))
+
+
 def clip(x: FloatArray, lo: float | FloatArray, hi: float | FloatArray) -> FloatArray:
     """``np.clip`` as two ufunc calls (np.clip's Python wrapper costs more than the clipping on tiny arrays)."""
     return np.minimum(np.maximum(x, lo), hi)
@@ -72,12 +81,10 @@ def unit(v: FloatArray) -> FloatArray:
 def cross(a: FloatArray, b: FloatArray) -> FloatArray:
     """Cross product of (..., 3) vectors, broadcast (np.cross costs ~40 µs a call on tiny arrays).
 
-    Each vector is written twice in a row, (x, y, z, x, y), so that its cyclic shifts are slices: five numpy
-    calls instead of fifteen, and the same arithmetic per component (a_y b_z − a_z b_y, …).
+    The cyclic shifts of each vector are gathered with ``take``: seven cheap numpy calls instead of fifteen, and
+    the same arithmetic per component (a_y b_z − a_z b_y, …).
     """
-    aa = np.concatenate([a, a[..., :2]], axis=-1)
-    bb = np.concatenate([b, b[..., :2]], axis=-1)
-    return aa[..., 1:4] * bb[..., 2:5] - aa[..., 2:5] * bb[..., 1:4]
+    return a.take(_YZX, axis=-1) * b.take(_ZXY, axis=-1) - a.take(_ZXY, axis=-1) * b.take(_YZX, axis=-1)
 
 
 def perp(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
@@ -92,14 +99,14 @@ def basis(primary: FloatArray, secondary: FloatArray) -> FloatArray:
     # A zero primary (no person: all landmarks at the origin) gives an arbitrary but valid frame; such bones are
     # untracked and replaced by hold/rest later. (|e1| < 0.5 exactly where |primary| < EPS / 2.)
     zero = n1 < 0.5 * EPS
-    if zero.any():
+    if any_true(zero):
         e1 = np.where(zero[..., None], X_AXIS, e1)
     p2 = perp(secondary, e1)
     n2 = norm(p2)
     e2 = p2 / np.maximum(n2, EPS)[..., None]
     # A secondary parallel to the primary leaves the twist undefined: pick any perpendicular.
     bad = n2 < 0.5 * EPS
-    if bad.any():
+    if any_true(bad):
         alt = np.where(np.abs(e1[..., :1]) < 0.9, X_AXIS, Y_AXIS)
         e2 = np.where(bad[..., None], unit(perp(alt, e1)), e2)
     out = np.empty(e1.shape + (3,))
@@ -140,7 +147,7 @@ def min_rotation(a: FloatArray, b: FloatArray) -> FloatArray:
     c = dot(au, bu)
     axis_u = axis / np.maximum(s, EPS)[..., None]
     parallel = s <= 1e-9
-    if parallel.any():
+    if any_true(parallel):
         fallback = unit(perp(np.where(np.abs(au[..., :1]) < 0.9, X_AXIS, Y_AXIS), au))
         axis_u = np.where(parallel[..., None], fallback, axis_u)
     return axis_angle_matrix(axis_u, np.arctan2(s, c))
@@ -157,29 +164,29 @@ def clamp_angle(m: FloatArray, max_rad: float | FloatArray) -> FloatArray:
     down to it, keeping the axis."""
     ang = angle_of(m)
     over = ang > max_rad
-    if not over.any():
+    if not any_true(over):
         return m
-    limit = np.broadcast_to(max_rad, ang.shape)
-    if (ang[over] > 3.0).any():  # near 180° the skew part loses the axis: let scipy find it
+    if any_true(over & (ang > 3.0)):  # near 180° the skew part loses the axis: let scipy find it
+        limit = np.broadcast_to(max_rad, ang.shape)
         rv = Rotation.from_matrix(m[over], assume_valid=True).as_rotvec()
         rv *= (limit[over] / np.maximum(np.linalg.norm(rv, axis=-1), EPS))[:, None]
         out = m.copy()
         out[over] = Rotation.from_rotvec(rv).as_matrix()
         return out
-    clamped = axis_angle_matrix(unit(skew_part(m)), limit)
+    clamped = axis_angle_matrix(unit(skew_part(m)), np.asarray(max_rad, dtype=np.float64))
     return np.where(over[..., None, None], clamped, m)
 
 
 def skew_part(m: FloatArray) -> FloatArray:
     """(..., 3): (m21 - m12, m02 - m20, m10 - m01) = 2 sin(angle) · axis of rotations (..., 3, 3)."""
     flat = np.reshape(m, m.shape[:-2] + (9,))
-    return flat[..., _SKEW_PLUS] - flat[..., _SKEW_MINUS]
+    return flat.take(_SKEW_PLUS, axis=-1) - flat.take(_SKEW_MINUS, axis=-1)
 
 
 def fraction(m: FloatArray, fraction: float) -> FloatArray:
     """(..., 3, 3) rotations with their angle multiplied by ``fraction`` (same axis)."""
     ang = angle_of(m)
-    if (ang > 3.0).any():  # near 180° the skew part loses the axis: let scipy do it
+    if any_true(ang > 3.0):  # near 180° the skew part loses the axis: let scipy do it
         shape = m.shape[:-2]
         rv = Rotation.from_matrix(m.reshape(-1, 3, 3), assume_valid=True).as_rotvec() * fraction
         return Rotation.from_rotvec(rv).as_matrix().reshape(shape + (3, 3))
@@ -197,7 +204,7 @@ def twist_angle(m: FloatArray, axis_unit: FloatArray) -> FloatArray:
 
 def transpose(m: FloatArray) -> FloatArray:
     """(..., 3, 3) matrices transposed (for rotations: inverted)."""
-    return np.swapaxes(m, -1, -2)
+    return m.swapaxes(-1, -2)
 
 
 def continuous_quaternions(quats_xyzw: FloatArray, previous_xyzw: FloatArray | None = None) -> FloatArray:
@@ -234,7 +241,7 @@ class QuaternionContinuity:
             self._previous = q
             return rotations if not single else Rotation.from_quat(q)
         flip = (q * prev).sum(axis=-1) < 0.0
-        if not flip.any():  # the common case: nothing to change, no new Rotation to build
+        if not any_true(flip):  # the common case: nothing to change, no new Rotation to build
             self._previous = q
             return rotations if not single else Rotation.from_quat(q)
         out = np.where(flip[:, None], -q, q)

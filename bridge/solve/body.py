@@ -61,8 +61,8 @@ from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
 from bridge.core.rig import Rig
-from bridge.core.rotations import clip, matvec
-from bridge.solve.body_arrays import solve_arrays
+from bridge.core.rotations import any_true, clip, dot
+from bridge.solve.body_arrays import SolvedArrays, solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
 from bridge.solve.root_motion import RootMotion
@@ -129,8 +129,8 @@ class Solver:
         n = len(rig.bones)
         self._last_q = np.tile(_IDENTITY_Q, (n, 1))
         self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest); inf: tracked now
-        self._ground = _GroundChain(rig, self._geometry.ground_chain, self._geometry.ground_points)
-        self._rest_lowest = float(self._ground.lowest(self._ground.rest_matrices(rig))[0])
+        self._ground = _GroundChain(rig, self._geometry)
+        self._rest_lowest = float(self._ground.lowest(self._ground.world(self._ground.rest_matrices(rig)))[0])
         self.root_motion = RootMotion(rig, config.root_motion)
 
     def reset(self) -> None:
@@ -171,7 +171,7 @@ class Solver:
         local_m = solved.local_m.reshape(-1, 3, 3)
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
-        hips = self._hips_positions(quats, solved.local_m, solved.tracked)
+        hips = self._hips_positions(quats, solved)
         hips = self.root_motion(hips, [f.placement for f in frames], quats, t_s)
         return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
@@ -180,121 +180,170 @@ class Solver:
     ) -> tuple[FloatArray, npt.NDArray[np.int8]]:
         """(T, B, 4) quaternions and (T, B) states: tracked bones kept, the others held, then slerped to identity.
 
-        Vectorised over frames: each untracked bone's last tracked frame (or the state carried in from the
-        previous call) and the time it was lost, found with a running maximum over frame indices.
+        ``quat`` is changed in place (and returned). Bones tracked in every frame are kept as they are; bones never
+        tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest; only the others (on
+        long recordings and live, a few) go through :func:`_hold_or_ease_columns`.
         """
-        cfg = self.config
         n_t, n_b = tracked.shape
         state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
-        if tracked.all():
+        always = tracked.all(axis=0)
+        if always.all():
             self._last_q[:] = quat[-1]
             self._lost_since[:] = np.inf
             return quat, state
-        # Bones never tracked, before or in this batch (fingers, toes, hidden legs), stay exactly at rest: only the
-        # others need the work below (on long recordings this skips most of the rig).
-        active = tracked.any(axis=0) | (self._lost_since != -np.inf)
-        if n_t >= 8 and not active.all():
-            out = np.empty_like(quat)
-            out[:, ~active] = _IDENTITY_Q
-            state[:, ~active] = BoneState.REST
-            keep_q, keep_lost = self._last_q, self._lost_since
-            self._last_q, self._lost_since = keep_q[active], keep_lost[active]
-            try:
-                out[:, active], state[:, active] = self._hold_or_ease(t_s, quat[:, active], tracked[:, active])
-                keep_q[active], keep_lost[active] = self._last_q, self._lost_since
-            finally:
-                self._last_q, self._lost_since = keep_q, keep_lost
-            return out, state
-        frame_no = np.arange(n_t)[:, None]
-        last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, B): -1 = before this call
-        seen = last_k >= 0
-        # When each bone was lost: the frame after its last tracked one, or as carried in (inf: lost at frame 0).
-        carried = np.where(self._lost_since == np.inf, t_s[0], self._lost_since)
-        lost_since = np.where(seen, t_s[np.minimum(last_k + 1, n_t - 1)], carried[None, :])
-        last_q = np.where(seen[:, :, None], quat[np.maximum(last_k, 0), np.arange(n_b)], self._last_q[None])
-        # Carry the state to the next call.
-        self._last_q[:] = last_q[-1]
-        self._lost_since[:] = np.where(tracked[-1], np.inf, lost_since[-1])
-        lost = ~tracked
-        out = quat.copy()
-        since = t_s[:, None] - lost_since
-        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
-        w = np.where(np.isfinite(since[lost]), w, 1.0)
-        last = last_q[lost]
-        # slerp(last, identity, w): identity has w-component 1.
-        sign = np.where(last[:, 3] < 0, -1.0, 1.0)
-        last = last * sign[:, None]
-        theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
-        sin_t = np.sin(theta)
-        small = sin_t < 1e-6
-        a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
-        b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
-        eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
-        out[lost] = eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True))
-        state[lost] = np.where(w > 0.0, BoneState.REST, BoneState.HELD)
-        return out, state
+        active = always | tracked.any(axis=0) | (self._lost_since != -np.inf)
+        never = ~active
+        quat[:, never] = _IDENTITY_Q
+        state[:, never] = BoneState.REST
+        self._last_q[always] = quat[-1, always]
+        self._lost_since[always] = np.inf
+        cols = np.flatnonzero(active & ~always)
+        if cols.size:
+            q, st, self._last_q[cols], self._lost_since[cols] = _hold_or_ease_columns(
+                t_s, quat[:, cols], tracked[:, cols], self._last_q[cols], self._lost_since[cols], self.config
+            )
+            quat[:, cols], state[:, cols] = q, st
+        return quat, state
 
-    def _hips_positions(self, quats: FloatArray, local_m: FloatArray, tracked: BoolArray) -> FloatArray:
+    def _hips_positions(self, quats: FloatArray, solved: SolvedArrays) -> FloatArray:
         """(T, 3) hips positions, rig frame, metres: above the origin, grounded if configured.
 
-        ``quats`` (T, B, 4): the poses sent; ``local_m`` (T, B, 3, 3) and ``tracked`` (T, B): the solve they came
-        from (a tracked bone's matrix is its quaternion's; only held or easing bones are converted back).
+        ``quats`` (T, B, 4): the poses sent; ``solved``: the solve they came from (a tracked bone's matrix is its
+        quaternion's; only held or easing bones are converted back).
         """
         n_t = len(quats)
         base = np.tile(self.rig.offsets_m[0], (n_t, 1))
         if not self.config.ground:
             return base
         # Forward kinematics of the legs only (Hips down to the toes), not of every bone of the rig.
-        chain = self._ground.chain
-        mats = local_m[:, chain]
-        q = quats[:, chain]
-        untracked = ~tracked[:, chain]
-        if untracked.any():  # held, easing or at rest: not the solved matrix
+        ground = self._ground
+        chain = ground.chain
+        if solved.tracked[:, ground.solved_chain].all() and (quats[:, ground.rest_chain] == _IDENTITY_Q).all():
+            # Every leg bone as solved (the toes at rest): the solve's own world rotations are the pose's.
+            world = solved.world_m[:, chain]
+        else:
+            mats = solved.local_m[:, chain]
+            q = quats[:, chain]
+            untracked = ~solved.tracked[:, chain]
             at_rest = untracked & (q == _IDENTITY_Q).all(axis=-1)  # e.g. the toes, never tracked
             mats[at_rest] = np.eye(3)
-            moving = untracked & ~at_rest
+            moving = untracked & ~at_rest  # held or easing: not the solved matrix
             if moving.any():
                 mats[moving] = Rotation.from_quat(q[moving]).as_matrix()
-        base[:, 1] += self._rest_lowest - self._ground.lowest(mats)
+            world = ground.world(mats)
+        base[:, 1] += self._rest_lowest - ground.lowest(world)
         return base
 
 
+def _hold_or_ease_columns(
+    t_s: FloatArray,
+    quat: FloatArray,
+    tracked: BoolArray,
+    last_q: FloatArray,
+    lost_since: FloatArray,
+    cfg: SolverConfig,
+) -> tuple[FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray]:
+    """Hold, then ease to identity, C bones over T frames: ``quat`` (T, C, 4) solved, ``tracked`` (T, C); the
+    state carried in from the previous call, ``last_q`` (C, 4) (each bone's last tracked rotation) and
+    ``lost_since`` (C,) (when it was lost, s; inf: tracked; -inf: never). Returns the (T, C, 4) quaternions,
+    the (T, C) states and the state to carry on (``last_q``, ``lost_since``).
+
+    Vectorised over frames: each untracked bone's last tracked frame (or the state carried in) and the time it was
+    lost, found with a running maximum over frame indices.
+    """
+    n_t, n_b = tracked.shape
+    if n_t == 1 and not any_true(tracked):  # live: each bone given here is lost in this frame
+        lost_at = np.where(lost_since == np.inf, t_s[0], lost_since)  # inf: lost at this frame
+        since = t_s[0] - lost_at
+        w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)
+        eased, eased_state = _toward_rest(last_q, np.where(np.isfinite(since), w, 1.0))
+        return eased[None], eased_state[None].astype(np.int8), last_q, lost_at
+    state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
+    frame_no = np.arange(n_t)[:, None]
+    last_k = np.maximum.accumulate(np.where(tracked, frame_no, -1), axis=0)  # (T, C): -1 = before this call
+    seen = last_k >= 0
+    # When each bone was lost: the frame after its last tracked one, or as carried in (inf: lost at frame 0).
+    carried = np.where(lost_since == np.inf, t_s[0], lost_since)
+    lost_at = np.where(seen, t_s[np.minimum(last_k + 1, n_t - 1)], carried[None, :])
+    held_q = np.where(seen[:, :, None], quat[np.maximum(last_k, 0), np.arange(n_b)], last_q[None])
+    lost = ~tracked
+    out = quat.copy()
+    since = t_s[:, None] - lost_at
+    w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
+    out[lost], state[lost] = _toward_rest(held_q[lost], np.where(np.isfinite(since[lost]), w, 1.0))
+    return out, state, held_q[-1], np.where(tracked[-1], np.inf, lost_at[-1])
+
+
+def _toward_rest(last: FloatArray, w: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """(N, 4) quaternions ``last`` slerped toward identity by ``w`` (N,) in [0, 1], and their (N,) states (HELD
+    at w = 0, else REST)."""
+    # slerp(last, identity, w): identity has w-component 1.
+    sign = np.where(last[:, 3] < 0, -1.0, 1.0)
+    last = last * sign[:, None]
+    theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
+    sin_t = np.sin(theta)
+    small = sin_t < 1e-6
+    a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
+    b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
+    eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
+    return eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True)), np.where(
+        w > 0.0, BoneState.REST, BoneState.HELD
+    )
+
+
 class _GroundChain:
-    """Forward kinematics of the bones grounding needs (the legs), a depth level at a time (both legs at once).
+    """Forward kinematics of the bones grounding needs (the legs), both legs at once.
 
     Positions are relative to the hips joint, rig frame, metres.
     """
 
-    def __init__(self, rig: Rig, chain: list[int], ground_points: list[tuple[int, FloatArray]]) -> None:
+    def __init__(self, rig: Rig, geometry: _RigGeometry) -> None:
+        chain, ground_points = geometry.ground_chain, geometry.ground_points
         self.chain = np.array(chain, dtype=np.intp)
+        #: the chain's bones the body solve sets (tracked when seen), and those it leaves at rest (the toes).
+        self.solved_chain = np.array([b for b in chain if b not in geometry.toes], dtype=np.intp)
+        self.rest_chain = np.array([b for b in chain if b in geometry.toes], dtype=np.intp)
         pos_of = {b: k for k, b in enumerate(chain)}
+        parent_pos = [pos_of.get(int(rig.parents[b]), -1) for b in chain]  # -1: the root (sorted: parents first)
+        # Per depth level after the root: positions in the chain and their parents' positions.
         depth = [0] * len(chain)
-        for k, b in enumerate(chain):  # sorted: parents before children
-            p = int(rig.parents[b])
-            depth[k] = depth[pos_of[p]] + 1 if p in pos_of else 0
-        # Per level after the root: positions in the chain, their parents' positions, their rest offsets.
+        for k, p in enumerate(parent_pos):
+            depth[k] = depth[p] + 1 if p >= 0 else 0
         self.levels = []
         for d in range(1, max(depth) + 1):
-            ks = np.array([k for k in range(len(chain)) if depth[k] == d], dtype=np.intp)
-            ps = np.array([pos_of[int(rig.parents[chain[k]])] for k in ks], dtype=np.intp)
-            self.levels.append((ks, ps, rig.offsets_m[self.chain[ks]]))
+            ks = [k for k in range(len(chain)) if depth[k] == d]
+            self.levels.append((np.array(ks, dtype=np.intp), np.array([parent_pos[k] for k in ks], dtype=np.intp)))
+        # A joint below the root sits at its parent's position plus the parent's world rotation times its rest
+        # offset (a "step"); a ground point's height sums the steps on its path from the hips.
+        steps = [k for k in range(len(chain)) if parent_pos[k] >= 0]
+        self.step_parents = np.array([parent_pos[k] for k in steps], dtype=np.intp)
+        self.step_offsets = rig.offsets_m[self.chain[steps]]
         self.point_pos = np.array([pos_of[b] for b, _ in ground_points], dtype=np.intp)
         self.point_offsets = np.array([off for _, off in ground_points], dtype=np.float64).reshape(-1, 3)
+        self.point_paths = np.zeros((len(steps), len(self.point_pos)))  # (steps, points): 1 on the point's path
+        for j, k in enumerate(self.point_pos):
+            k = int(k)
+            while parent_pos[k] >= 0:
+                self.point_paths[steps.index(k), j] = 1.0
+                k = parent_pos[k]
 
     def rest_matrices(self, rig: Rig) -> FloatArray:
         """(1, K, 3, 3) identity local rotations (the rest pose)."""
         return np.broadcast_to(np.eye(3), (1, len(self.chain), 3, 3)).copy()
 
-    def lowest(self, mats: FloatArray) -> FloatArray:
-        """(T,) height of the lowest ground point above the hips joint, local rotations ``mats`` (T, K, 3, 3)."""
+    def world(self, mats: FloatArray) -> FloatArray:
+        """(T, K, 3, 3) world rotations of the chain from its local rotations ``mats`` (T, K, 3, 3)."""
         rot = np.empty_like(mats)
-        pos = np.zeros(mats.shape[:-1])
         rot[:, 0] = mats[:, 0]
-        for ks, ps, offs in self.levels:
-            parent_rot = rot[:, ps]
-            rot[:, ks] = parent_rot @ mats[:, ks]
-            pos[:, ks] = pos[:, ps] + matvec(parent_rot, offs)
-        heights = pos[:, self.point_pos, 1] + matvec(rot[:, self.point_pos], self.point_offsets)[..., 1]
+        for ks, ps in self.levels:
+            rot[:, ks] = rot[:, ps] @ mats[:, ks]
+        return rot
+
+    def lowest(self, world: FloatArray) -> FloatArray:
+        """(T,) height of the lowest ground point above the hips joint, world rotations ``world`` (T, K, 3, 3)."""
+        up = world[:, :, 1]  # (T, K, 3): the y row of each bone's world rotation
+        step_y = dot(up.take(self.step_parents, axis=1), self.step_offsets)  # (T, steps)
+        heights = step_y @ self.point_paths + dot(up.take(self.point_pos, axis=1), self.point_offsets)
         return np.asarray(heights.min(axis=1), dtype=np.float64)
 
 

@@ -42,10 +42,14 @@ class SolvedArrays:
 
     Attributes:
         local_m: (T, B, 3, 3) float, rig frame: each bone's rotation relative to its parent.
+        world_m: (T, B, 3, 3) float, rig frame: each solved bone's world rotation (the product of ``local_m`` down
+            its chain; the toes, left at rest, have their parent's; bones the body solve does not reach, like the
+            fingers, are undefined).
         tracked: (T, B) bool: the bone was solved from visible landmarks.
     """
 
     local_m: FloatArray
+    world_m: FloatArray
     tracked: BoolArray
 
 
@@ -63,6 +67,7 @@ _HAND_POINTS = np.array(
         [L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY, L.RIGHT_THUMB],
     ]
 )
+_EYE = np.eye(3)
 _FOOT_POINTS = np.array(
     [[L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX], [L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX]]
 )
@@ -92,7 +97,8 @@ class _Bones:
 
     def set_bones(self, bones: npt.NDArray[np.intp], local_m: FloatArray, ok: BoolArray) -> None:
         """Bones ``bones`` (K,), none the parent of another, turn by ``local_m`` (T, K, 3, 3) under their
-        parents; tracked where ``ok`` (T, K) and their parent is. One call for the group instead of K."""
+        parents; tracked where ``ok`` (T, K), or (T, 1) for all K, and their parent is. One call for the group
+        instead of K."""
         parents = self.parents[bones]
         self.local[:, bones] = local_m
         self.world[:, bones] = self.world[:, parents] @ local_m
@@ -164,7 +170,7 @@ def solve_arrays(
     )
     if g.toes:
         bones.world[:, g.toe_bones] = bones.world[:, g.toe_parents]  # at rest under their parents
-    return SolvedArrays(local_m=bones.local, tracked=bones.tracked)
+    return SolvedArrays(local_m=bones.local, world_m=bones.world, tracked=bones.tracked)
 
 
 def _aligned_targets(g: _RigGeometry, xyz: FloatArray, visible: BoolArray) -> _Targets:
@@ -250,11 +256,10 @@ def _solve_shoulders(
     sh_l, sh_r = xyz[:, L.LEFT_SHOULDER], xyz[:, L.RIGHT_SHOULDER]
     sh_mid = (sh_l + sh_r) / 2
     sh_pts = np.stack([sh_l, sh_r][: len(g.shoulders)], axis=1)
-    chest_fwd = np.broadcast_to(w_top[:, None, :, 2], sh_pts.shape)
-    w_sh = basis(sh_pts - sh_mid[:, None], chest_fwd) @ g.shoulder_bases_t
+    w_sh = basis(sh_pts - sh_mid[:, None], w_top[:, None, :, 2]) @ g.shoulder_bases_t  # twist: the chest's forward
     parent_w = bones.world[:, g.shoulder_parents]  # (T, S, 3, 3)
     local_sh = clamp_angle(transpose(parent_w) @ w_sh, math.radians(config.shoulder_max_deg))
-    bones.set_bones(g.shoulder_bones, local_sh, np.broadcast_to(sh_ok[:, None], local_sh.shape[:2]))
+    bones.set_bones(g.shoulder_bones, local_sh, sh_ok[:, None])
 
 
 def _solve_limbs(
@@ -302,8 +307,7 @@ def _solve_limbs(
     # Forearm twist (pronation/supination) from the hand's orientation, only where the hand is seen.
     w_arm0 = w_upper[:, ARMS] @ hinge[:, ARMS]
     twist = twist_angle(transpose(w_arm0) @ hands, lb.lower_dir[ARMS])
-    lo, hi = np.radians(config.forearm_twist_range_deg)
-    twist = np.where(hand_ok, clip(twist, lo, hi), 0.0)
+    twist = np.where(hand_ok, clip(twist, lb.twist_min, lb.twist_max), 0.0)
     lower_m = hinge.copy()
     lower_m[:, ARMS] = hinge[:, ARMS] @ axis_angle_matrix(lb.lower_dir[ARMS], twist)
     bones.set_bones(g.limb_lower, lower_m, lower_ok)
@@ -315,5 +319,5 @@ def _solve_limbs(
     w_end = np.concatenate([hands, w_feet], axis=1)
     end_ok = np.concatenate([hand_ok, foot_ok], axis=1)
     end_local = clamp_angle(transpose(w_lower) @ w_end, lb.end_max)
-    end_local = np.where(end_ok[:, :, None, None], end_local, np.eye(3))
+    end_local = np.where(end_ok[:, :, None, None], end_local, _EYE)
     bones.set_bones(g.limb_end, end_local, end_ok)

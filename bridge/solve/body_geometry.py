@@ -37,6 +37,8 @@ class _Limbs:
     flex_min: FloatArray  # (4,) radians
     flex_max: FloatArray  # (4,) radians
     end_max: FloatArray  # (4,) radians: largest wrist / ankle rotation
+    twist_min: float  # radians: the forearm twist's range (pronation / supination)
+    twist_max: float
 
     @classmethod
     def of_rig(cls, rig: Rig, rest: FloatArray, config: SolverConfig) -> _Limbs:
@@ -79,6 +81,8 @@ class _Limbs:
             flex_min=np.radians([config.elbow_range_deg[0]] * 2 + [config.knee_range_deg[0]] * 2),
             flex_max=np.radians([config.elbow_range_deg[1]] * 2 + [config.knee_range_deg[1]] * 2),
             end_max=np.radians([config.hand_max_deg] * 2 + [config.foot_max_deg] * 2),
+            twist_min=float(np.radians(config.forearm_twist_range_deg[0])),
+            twist_max=float(np.radians(config.forearm_twist_range_deg[1])),
         )
 
 
