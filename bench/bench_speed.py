@@ -1,9 +1,9 @@
 """The bridge's own work per frame against bare pose inference on the same frames, before and after, in one run.
 
 * inference: bare MediaPipe PoseLandmarker (VIDEO mode) over the decoded Sports2D demo (the denominator);
-* live: flip repair + One-Euro filter + body solver (+ quaternion continuity), one frame at a time, as
-  ``bridge stream`` runs them (:class:`bridge.app.processor.Processor`, default rig), on the landmarks MediaPipe
-  gave for that clip; also each stage alone;
+* live: flip repair + One-Euro filter + body solver (+ quaternion continuity), one frame at a time, and the same
+  with the body-state stage, as ``bridge stream`` runs them (:class:`bridge.app.processor.Processor`, default
+  rig), on the landmarks MediaPipe gave for that clip; also each stage alone;
 * batch: ``Solver.solve_frames`` over a long recording (the clip's landmarks repeated ``--long`` times, 230 × 20 =
   4600 frames by default) in one call, and the stateless ``solve_arrays`` alone.
 
@@ -39,6 +39,7 @@ def _worker(frames_path: str, long_repeats: int) -> dict[str, float]:
     from bridge.core.rig import load_rig
     from bridge.solve.body import Solver
     from bridge.solve.body_arrays import solve_arrays
+    from bridge.stages.body_state import BodyState, BodyStateConfig, rig_foot_slope_deg
     from bridge.stages.filter import LandmarkFilter
     from bridge.stages.flips import FlipRepair
 
@@ -58,6 +59,8 @@ def _worker(frames_path: str, long_repeats: int) -> dict[str, float]:
     out = {
         "live_ms": per_frame_ms(Processor(rig)),
         "live_body_only_ms": per_frame_ms(Processor(rig, ProcessorConfig(hands=None, face=None))),
+        "live_stream_ms": per_frame_ms(Processor(rig, ProcessorConfig(body=BodyStateConfig()))),
+        "body_state_ms": per_frame_ms(BodyState(BodyStateConfig(rig_foot_slope_deg=rig_foot_slope_deg(rig)))),
         "flips_ms": per_frame_ms(FlipRepair()),
         "filter_ms": per_frame_ms(LandmarkFilter()),
         "solve_ms": per_frame_ms(Solver(rig)),
@@ -130,6 +133,8 @@ def main() -> None:
     rows = [
         ("live: repair + filter + solve (Processor)", "live_ms", "ms"),
         ("live, hands and face solvers off", "live_body_only_ms", "ms"),
+        ("live as stream runs it (+ body state)", "live_stream_ms", "ms"),
+        ("  body-state stage alone", "body_state_ms", "ms"),
         ("  flip repair alone", "flips_ms", "ms"),
         ("  One-Euro filter alone", "filter_ms", "ms"),
         ("  body solver alone", "solve_ms", "ms"),
