@@ -11,7 +11,7 @@ from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
-from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig
+from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig, floor_from_feet
 from bridge.stages.camera_model import PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, detect_contacts
 from bridge.stages.plausible import knee_against_pelvis_deg, pelvis_forward, plausible_legs
@@ -139,3 +139,27 @@ def test_planted_feet_are_found_from_the_image_while_the_depth_guess_wavers() ->
     planted = np.array([f.placement.planted for f in out[5:] if f.placement is not None])
     assert planted[:35].all()  # ...and both feet standing still are planted throughout
     assert not planted[-15:, 0].any() and planted[-15:, 1].all()  # the sliding foot is not, the other still is
+
+
+def test_the_floor_comes_back_from_feet_whose_depth_wavers() -> None:
+    """Feet on the floor 2.5–6 m in front of a camera 1.3 m up, tilted 8° down, their depths off by 6 % a frame
+    and a third of the frames in the air: the floor's tilt and the camera's height come back; feet all at one
+    distance say nothing about the tilt (None)."""
+    rng = np.random.default_rng(5)
+    tilt = np.radians(8.0)
+    up = np.array([0.0, -np.cos(tilt), -np.sin(tilt)])  # camera frame (y down): the room's up, camera pitched down
+    n = 300
+    depth_room = rng.uniform(2.5, 6.0, n)
+    across = rng.uniform(-1.0, 1.0, n)
+    lift = np.where(rng.random(n) < 0.33, rng.uniform(0.1, 0.5, n), 0.0)  # jumps
+    forward = np.cross(up, np.array([1.0, 0.0, 0.0]))  # the floor's forward direction in the camera frame
+    points = (
+        across[:, None] * np.array([1.0, 0.0, 0.0]) + depth_room[:, None] * forward + (lift - 1.3)[:, None] * up
+    )
+    points *= (1.0 + rng.normal(0.0, 0.06, n))[:, None]  # the depth from the body's size wavers (along the ray)
+    fit = floor_from_feet(points, np.array([0.0, -1.0, 0.0]))
+    assert fit is not None
+    assert np.degrees(np.arccos(fit[0] @ up)) < 1.5 and fit[1] == pytest.approx(1.3, rel=0.1)
+    one_spot = points / points[:, 2:3] * 4.0  # every foot at 4 m: one row of the image
+    one_spot[:, 1] = one_spot[0, 1]
+    assert floor_from_feet(one_spot, np.array([0.0, -1.0, 0.0])) is None
