@@ -70,12 +70,12 @@ class RootMotion:
         self._origin: FloatArray | None = None
         self._count = 0
         self._last = np.zeros(3)
-        self._anchors = np.full((len(FEET), 2), np.nan)  # planted feet's floor (x, z), rig frame, metres
+        self._anchors = np.full(len(FEET), np.nan)  # planted feet's bearing points (room Z), rig frame, metres
         self._support = np.full(len(FEET), -1)  # which of the foot's points bears the weight
         self._planted = np.zeros(len(FEET), dtype=bool)
-        self._last_points: FloatArray | None = None  # (F, 2, 2) last frame's feet points over the floor
-        self._correction = np.zeros(2)
-        self._smoothed = np.zeros(2)
+        self._last_points: FloatArray | None = None  # (F, 2) last frame's ankle and ball (room Z)
+        self._correction = 0.0
+        self._smoothed = 0.0
         self._last_t: float | None = None
 
     def __call__(
@@ -110,7 +110,7 @@ class RootMotion:
             joints, _ = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
             joints = np.reshape(joints, (n_t, -1, 3))
             if self._feet:
-                shift = self._keep_feet(joints[:, self._feet], placements, t_s)[:, 1]  # depth only (see FEET)
+                shift = self._keep_feet(joints[:, self._feet], placements, t_s)  # depth only (see FEET)
                 out[:, 2] += shift
                 joints[:, :, 2] += shift[:, None]
             out[:, 1] += np.maximum(0.0, -joints[:, :, 1].min(axis=1))
@@ -119,7 +119,8 @@ class RootMotion:
     def _keep_feet(
         self, feet_m: FloatArray, placements: Sequence[Placement | None], t_s: FloatArray | None
     ) -> FloatArray:
-        """(T, 2) the shift over the floor (x, z) of the hips that keeps each planted foot where it was planted.
+        """(T,) the shift along the camera's axis (room Z, see :data:`FEET`) of the hips that keeps each planted
+        foot where it was planted.
 
         ``feet_m``: (T, F, 2, 3) each foot's (rig ``FEET``) ankle and ball as the travel puts them, rig frame,
         metres. Of a planted foot (:attr:`Placement.planted`) the lower of the two bears the weight (the heel
@@ -127,22 +128,24 @@ class RootMotion:
         the weight, and while any foot is planted the hips shift so that the bearing points stay on their anchors
         (the rig's own legs decide the step, so an avatar of other proportions does not slide either). The
         anchors follow the travel by ``RECENTRE_S`` (a long stance does not hold a wrong guess forever); with no
-        foot planted the shift fades over ``RELEASE_S``; the shift is smoothed over ``SMOOTH_S``.
+        foot planted the shift fades over ``RELEASE_S``; the shift is smoothed over ``SMOOTH_S``. Without
+        ``t_s`` the frames are taken 1/30 s apart.
         """
         n_t = len(feet_m)
-        out = np.zeros((n_t, 2))
+        out = np.zeros(n_t)
         times = np.arange(n_t, dtype=np.float64) / 30.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
         support = np.argmin(feet_m[:, :, :, 1] - self._flat_heights, axis=2)  # (T, F)
+        depth = feet_m[:, :, :, 2]  # (T, F, 2)
         for k in range(n_t):
             p = placements[k]
             planted = np.array(p.planted if p is not None else (False, False), dtype=bool)
             dt = 0.0 if self._last_t is None else max(float(times[k]) - self._last_t, 0.0)
             self._last_t = float(times[k])
-            feet = feet_m[k, np.arange(len(FEET)), support[k]][:, [0, 2]]  # (F, 2) the bearing points
+            feet = depth[k, np.arange(len(FEET)), support[k]]  # (F,) the bearing points
             for f in range(len(FEET)):
                 if not planted[f]:
                     self._anchors[f] = np.nan
-                elif not np.isfinite(self._anchors[f]).all():
+                elif not np.isfinite(self._anchors[f]):
                     self._anchors[f] = feet[f] + self._correction  # landed: where the shifted rig has it
                 elif support[k, f] != self._support[f] and self._last_points is not None:
                     # the weight moves to the foot's other point: it stays where it was shown last frame
@@ -154,11 +157,11 @@ class RootMotion:
                 self._anchors[planted] = feet[planted] + self._correction
             self._planted = planted
             self._support = support[k].copy()
-            self._last_points = feet_m[k][:, :, [0, 2]].copy()
+            self._last_points = depth[k].copy()
             if planted.any():
-                self._correction = np.mean((self._anchors - feet)[planted], axis=0)
+                self._correction = float(np.mean((self._anchors - feet)[planted]))
             else:
-                self._correction = self._correction * math.exp(-dt / RELEASE_S)
+                self._correction *= math.exp(-dt / RELEASE_S)
             self._smoothed += (self._correction - self._smoothed) * (1.0 - math.exp(-dt / SMOOTH_S))
             out[k] = self._smoothed
         return out
