@@ -17,8 +17,9 @@
    to the cut and its position weighted toward the last one by how little it is seen.
 4. **places the body** (:class:`~bridge.core.landmarks.Placement`): the hips' position relative to the camera from
    a pinhole model (:mod:`bridge.stages.camera_model`: ``camera`` or ``fov_deg``) and the body's metric size (its
-   world landmarks, scaled to ``height_m`` where given); the camera's tilt from the body's up direction while it
-   stands straight, its height above the floor from where the feet stand; then the room frame
+   world landmarks, scaled to ``height_m`` where given); the camera's tilt and height above the floor from where
+   the feet stood (:func:`floor_from_feet`; the body's up direction while it stands straight where the feet do
+   not say); then the room frame
    (:func:`~bridge.core.frames.camera_to_room`).
 5. **finds planted feet** (:mod:`bridge.stages.contacts`): a heel or toe no higher than the other foot's
    lowest point, not well above the floor, that the image shows still (its pixel motion × depth / focal
@@ -91,12 +92,12 @@ _LIMB_BONES = (
 _HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
 #: Live: frames the camera's level and height are worked out afresh, then how often (:class:`_Camera`).
 _EXACT_FRAMES = 30
+_REFRESH_FRAMES = 10
 #: :func:`floor_from_feet`: points it needs, the spread of their image rows it needs (normalised: rows / focal
 #: length), and how far from the body's up direction its floor may turn.
 _FLOOR_POINTS = 30
 _FLOOR_MIN_ROWS = 0.05
 _FLOOR_MAX_TURN_DEG = 12.0
-_REFRESH_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -417,7 +418,7 @@ class BodyState:
         self._depths.append(float(hips_cam[2]))
         px = to_pixels(frame.image_xy, frame.image_size)
         ends = np.stack([px[i] for _, heel, toe in _FEET for i in (heel, toe)])
-        if self._last_ends_px is not None and ends.shape == self._last_ends_px.shape:
+        if self._last_ends_px is not None:
             metres_per_px = self._depths.median() / camera.fx_px
             self._across_m = self._across_m + (ends - self._last_ends_px) * metres_per_px
         self._last_ends_px = ends
