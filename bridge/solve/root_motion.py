@@ -12,7 +12,7 @@ With ``planar`` and ``full`` no joint of the posed rig goes below the floor (y =
 the floor, lying down), the hips rise by as much.
 
 The travel is relative to where the person was first placed (the mean of the first ``ORIGIN_FRAMES``
-placements: the avatar starts at the origin) and scaled by the
+placements, or the first where it was triangulated: the avatar starts at the origin) and scaled by the
 rig's height over the person's (:attr:`~bridge.core.landmarks.Placement.height_m`), so an avatar of another
 size takes steps of its own size. Frames: the room frame of a placement has the rig frame's axes (Y up, +Z
 toward the camera, +X the camera's image right), metres.
@@ -38,7 +38,8 @@ ORIGIN_FRAMES = 15
 #: can bear the weight (the ankle, then the ball of the foot as the heel rises). A planted foot is held along the
 #: camera's axis (room Z) only, where the camera guesses (depth from the body's size wavers 6 % a frame); across
 #: the view the image says where the hips are to a pixel, and holding the feet there too dragged the hips
-#: against the image on a real view (Pose2Sim cam02: correlation with the image 0.99 → −0.05).
+#: against the image on a real view (Pose2Sim cam02: correlation with the image 0.99 → −0.05). Where several
+#: calibrated cameras placed the body (``source="triangulated"``) neither axis is a guess: it is held on both.
 FEET = (("LeftFoot", "LeftToes"), ("RightFoot", "RightToes"))
 #: Seconds over which a planted foot's anchor follows the travel (:meth:`RootMotion._keep_feet`).
 RECENTRE_S = 1.0
@@ -70,12 +71,12 @@ class RootMotion:
         self._origin: FloatArray | None = None
         self._count = 0
         self._last = np.zeros(3)
-        self._anchors = np.full(len(FEET), np.nan)  # planted feet's bearing points (room Z), rig frame, metres
+        self._anchors = np.full((len(FEET), 2), np.nan)  # planted feet's bearing points (room X, Z), rig frame, m
         self._support = np.full(len(FEET), -1)  # which of the foot's points bears the weight
         self._planted = np.zeros(len(FEET), dtype=bool)
-        self._last_points: FloatArray | None = None  # (F, 2) last frame's ankle and ball (room Z)
-        self._correction = 0.0
-        self._smoothed = 0.0
+        self._last_points: FloatArray | None = None  # (F, 2, 2) last frame's ankle and ball (room X, Z)
+        self._correction = np.zeros(2)
+        self._smoothed = np.zeros(2)
         self._last_t: float | None = None
 
     def __call__(
@@ -94,7 +95,7 @@ class RootMotion:
         for k, p in enumerate(placements):
             if p is not None:
                 if self._count < ORIGIN_FRAMES:  # the origin: the mean of the first placements (one may be off)
-                    self._count += 1
+                    self._count += ORIGIN_FRAMES if p.source == "triangulated" else 1  # measured: the first
                     first = np.asarray(p.hips_m, dtype=np.float64)
                     self._origin = (
                         first if self._origin is None else self._origin + (first - self._origin) / self._count
@@ -110,17 +111,17 @@ class RootMotion:
             joints, _ = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
             joints = np.reshape(joints, (n_t, -1, 3))
             if self._feet:
-                shift = self._keep_feet(joints[:, self._feet], placements, t_s)  # depth only (see FEET)
-                out[:, 2] += shift
-                joints[:, :, 2] += shift[:, None]
+                shift = self._keep_feet(joints[:, self._feet], placements, t_s)  # (T, 2): room X, Z (see FEET)
+                out[:, [0, 2]] += shift
+                joints[:, :, [0, 2]] += shift[:, None]
             out[:, 1] += np.maximum(0.0, -joints[:, :, 1].min(axis=1))
         return out
 
     def _keep_feet(
         self, feet_m: FloatArray, placements: Sequence[Placement | None], t_s: FloatArray | None
     ) -> FloatArray:
-        """(T,) the shift along the camera's axis (room Z, see :data:`FEET`) of the hips that keeps each planted
-        foot where it was planted.
+        """(T, 2) the shift over the floor (room X, Z) of the hips that keeps each planted foot where it was
+        planted: along the camera's axis only (X stays 0) unless the placement was triangulated (see :data:`FEET`).
 
         ``feet_m``: (T, F, 2, 3) each foot's (rig ``FEET``) ankle and ball as the travel puts them, rig frame,
         metres. Of a planted foot (:attr:`Placement.planted`) the lower of the two bears the weight (the heel
@@ -132,20 +133,21 @@ class RootMotion:
         ``t_s`` the frames are taken 1/30 s apart.
         """
         n_t = len(feet_m)
-        out = np.zeros(n_t)
+        out = np.zeros((n_t, 2))
         times = np.arange(n_t, dtype=np.float64) / 30.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
         support = np.argmin(feet_m[:, :, :, 1] - self._flat_heights, axis=2)  # (T, F)
-        depth = feet_m[:, :, :, 2]  # (T, F, 2)
+        depth = feet_m[:, :, :, ::2]  # (T, F, 2 points, 2 axes: X, Z)
         for k in range(n_t):
             p = placements[k]
             planted = np.array(p.planted if p is not None else (False, False), dtype=bool)
+            axes = np.array([p is not None and p.source == "triangulated", True])
             dt = 0.0 if self._last_t is None else max(float(times[k]) - self._last_t, 0.0)
             self._last_t = float(times[k])
-            feet = depth[k, np.arange(len(FEET)), support[k]]  # (F,) the bearing points
+            feet = depth[k, np.arange(len(FEET)), support[k]]  # (F, 2) the bearing points
             for f in range(len(FEET)):
                 if not planted[f]:
                     self._anchors[f] = np.nan
-                elif not np.isfinite(self._anchors[f]):
+                elif not np.isfinite(self._anchors[f]).all():
                     self._anchors[f] = feet[f] + self._correction  # landed: where the shifted rig has it
                 elif support[k, f] != self._support[f] and self._last_points is not None:
                     # the weight moves to the foot's other point: it stays where it was shown last frame
@@ -159,7 +161,7 @@ class RootMotion:
             self._support = support[k].copy()
             self._last_points = depth[k].copy()
             if planted.any():
-                self._correction = float(np.mean((self._anchors - feet)[planted]))
+                self._correction = np.where(axes, np.mean((self._anchors - feet)[planted], axis=0), 0.0)
             else:
                 self._correction *= math.exp(-dt / RELEASE_S)
             self._smoothed += (self._correction - self._smoothed) * (1.0 - math.exp(-dt / SMOOTH_S))

@@ -98,6 +98,8 @@ _REFRESH_FRAMES = 10
 _FLOOR_POINTS = 30
 _FLOOR_MIN_ROWS = 0.05
 _FLOOR_MAX_TURN_DEG = 12.0
+#: The level rotation of landmarks already in a levelled camera frame (triangulated: y along gravity).
+_LEVELLED = np.eye(3)
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,7 @@ class BodyState:
         self._bends: FloatArray | None = None
         self._previous: FloatArray | None = None
         self._contacts = ContactTracker(self.config.contact, feet=4)  # heels and toes
+        self._feet_contacts = ContactTracker(self.config.contact, feet=2)  # triangulated feet
         self._depths = RunningMedian(30)
         self._last_ends_px: FloatArray | None = None
         self._across_m = np.zeros((4, 2))
@@ -364,6 +367,8 @@ class BodyState:
     def _place(self, frame: LandmarkFrame, xyz: FloatArray) -> tuple[FloatArray, Placement | None]:
         """The placement of this frame, and the landmarks with planted feet set flat."""
         cfg = self.config
+        if frame.placement is not None and frame.placement.source == "triangulated":
+            return self._place_triangulated(frame, xyz)
         scale, height = self._scale(xyz)
         body = xyz * scale
         camera = (cfg.camera or PinholeCamera.from_fov(frame.image_size, cfg.fov_deg)).for_image(frame.image_size)
@@ -404,6 +409,29 @@ class BodyState:
         self._last_t_path = frame.t_s
         confidence = float(np.min(frame.visibility[list(_TORSO)])) * (1.0 if feet_seen else 0.5)
         placement = Placement(hips, "camera", confidence, lift, height, planted=self._planted)
+        self._last_placement = placement
+        return xyz, placement
+
+    def _place_triangulated(self, frame: LandmarkFrame, xyz: FloatArray) -> tuple[FloatArray, Placement]:
+        """The placement of a frame several calibrated cameras placed (:mod:`bridge.multiview.fuse`: metric
+        landmarks in the levelled reference camera's frame, the hips in the room over the calibrated floor): kept
+        as triangulated; planted feet from the triangulated heels and toes (their heights above that floor and
+        their speed in the room), the lift and the flat feet as for one camera."""
+        cfg = self.config
+        given = frame.placement
+        assert given is not None
+        _, height = self._scale(xyz)  # the triangulated body is metric: only the person's height is wanted
+        rel = camera_to_room(xyz, _LEVELLED, 0.0)  # hip-centred, room axes
+        hips = np.asarray(given.hips_m, dtype=np.float64)
+        heights = hips[1] + np.array([min(rel[i][1] for i in foot) for foot in _FEET])
+        above = heights - (cfg.step_m - cfg.contact.height_m)
+        middle = np.stack([hips + rel[list(foot)].mean(axis=0) for foot in _FEET]) * np.array([1.0, 0.0, 1.0])
+        foot_seen = np.array([float(np.min(frame.visibility[list(foot)])) >= cfg.soft_min for foot in _FEET])
+        planted = self._feet_contacts(frame.t_s, np.maximum(heights - heights.min(), above), middle) & foot_seen
+        self._planted = (bool(planted[0]), bool(planted[1]))
+        lift = self._lift(planted, heights)
+        xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, _LEVELLED, 1.0)
+        placement = dataclasses.replace(given, lift_m=lift, height_m=height, planted=self._planted)
         self._last_placement = placement
         return xyz, placement
 
@@ -529,7 +557,8 @@ class BodyState:
 
 def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float, path_hz: float) -> list[LandmarkFrame]:
     """The frames with each continuous run of placements low-passed (2nd-order Butterworth, forwards and back):
-    the travel over the floor (x, z) at ``path_hz``, the height and lift at ``cutoff_hz``."""
+    the travel over the floor (x, z) at ``path_hz`` (a triangulated one at ``cutoff_hz``: it is measured, not
+    guessed from the body's size), the height and lift at ``cutoff_hz``."""
     from scipy.signal import butter, filtfilt
 
     t = np.array([f.t_s for f in frames])
@@ -549,7 +578,8 @@ def _lowpass_placements(frames: list[LandmarkFrame], cutoff_hz: float, path_hz: 
         run = [out[k].placement for k in range(start, stop)]
         path = np.array([[*p.hips_m, p.lift_m] for p in run if p is not None])
         smooth = filtfilt(b, a, path, axis=0, padlen=min(6, len(path) - 1))
-        smooth[:, [0, 2]] = filtfilt(bp, ap, path[:, [0, 2]], axis=0, padlen=min(6, len(path) - 1))
+        if any(p is not None and p.source != "triangulated" for p in run):  # a triangulated path is measured
+            smooth[:, [0, 2]] = filtfilt(bp, ap, path[:, [0, 2]], axis=0, padlen=min(6, len(path) - 1))
         for k, p, row in zip(range(start, stop), run, smooth, strict=True):
             assert p is not None
             new = dataclasses.replace(p, hips_m=row[:3], lift_m=max(0.0, float(row[3])))

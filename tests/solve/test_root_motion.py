@@ -102,3 +102,24 @@ def test_a_planted_foot_stays_where_it_was_planted() -> None:
     )  # ...planted, it stays (the anchor follows the travel by RECENTRE_S)
     assert np.ptp(hips[ORIGIN_FRAMES:30, 2]) > 0.2  # the hips still travel, over the planted foot
     assert np.abs(hips[-1] - free[-1])[[0, 2]].max() < 0.1  # released: back toward the travel (RELEASE_S)
+
+
+def test_a_triangulated_planted_foot_stays_across_the_view_as_well() -> None:
+    """One camera's placement holds a planted foot along the camera's axis only (across the view the image places
+    the hips); a triangulated one (several calibrated cameras) holds it on the floor in both directions."""
+    rig = load_rig("default")
+    q, travel = _stance_step(rig)
+    travel[:, 0] = 0.1 * np.sin(2 * np.pi * np.arange(len(q)) / 20.0)  # a wobble across the view too
+    n = len(q)
+    grounded = np.tile(rig.offsets_m[0], (n, 1))
+    t_s = np.arange(n) / 30.0
+
+    def slide_x_m(source: str) -> float:
+        places = [Placement(rig.offsets_m[0] + t, source, height_m=rig.height_m, planted=(True, False))
+                  for t in travel]  # fmt: skip
+        root = RootMotion(rig, "planar")(grounded, places, q, t_s)
+        foot = np.array([_left_foot(rig, root[k], q[k]) for k in range(n)])
+        return float(np.ptp(foot[:, 0]))
+
+    assert slide_x_m("camera") > 0.15  # held along the camera's axis only: it slides across the view
+    assert slide_x_m("triangulated") < 0.3 * slide_x_m("camera")

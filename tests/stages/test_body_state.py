@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bridge.core import frames as fr
-from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import LandmarkFrame, Placement
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
@@ -163,3 +163,31 @@ def test_the_floor_comes_back_from_feet_whose_depth_wavers() -> None:
     one_spot = points / points[:, 2:3] * 4.0  # every foot at 4 m: one row of the image
     one_spot[:, 1] = one_spot[0, 1]
     assert floor_from_feet(one_spot, np.array([0.0, -1.0, 0.0])) is None
+
+
+def test_a_triangulated_placement_is_kept_and_its_feet_say_which_are_planted() -> None:
+    """Several calibrated cameras placed the body (:mod:`bridge.multiview.fuse`: metric landmarks, the hips over
+    the calibrated floor): the stage keeps that placement (one camera's model would put the body where its image
+    and size say: here 3 m away, not 2.2 m and 0.4 m to the side), finds both feet planted while the body stands,
+    and the left foot not planted while it swings through the air at 1 m/s."""
+    still = _standing(0.05)
+    rel = fr.camera_to_room(still, np.eye(3), 0.0)
+    standing_hips = -min(rel[i][1] for i in (L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX))
+    stage = BodyState(BodyStateConfig(startup_frames=3))
+    out = []
+    feet = [L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX, L.LEFT_KNEE]
+    for k in range(60):
+        xyz = still.copy()
+        if k >= 40:
+            xyz[feet, 2] -= (k - 40) / 30.0  # toward the camera at 1 m/s...
+            xyz[feet, 1] -= 0.2  # ...20 cm off the floor
+        hips = np.array([0.4, standing_hips, -2.2])
+        frame = _frame(k / 30, xyz).replace(placement=Placement(hips, source="triangulated"))
+        out.append(stage(frame))
+    placed = [f.placement for f in out[5:] if f.placement is not None]
+    assert len(placed) == 55 and all(p.source == "triangulated" for p in placed)
+    np.testing.assert_allclose(placed[0].hips_m, [0.4, standing_hips, -2.2])
+    assert placed[0].lift_m == pytest.approx(0.0, abs=0.01)
+    planted = np.array([p.planted for p in placed])
+    assert planted[:35].all()  # standing: both feet planted
+    assert not planted[-15:, 0].any() and planted[-15:, 1].all()  # the swinging foot is not, the other is
