@@ -13,12 +13,18 @@ folder), then:
 3. **live**: ``python -m bridge stream --input VIDEO --record-bvh OUT`` (the causal path, paced like a
    camera): its lag behind the truth (hinge flexion cross-correlation).
 
+4. **several cameras** (``--views N``, default 3; 0 leaves it out): the same frames rendered from N cameras
+   (:mod:`bridge.testing.render_views`: the clip's own and ±70° about the body), their calibration written as
+   a camera TOML, ``python -m bridge export --input V1 --input V2 … --calibration TOML --bvh OUT --root-motion
+   full``, and every metric of the BVH against the truth (root path in the first camera's room frame).
+
 Then the registry videos (Sports2D demo, Pose2Sim Demo_SinglePerson views; no truth): floor penetration,
 implausible-hinge frames and jitter of the export.
 
-Usage: ``python bench/bench_world.py [--quick] [--give-height] [--json FILE] [--bridge DIR]`` (``--bridge``:
-measure another checkout's ``bridge`` with this checkout's metrics, e.g. before a change; ``--quick``: three short
-clips, one registry video, a few minutes on 2 cores once the renders are cached; the first run renders them).
+Usage: ``python bench/bench_world.py [--quick] [--give-height] [--views N] [--json FILE] [--bridge DIR]``
+(``--bridge``: measure another checkout's ``bridge`` with this checkout's metrics, e.g. before a change;
+``--quick``: three short clips, one registry video, a few minutes on 2 cores once the renders are cached; the
+first run renders them).
 Nothing here was tuned on these clips; they are the benchmark's only use of them.
 """
 
@@ -42,6 +48,7 @@ from bridge.export.bvh_file import BvhMotion, read_bvh  # noqa: E402
 from bridge.testing.render import ClipSpec, RenderedClip, RenderTruth, render_clip  # noqa: E402
 from bridge.testing.render_mesh import load_body  # noqa: E402
 from bridge.testing.render_pairs import track_render  # noqa: E402
+from bridge.testing.render_views import VIEW_YAWS_DEG, render_views  # noqa: E402
 from bridge.testing.world_metrics_bvh import bvh_track, lone_metrics, truth_metrics, truth_track  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -171,6 +178,24 @@ def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
     return row
 
 
+def views_clip(spec: ClipSpec, work: Path, count: int) -> dict[str, float]:
+    """The clip from ``count`` calibrated cameras, exported as one take, against the truth."""
+    calibration = work / f"{spec.key()}-views.toml"
+    views = render_views(spec, calibration, VIEW_YAWS_DEG[:count])
+    truth = views[0].truth
+    out = work / f"{spec.key()}-views.bvh"
+    inputs = [arg for v in views for arg in ("--input", str(v.video))]
+    res = bridge_cmd(
+        "export", *inputs, "--calibration", str(calibration), "--bvh", str(out), "--unit", "m",
+        *(["--root-motion", "full"] if "--root-motion" in bridge_cmd("export", "--help").stdout else []),
+    )  # fmt: skip
+    if res.returncode != 0:
+        raise SystemExit(f"bridge export of {count} views failed on {spec.clip}:\n{res.stderr[-2000:]}")
+    motion = read_bvh(out)
+    track = bvh_track(motion, truth.t_s - start_offset_s(motion, truth))
+    return truth_metrics(track, truth_track(truth), truth.contacts, spec.fps, truth.camera.room_yaw_rad)
+
+
 COLUMNS = (
     ("detected_pct", "det%", "{:5.1f}"), ("px_body", "px", "{:4.1f}"), ("pct_height_body", "%h", "{:4.1f}"),
     ("world_cm", "mpw cm", "{:6.1f}"), ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
@@ -200,9 +225,12 @@ def main() -> int:
     ap.add_argument("--give-height", action="store_true", help="pass the body's height (--height) to export")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     ap.add_argument("--bridge", type=Path, default=REPO, help="measure the bridge of this checkout (before/after)")
+    ap.add_argument("--views", type=int, default=3, choices=range(0, len(VIEW_YAWS_DEG) + 1),
+                    help="also each clip from this many calibrated cameras (0: not)")  # fmt: skip
     args = ap.parse_args()
     MEASURED[0] = args.bridge.resolve()
     rows: dict[str, dict[str, float]] = {}
+    several: dict[str, dict[str, float]] = {}
     lone: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_world_") as tmp:
         work = Path(tmp)
@@ -211,6 +239,9 @@ def main() -> int:
             name = f"{spec.clip} {spec.start_s:.0f}+{spec.duration_s:.0f}s yaw {spec.yaw_deg:.0f}"
             rows[name] = one_clip(spec, work, args.give_height)
             print(f"  {name}: done ({rows[name]['render_s']:.0f} s render)", json.dumps(rows[name]), flush=True)
+            if args.views >= 2:
+                several[name] = views_clip(spec, work, args.views)
+                print(f"  {name}, {args.views} views:", json.dumps(several[name]), flush=True)
         for name, video, n in registry_videos(args.quick):
             bvh = work / f"registry-{name.replace(' ', '_')}.bvh"
             motion = read_bvh(export_bvh(video, bvh, world_flags(None, False), n))
@@ -226,12 +257,16 @@ def main() -> int:
     print("elbow bent against its joint; limb: limb direction error; PA: PA-MPJPE of 12 joints; jit: jitter m/s²;")
     print("lag: export's delay behind the truth, live: the stream's)\n")
     print_table(rows, COLUMNS)
+    if several:
+        print(f"\nthe same clips from {args.views} calibrated cameras (the first as above, the others ±70° about")
+        print("the body; root path in the first camera's room frame)\n")
+        print_table(several, tuple(c for c in COLUMNS if c[0] not in ("px_body", "pct_height_body", "world_cm")))
     print("\nregistry videos (no truth)\n")
     print_table(
         lone, tuple(c for c in COLUMNS if c[0] in ("floor_cm", "floor_frames", "hinge_frames", "jitter_m_s2"))
     )
     if args.json:
-        args.json.write_text(json.dumps({"clips": rows, "registry": lone}, indent=1))
+        args.json.write_text(json.dumps({"clips": rows, "views": several, "registry": lone}, indent=1))
     return 0
 
 
