@@ -18,9 +18,9 @@
 4. **places the body** (:class:`~bridge.core.landmarks.Placement`): the hips' position relative to the camera from
    a pinhole model (:mod:`bridge.stages.camera_model`: ``camera`` or ``fov_deg``) and the body's metric size (its
    world landmarks, scaled to ``height_m`` where given); the camera's tilt and height above the floor from where
-   the feet stood (:func:`floor_from_feet`; the body's up direction while it stands straight where the feet do
-   not say); then the room frame
-   (:func:`~bridge.core.frames.camera_to_room`).
+   the feet stood (:mod:`bridge.stages.camera_floor`; the body's up direction while it stands straight where the
+   feet do not say); then the room frame (:func:`~bridge.core.frames.camera_to_room`). Where several calibrated
+   cameras placed the body (``source="triangulated"``), their placement is kept, and the feet below are theirs.
 5. **finds planted feet** (:mod:`bridge.stages.contacts`): a heel or toe no higher than the other foot's
    lowest point, not well above the floor, that the image shows still (its pixel motion × depth / focal
    length: a single camera's depth wavers by 6 % a frame, which read every planted foot as moving); the
@@ -46,13 +46,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from bridge.core.frames import camera_to_room, level_rotation, room_to_camera, to_pixels
+from bridge.core.frames import camera_to_room, room_to_camera, to_pixels
 from bridge.core.landmarks import LandmarkFrame, Placement
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
 from bridge.core.running_median import RunningMedian
+from bridge.stages.camera_floor import CameraFloor
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, ContactTracker
 from bridge.stages.plausible import (
@@ -90,14 +91,6 @@ _LIMB_BONES = (
 )  # fmt: skip
 #: Standing height over (hip→knee→ankle + hips mid→shoulders mid): 1 / 0.78 (Winter's segment proportions).
 _HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
-#: Live: frames the camera's level and height are worked out afresh, then how often (:class:`_Camera`).
-_EXACT_FRAMES = 30
-_REFRESH_FRAMES = 10
-#: :func:`floor_from_feet`: points it needs, the spread of their image rows it needs (normalised: rows / focal
-#: length), and how far from the body's up direction its floor may turn.
-_FLOOR_POINTS = 30
-_FLOOR_MIN_ROWS = 0.05
-_FLOOR_MAX_TURN_DEG = 12.0
 #: The level rotation of landmarks already in a levelled camera frame (triangulated: y along gravity).
 _LEVELLED = np.eye(3)
 
@@ -183,103 +176,6 @@ def _standing_up(xyz: FloatArray) -> FloatArray | None:
     return np.asarray(up / np.linalg.norm(up), dtype=np.float64)
 
 
-def floor_from_feet(points_cam_m: FloatArray, prior_up: FloatArray) -> tuple[FloatArray, float] | None:
-    """The floor under a camera level in roll, from the lowest foot points of many frames, or None where they
-    do not say (too few, or all at one distance).
-
-    Args:
-        points_cam_m: (N, 3) camera frame (x right, y down, z along the axis), metres: each frame's lowest foot
-            point, its direction from the image (exact to a pixel), its depth from the body's size (±6 %).
-        prior_up: (3,) camera frame: the body's up direction; a fit more than ``_FLOOR_MAX_TURN_DEG`` from it is
-            refused.
-
-    Returns:
-        (the up direction (3,), unit, camera frame; the camera's height above the floor, metres).
-
-    A floor point ``p = z·r`` (``r = p / z``, its ray) obeys ``1 / z = w_y·r_y + w_z`` with ``w = −u / h``:
-    linear in ``w``, the noise all in ``1 / z``: weighted least squares (weights ``z²``: a relative depth error),
-    fitted again to the lowest 60 % (frames whose foot was off the floor: jumps, a step; this biases the height
-    by a few per cent, as the body's size does anyway). The camera's tilt from
-    the body alone was 4–5° off on rendered walks and jumps (the floor 30–40 cm off at 4–5 m); this was 0–2° off.
-    """
-    p = np.asarray(points_cam_m, dtype=np.float64)
-    p = p[np.isfinite(p).all(axis=1) & (p[:, 2] > 0.1)]
-    if len(p) < _FLOOR_POINTS:
-        return None
-    rows = p[:, 1] / p[:, 2]
-    a = np.stack([rows, np.ones(len(p))], axis=1)
-    weight = p[:, 2] ** 2
-    up = np.array([0.0, -1.0, 0.0])
-    height = 0.0
-    for _ in range(6):
-        sw = np.sqrt(weight)
-        if np.count_nonzero(weight) < _FLOOR_POINTS // 2 or np.ptp(rows[weight > 0]) < _FLOOR_MIN_ROWS:
-            return None
-        w_y, w_z = np.linalg.lstsq(a * sw[:, None], sw / p[:, 2], rcond=None)[0]
-        norm = math.hypot(w_y, w_z)
-        if norm < 1e-9 or w_y <= 0:  # the floor below the camera: up is −y
-            return None
-        up, height = -np.array([0.0, w_y, w_z]) / norm, 1.0 / norm
-        above = height + p @ up
-        keep = above <= np.quantile(above, 0.6)  # the lowest 60 %: clear of the feet off the floor
-        predicted = 1.0 / np.maximum(a @ np.array([w_y, w_z]), 1e-6)  # the floor's depth at each point's row
-        weight = predicted**2 * keep  # (the measured depth, noisy, would weigh its own error in)
-    prior = np.asarray(prior_up, dtype=np.float64) / np.linalg.norm(prior_up)
-    if float(up @ prior) < math.cos(math.radians(_FLOOR_MAX_TURN_DEG)):
-        return None
-    return up, height
-
-
-@dataclass
-class _Camera:
-    """What the stage knows about the camera: its up direction and, from where the feet stood, its height.
-
-    ``feet`` holds the lowest foot point of recent frames in the camera frame (metres), so the height is measured
-    along the up direction known when it is asked for (the up estimate improves while the floor is gathered).
-    Both are worked out afresh each frame for the first ``_EXACT_FRAMES`` frames, then every ``_REFRESH_FRAMES``
-    (they change slowly; working them out cost a third of the stage's time).
-    """
-
-    up_sum: FloatArray = field(default_factory=lambda: np.zeros(3))
-    feet: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=600))
-    fixed: bool = False
-    _asked: list[int] = field(default_factory=lambda: [0, 0])
-    _level: FloatArray | None = None
-    _floor: tuple[FloatArray, float] | None = None
-    _height: tuple[float | None] | None = None
-
-    def _fresh(self, which: int) -> bool:
-        self._asked[which] += 1
-        n = self._asked[which]
-        return not self.fixed and (n <= _EXACT_FRAMES or n % _REFRESH_FRAMES == 0)
-
-    def level(self) -> FloatArray:
-        """The level rotation (:func:`level_rotation`) of the up direction known now: the floor's where the feet
-        have shown one (:func:`floor_from_feet`), else the body's."""
-        if self._level is None or self._fresh(0):
-            up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
-            floor = floor_from_feet(np.stack(self.feet), up) if len(self.feet) >= _FLOOR_POINTS else None
-            self._floor = floor
-            self._level = level_rotation(up if floor is None else floor[0])
-        return self._level
-
-    def height_m(self) -> float | None:
-        """The camera's height above the floor (the fitted floor's, or :meth:`_height_m` along :meth:`level`),
-        None before any foot."""
-        if self._height is None or self._fresh(1):
-            level = self.level() if self._level is None else self._level
-            self._height = (self._floor[1] if self._floor is not None else self._height_m(level),)
-        return self._height[0]
-
-    def _height_m(self, level: FloatArray) -> float | None:
-        """The camera above the floor: where the lowest foot usually is (walking, one foot is always down; a
-        jump is short): the median of the camera's height above each frame's lowest foot point."""
-        if not self.feet:
-            return None
-        heights = -camera_to_room(np.stack(self.feet), level, 0.0)[:, 1]
-        return float(np.median(heights))
-
-
 class BodyState:
     """The stage (see the module docstring): ``LandmarkFrame → LandmarkFrame`` with a :class:`Placement`."""
 
@@ -292,7 +188,7 @@ class BodyState:
         self._slope_seed: list[float] = []  # offline: the flat-foot slopes learned from the whole clip
         self._offline = False
         self._all_slopes: deque[float] = deque(maxlen=120)
-        self._camera = _Camera()
+        self._camera = CameraFloor()
         self._sizes = RunningMedian(60)
         self._lengths: dict[tuple[L, L], RunningMedian] = {b: RunningMedian(60) for b in _LIMB_BONES}
         self._ever_started = False  # the clip's first start is the strict one (MediaPipe's least stable frames)
@@ -546,7 +442,7 @@ class BodyState:
         for frame in frames:
             probe(frame)
         self.reset()
-        self._camera = _Camera(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
+        self._camera = CameraFloor(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
         self._slope_seed = list(probe._all_slopes)
         self._offline = True
         self._forget_person()

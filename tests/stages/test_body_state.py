@@ -11,7 +11,8 @@ from bridge.core.landmarks import LandmarkFrame, Placement
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.pose import BonePose
 from bridge.core.rig import load_rig
-from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig, floor_from_feet
+from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig
+from bridge.stages.camera_floor import floor_from_feet
 from bridge.stages.camera_model import PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, detect_contacts
 from bridge.stages.plausible import knee_against_pelvis_deg, pelvis_forward, plausible_legs
