@@ -24,12 +24,6 @@ BoolArray = npt.NDArray[np.bool_]
 L = PoseLandmark
 _LEFT = np.array([lm for lm in PoseLandmark if SWAP_LEFT_RIGHT[lm] != lm and "LEFT" in lm.name], dtype=np.intp)
 _RIGHT = SWAP_LEFT_RIGHT[_LEFT]
-#: The limbs' landmarks, whose left and right lie far apart: a swap is judged on them (the face's pairs, a few
-#: centimetres apart, reproject alike either way).
-_LIMBS = np.array(
-    [PoseLandmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT")
-     for p in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")], dtype=np.intp
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -43,11 +37,12 @@ class TriangulationConfig:
         max_error_px: a landmark whose mean reprojection error stays above this is not trusted (NaN: the
             monocular fallback fills it).
         fix_left_right: make left/right labels consistent across views (and with the body in 3-D).
-        swap_gain, swap_min_px: a view's labels are exchanged only where that lowers the pair's reprojection
-            error of the limbs by this factor and by this many pixels. Two cameras at one height cannot tell
-            left from right of points side by side at one height (the swap moves them along their epipolar
-            lines): on a rendered clip, swapping on any smaller error exchanged MediaPipe's correct labels on
-            6–12 frames in a row (0.2 against 0.6 px); where the geometry cannot tell, MediaPipe's labels stay.
+        swap_min_px: a view's labels are exchanged only where that lowers the pair's reprojection error by more
+            than this. Two cameras at one height cannot tell left from right of points side by side at one
+            height (the swap moves them along their epipolar lines): on a rendered clip, swapping on any smaller
+            error exchanged MediaPipe's correct labels of standing feet on 6–12 frames in a row (0.2 against
+            0.6 px), and the feet's slide per contact read 22 cm instead of 6; where the geometry cannot tell,
+            MediaPipe's labels stay. (Pose2Sim's real views are unchanged by it: their swaps differ by 10+ px.)
     """
 
     min_weight: float = 0.3
@@ -55,7 +50,6 @@ class TriangulationConfig:
     outlier_gain: float = 2.0
     max_error_px: float = 60.0
     fix_left_right: bool = True
-    swap_gain: float = 2.0
     swap_min_px: float = 1.0
 
 
@@ -131,15 +125,10 @@ def _solve(
 
 
 def _left_right_fixed(
-    calibration: Calibration,
-    xy_norm: FloatArray,
-    pixels: FloatArray,
-    weights: FloatArray,
-    gain: float = 2.0,
-    min_px: float = 1.0,
+    calibration: Calibration, xy_norm: FloatArray, pixels: FloatArray, weights: FloatArray, min_px: float = 1.0
 ) -> BoolArray:
-    """(F, V) which views to swap so that each agrees with the frame's best view (pairwise reprojection of the
-    limbs: the swapped labels' median error ``gain`` times and ``min_px`` pixels lower than the view's own)."""
+    """(F, V) which views to swap so that each agrees with the frame's best view (pairwise reprojection: the
+    swapped labels' error more than ``min_px`` lower than the view's own)."""
     f, v = weights.shape[:2]
     ref = np.argmax(weights.mean(axis=-1), axis=1)  # (F,)
     swapped = np.zeros((f, v), dtype=bool)
@@ -157,12 +146,13 @@ def _left_right_fixed(
             w[:, other] = weights[:, other][:, order]
             use = w > 0
             _, err = _solve(calibration, xy, px, use, w)
+            sides = np.concatenate([_LEFT, _RIGHT])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # frames the pair does not share: NaN
-                pair_err.append(np.nanmedian(np.where(use[:, other][:, _LIMBS], err[:, _LIMBS], np.nan), axis=-1))
+                pair_err.append(np.nanmedian(np.where(use[:, other][:, sides], err[:, sides], np.nan), axis=-1))
         swap_err, own_err = np.nan_to_num(pair_err[1], nan=np.inf), np.nan_to_num(pair_err[0], nan=np.inf)
-        with np.errstate(invalid="ignore"):  # both infinite: no pair, no swap
-            better = (gain * swap_err < own_err) & (own_err - swap_err > min_px)
+        with np.errstate(invalid="ignore"):  # both infinite (the pair shares nothing): inf - inf, no swap
+            better = own_err - swap_err > min_px
         swapped[:, other] = better & (ref != other)
     return swapped
 
@@ -205,7 +195,7 @@ def triangulate(
     f, v = w.shape[:2]
     swapped = np.zeros((f, v), dtype=bool)
     if config.fix_left_right and v >= 2:
-        swapped = _left_right_fixed(calibration, xy, px, w, config.swap_gain, config.swap_min_px)
+        swapped = _left_right_fixed(calibration, xy, px, w, config.swap_min_px)
         px, xy, w = swap_views(px, swapped), swap_views(xy, swapped), swap_views(w, swapped)
     use = w > 0
     points, err = _solve(calibration, xy, px, use, w)
