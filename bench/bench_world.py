@@ -227,6 +227,7 @@ def main() -> int:
     ap.add_argument("--bridge", type=Path, default=REPO, help="measure the bridge of this checkout (before/after)")
     ap.add_argument("--views", type=int, default=3, choices=range(0, len(VIEW_YAWS_DEG) + 1),
                     help="also each clip from this many calibrated cameras (0: not)")  # fmt: skip
+    ap.add_argument("--views-only", action="store_true", help="only the several-camera table (no single view)")
     args = ap.parse_args()
     MEASURED[0] = args.bridge.resolve()
     rows: dict[str, dict[str, float]] = {}
@@ -237,12 +238,14 @@ def main() -> int:
         print("export flags:", " ".join(world_flags(None, False)) or "(no body-state options: before)")
         for spec in clips(args.quick):
             name = f"{spec.clip} {spec.start_s:.0f}+{spec.duration_s:.0f}s yaw {spec.yaw_deg:.0f}"
-            rows[name] = one_clip(spec, work, args.give_height)
-            print(f"  {name}: done ({rows[name]['render_s']:.0f} s render)", json.dumps(rows[name]), flush=True)
+            if not args.views_only:
+                rows[name] = one_clip(spec, work, args.give_height)
+                done = f"  {name}: done ({rows[name]['render_s']:.0f} s render)"
+                print(done, json.dumps(rows[name]), flush=True)
             if args.views >= 2:
                 several[name] = views_clip(spec, work, args.views)
                 print(f"  {name}, {args.views} views:", json.dumps(several[name]), flush=True)
-        for name, video, n in registry_videos(args.quick):
+        for name, video, n in [] if args.views_only else registry_videos(args.quick):
             bvh = work / f"registry-{name.replace(' ', '_')}.bvh"
             motion = read_bvh(export_bvh(video, bvh, world_flags(None, False), n))
             t = np.arange(motion.num_frames) * motion.frame_time_s
