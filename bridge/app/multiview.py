@@ -116,8 +116,12 @@ def open_views(
             return
         views = _collect(streams, max_frames)
         check_views(views, texts, on_note)
-        offsets = _offsets(cal, views)
-        on_note(f"view offsets (frames, {cal.names[0]} = 0): {dict(zip(cal.names, offsets, strict=True))}")
+        if cal.synchronised:
+            offsets = [0] * len(views)
+            on_note("the calibration says the views start together: not synchronised from the motion")
+        else:
+            offsets = _offsets(cal, views)
+            on_note(f"view offsets (frames, {cal.names[0]} = 0): {dict(zip(cal.names, offsets, strict=True))}")
         fused = fuse(cal, apply_offsets(views, offsets))
         error = np.nanmedian(fused.triangulation.reprojection_px)
         on_note(

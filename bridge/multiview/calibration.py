@@ -88,6 +88,9 @@ class Calibration:
         source: the file it came from ('' when built in code).
         floor_known: False when the file did not say where the floor is (an anipose / FreeMoCap TOML): the
             triangulation then finds it under the person's feet.
+        synchronised: the cameras' videos start together, frame for frame (one trigger, a genlocked rig, or
+            rendered views; TOML ``[metadata] synchronised = true``): files are not synchronised from the motion,
+            which a short periodic motion (a run) can fool by one stride.
     """
 
     cameras: tuple[Camera, ...]
@@ -95,6 +98,7 @@ class Calibration:
     floor_m: float = 0.0
     source: str = ""
     floor_known: bool = True
+    synchronised: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -179,7 +183,12 @@ def parse_toml(text: str, where: str = "calibration") -> Calibration:
     if up.shape != (3,) or not np.isfinite(up).all() or np.linalg.norm(up) < 1e-9:
         raise BridgeError(f"{where}: [metadata] up must be 3 numbers, not all zero")
     floor = float(meta.get("floor_m", 0.0))
-    return Calibration(cameras, up / np.linalg.norm(up), floor, where, floor_known="floor_m" in meta)
+    synchronised = meta.get("synchronised", False)
+    if not isinstance(synchronised, bool):
+        raise BridgeError(f"{where}: [metadata] synchronised must be true or false")
+    return Calibration(
+        cameras, up / np.linalg.norm(up), floor, where, floor_known="floor_m" in meta, synchronised=synchronised
+    )
 
 
 def _attrs(node: ET.Element | None, keys: Sequence[str], where: str) -> list[float]:
@@ -254,6 +263,7 @@ def toml_text(calibration: Calibration) -> str:
             f"translation = {_numbers(cam.t)}\nfisheye = false\n"
         )
     floor = f"floor_m = {float(calibration.floor_m)!r}\n" if calibration.floor_known else ""
+    floor += "synchronised = true\n" if calibration.synchronised else ""
     out.append(f"[metadata]\nadjusted = false\nerror = 0.0\nup = {_numbers(calibration.up)}\n{floor}")
     return "\n".join(out)
 

@@ -2,10 +2,11 @@
 
 The same mocap frames (:func:`~bridge.testing.render.render_clip`) filmed by cameras at other yaws around the
 body (each one backs off until the clip is in view, so they stand at different distances), frame-aligned, with
-a camera TOML (:func:`~bridge.multiview.calibration.write_toml`) that says exactly where each camera is and where
-the floor is (the render's world: Y up, floor y = 0): what ``bridge export --input A --input B --calibration F``
-needs. Each camera is named after its video, so views match cameras by name. The first view is the reference:
-bridge's room frame is that camera's (:attr:`~bridge.testing.render.RenderCamera.room_yaw_rad`).
+a camera TOML (:func:`~bridge.multiview.calibration.write_toml`) that says exactly where each camera is, where
+the floor is (the render's world: Y up, floor y = 0) and that the videos start together (``synchronised``): what
+``bridge export --input A --input B --calibration F`` needs. Each camera is named after its video, so views
+match cameras by name. The first view is the reference: bridge's room frame is that camera's
+(:attr:`~bridge.testing.render.RenderCamera.room_yaw_rad`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ def render_calibration(views: Sequence[RenderedClip]) -> Calibration:
         size = (cam.width, cam.height)
         ext = cam.world_to_camera
         cameras.append(Camera(rc.video.stem, size, cam.intrinsics, np.zeros(5), ext[:3, :3], ext[:3, 3]))
-    return Calibration(tuple(cameras), np.array([0.0, 1.0, 0.0]), 0.0, source="rendered views")
+    return Calibration(
+        tuple(cameras), np.array([0.0, 1.0, 0.0]), 0.0, source="rendered views", synchronised=True
+    )  # the same mocap frames: frame-aligned
 
 
 def render_views(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -62,6 +63,16 @@ def test_toml_round_trip_and_pose2sim_layout(tmp_path: Path) -> None:
         np.testing.assert_allclose(a.R, b.R, atol=1e-12)
         np.testing.assert_allclose(a.t, b.t, atol=1e-12)
         np.testing.assert_allclose(a.dist, b.dist)
+
+
+def test_a_synchronised_rig_says_so_in_its_toml() -> None:
+    """``[metadata] synchronised = true`` (videos that start together: the files are not synchronised from the
+    motion) survives a round trip; a file without it is not synchronised; a wrong value is one line."""
+    cal = dataclasses.replace(ring(2), synchronised=True)
+    assert parse_toml(toml_text(cal)).synchronised
+    assert not parse_toml(toml_text(ring(2))).synchronised
+    with pytest.raises(BridgeError, match="synchronised must be true or false"):
+        parse_toml(toml_text(cal).replace("synchronised = true", 'synchronised = "yes"'))
 
 
 def test_anipose_style_toml_without_metadata_guesses_up_from_the_cameras() -> None:
