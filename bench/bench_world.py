@@ -187,7 +187,7 @@ def views_clip(spec: ClipSpec, work: Path, count: int) -> dict[str, float]:
     inputs = [arg for v in views for arg in ("--input", str(v.video))]
     res = bridge_cmd(
         "export", *inputs, "--calibration", str(calibration), "--bvh", str(out), "--unit", "m",
-        *(["--root-motion", "full"] if "--root-motion" in bridge_cmd("export", "--help").stdout else []),
+        *world_flags(None, False),
     )  # fmt: skip
     if res.returncode != 0:
         raise SystemExit(f"bridge export of {count} views failed on {spec.clip}:\n{res.stderr[-2000:]}")

@@ -136,14 +136,14 @@ class RootMotion:
         out = np.zeros((n_t, 2))
         times = np.arange(n_t, dtype=np.float64) / 30.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
         support = np.argmin(feet_m[:, :, :, 1] - self._flat_heights, axis=2)  # (T, F)
-        depth = feet_m[:, :, :, ::2]  # (T, F, 2 points, 2 axes: X, Z)
+        floor_xz = feet_m[:, :, :, ::2]  # (T, F, 2 points, 2 axes: X, Z)
         for k in range(n_t):
             p = placements[k]
             planted = np.array(p.planted if p is not None else (False, False), dtype=bool)
             axes = np.array([p is not None and p.source == "triangulated", True])
             dt = 0.0 if self._last_t is None else max(float(times[k]) - self._last_t, 0.0)
             self._last_t = float(times[k])
-            feet = depth[k, np.arange(len(FEET)), support[k]]  # (F, 2) the bearing points
+            feet = floor_xz[k, np.arange(len(FEET)), support[k]]  # (F, 2) the bearing points
             for f in range(len(FEET)):
                 if not planted[f]:
                     self._anchors[f] = np.nan
@@ -159,7 +159,7 @@ class RootMotion:
                 self._anchors[planted] = feet[planted] + self._correction
             self._planted = planted
             self._support = support[k].copy()
-            self._last_points = depth[k].copy()
+            self._last_points = floor_xz[k].copy()
             if planted.any():
                 self._correction = np.where(axes, np.mean((self._anchors - feet)[planted], axis=0), 0.0)
             else:

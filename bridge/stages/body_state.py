@@ -148,6 +148,11 @@ def _yaw_deg(xyz: FloatArray) -> float:
     return math.degrees(math.atan2(float(fwd[0]), float(-fwd[2])))
 
 
+def _lowest(rel: FloatArray) -> FloatArray:
+    """(2,) each foot's lowest point (ankle, heel, toe) of (33, 3) hip-centred room-axes landmarks, metres."""
+    return np.array([min(rel[i][1] for i in foot) for foot in _FEET])
+
+
 def _leg_trunk_m(xyz: FloatArray) -> float:
     legs = [
         np.linalg.norm(xyz[h] - xyz[k]) + np.linalg.norm(xyz[k] - xyz[a])
@@ -277,7 +282,7 @@ class BodyState:
         level = self._camera.level()
         rel = camera_to_room(body, level, 0.0)  # hip-centred, room axes
         hips0 = camera_to_room(hips_cam, level, 0.0)  # camera at the origin
-        foot_low = np.array([min(rel[i][1] for i in foot) for foot in _FEET])
+        foot_low = _lowest(rel)
         feet_seen = float(np.min(frame.visibility[[i for foot in _FEET for i in foot]])) >= cfg.solver_cut
         if feet_seen and not self._camera.fixed:
             lowest = min((i for foot in _FEET for i in foot), key=lambda i: rel[i][1])
@@ -292,11 +297,8 @@ class BodyState:
         ends_planted = self._contacts(
             frame.t_s, np.maximum(ends - ends.min(), above), self._across(frame, camera, hips_cam)
         )
-        foot_seen = np.array([float(np.min(frame.visibility[list(foot)])) >= cfg.soft_min for foot in _FEET])
-        planted = ends_planted.reshape(2, 2).any(axis=1) & foot_seen
-        self._planted = (bool(planted[0]), bool(planted[1]))
-        lift = self._lift(planted, heights)
-        xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, level, scale)
+        feet_planted = np.asarray(ends_planted.reshape(2, 2).any(axis=1))  # a heel or a toe
+        xyz, lift = self._stand(frame, feet_planted, float(hips[1]), heights, xyz, rel, level, scale)
         if not self._offline and self._last_t_path is not None and frame.t_s > self._last_t_path:
             hips = self._path_filter(frame.t_s, hips)  # live: the travel, One-Euro smoothed (depth wavers)
         elif not self._offline:
@@ -319,17 +321,36 @@ class BodyState:
         _, height = self._scale(xyz)  # the triangulated body is metric: only the person's height is wanted
         rel = camera_to_room(xyz, _LEVELLED, 0.0)  # hip-centred, room axes
         hips = np.asarray(given.hips_m, dtype=np.float64)
-        heights = hips[1] + np.array([min(rel[i][1] for i in foot) for foot in _FEET])
+        heights = hips[1] + _lowest(rel)
         above = heights - (cfg.step_m - cfg.contact.height_m)
         middle = np.stack([hips + rel[list(foot)].mean(axis=0) for foot in _FEET]) * np.array([1.0, 0.0, 1.0])
-        foot_seen = np.array([float(np.min(frame.visibility[list(foot)])) >= cfg.soft_min for foot in _FEET])
-        planted = self._feet_contacts(frame.t_s, np.maximum(heights - heights.min(), above), middle) & foot_seen
-        self._planted = (bool(planted[0]), bool(planted[1]))
-        lift = self._lift(planted, heights)
-        xyz = self._flat_feet(xyz, rel, float(hips[1]), planted, _LEVELLED, 1.0)
+        planted = self._feet_contacts(frame.t_s, np.maximum(heights - heights.min(), above), middle)
+        xyz, lift = self._stand(frame, planted, float(hips[1]), heights, xyz, rel, _LEVELLED, 1.0)
         placement = dataclasses.replace(given, lift_m=lift, height_m=height, planted=self._planted)
         self._last_placement = placement
         return xyz, placement
+
+    def _stand(
+        self,
+        frame: LandmarkFrame,
+        planted: npt.NDArray[np.bool_],
+        hips_y: float,
+        heights: FloatArray,
+        xyz: FloatArray,
+        rel: FloatArray,
+        level: FloatArray,
+        scale: float,
+    ) -> tuple[FloatArray, float]:
+        """What planted feet make of the frame, either placement: ``planted`` (2,) kept only for a foot the frame
+        shows (visibility ≥ ``soft_min``: one hidden foot does not stop the other), the lift above the floor
+        (:meth:`_lift`, ``heights``: each foot's lowest point above it; ``hips_y``: the hips') and the flat feet
+        (:meth:`_flat_feet`; ``rel``: hip-centred room-axes landmarks, metres)."""
+        soft_min = self.config.soft_min
+        seen = np.array([float(np.min(frame.visibility[list(foot)])) >= soft_min for foot in _FEET])
+        planted = planted & seen
+        self._planted = (bool(planted[0]), bool(planted[1]))
+        lift = self._lift(planted, heights)
+        return self._flat_feet(xyz, rel, hips_y, planted, level, scale), lift
 
     def _across(self, frame: LandmarkFrame, camera: PinholeCamera, hips_cam: FloatArray) -> FloatArray:
         """(4, 2) metres: the left heel, left toe, right heel, right toe as the image moves them, in metres
