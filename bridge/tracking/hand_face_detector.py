@@ -58,6 +58,7 @@ from bridge.core.hand_face import (
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.landmarks import PoseLandmark as L
 from bridge.tracking.config import CONCURRENCY_MODES, TrackerConfig
+from bridge.tracking.crops import Crop, cut, square
 from bridge.tracking.models import face_model_path, hand_model_path, model_load_error
 from bridge.tracking.pose_detector import PoseDetector
 from bridge.tracking.quiet import quiet_stderr
@@ -117,28 +118,6 @@ def extrapolate_blendshapes(
     return np.asarray(np.clip(w, 0.0, 1.0), dtype=np.float64)
 
 
-@dataclass(frozen=True)
-class Crop:
-    """A square region of the source image: top-left corner and side in pixels (may reach outside the image)."""
-
-    x0_px: float
-    y0_px: float
-    side_px: float
-
-    def to_image(self, xy_crop: FloatArray, image_size: tuple[int, int]) -> FloatArray:
-        """(N, 2) normalised crop coordinates → (N, 2) normalised whole-image coordinates."""
-        w, h = image_size
-        out = np.empty_like(xy_crop)
-        out[:, 0] = (self.x0_px + xy_crop[:, 0] * self.side_px) / w
-        out[:, 1] = (self.y0_px + xy_crop[:, 1] * self.side_px) / h
-        return out
-
-
-def _square(center_px: FloatArray, half_px: float) -> Crop:
-    half = max(float(half_px), 8.0)
-    return Crop(float(center_px[0]) - half, float(center_px[1]) - half, 2.0 * half)
-
-
 def face_crop(pose: LandmarkFrame) -> Crop | None:
     """Where to look for the face, from the pose's head landmarks (None: no person)."""
     if not pose.person:
@@ -147,7 +126,7 @@ def face_crop(pose: LandmarkFrame) -> Crop | None:
     ears = float(np.linalg.norm(px[L.LEFT_EAR] - px[L.RIGHT_EAR]))
     eyes = float(np.linalg.norm(px[L.LEFT_EYE] - px[L.RIGHT_EYE]))
     shoulders = float(np.linalg.norm(px[L.LEFT_SHOULDER] - px[L.RIGHT_SHOULDER]))
-    return _square(px[L.NOSE], max(1.3 * ears, 2.5 * eyes, 0.5 * shoulders))
+    return square(px[L.NOSE], max(1.3 * ears, 2.5 * eyes, 0.5 * shoulders))
 
 
 _HAND_POSE_POINTS = {
@@ -170,20 +149,8 @@ def hand_crops(pose: LandmarkFrame, min_wrist_visibility: float = 0.3) -> dict[s
         knuckles = (px[index] + px[pinky]) / 2
         hand = float(np.linalg.norm(knuckles - px[wrist]))
         forearm = float(np.linalg.norm(px[wrist] - px[elbow]))
-        out[side] = _square(knuckles, max(1.6 * hand, 0.6 * forearm, 0.02 * max(w, h)))
+        out[side] = square(knuckles, max(1.6 * hand, 0.6 * forearm, 0.02 * max(w, h)))
     return out
-
-
-def cut(rgb: npt.NDArray[np.uint8], crop: Crop, out_px: int) -> npt.NDArray[np.uint8]:
-    """The ``crop`` of the (H, W, 3) image resampled to (out_px, out_px, 3); outside the image is black."""
-    import cv2
-
-    s = out_px / crop.side_px
-    m = np.array([[s, 0.0, -crop.x0_px * s], [0.0, s, -crop.y0_px * s]])
-    interp = cv2.INTER_AREA if s < 1.0 else cv2.INTER_LINEAR
-    return np.ascontiguousarray(
-        cv2.warpAffine(rgb, m, (out_px, out_px), flags=interp, borderMode=cv2.BORDER_CONSTANT)
-    )
 
 
 def hands_from_result(result: Any, crop: Crop | None, image_size: tuple[int, int]) -> list[HandObservation]:
