@@ -56,6 +56,8 @@ class TrackerConfig:
         camera_fps: frame rate to ask a camera for (``--camera-fps``); None: its default.
         concurrency: how the hand and face models run beside the pose model (``--concurrency``; one of
             :data:`CONCURRENCY_MODES`, see :mod:`bridge.tracking.hand_face_detector`).
+        zoom: where the pose model finds nobody in the whole frame, look again in a square part of it (a person
+            too small for its detector, far from the camera: :mod:`bridge.tracking.zoom`).
     """
 
     model_path: Path | None = None
@@ -71,3 +73,4 @@ class TrackerConfig:
     camera_size: tuple[int, int] | None = None
     camera_fps: float | None = None
     concurrency: str = "threads"
+    zoom: bool = True

@@ -6,7 +6,9 @@ Model and timestamps: PoseLandmarker (Tasks API) in ``RunningMode.VIDEO``, ``num
 poses found, :class:`~bridge.tracking.person.PersonSelector` picks the person bridge follows (the same one
 throughout, see there); its ``pose_world_landmarks`` → ``world_xyz_m``, ``pose_landmarks`` → ``image_xy``,
 per-landmark ``visibility`` and ``presence``, and the person flags of :mod:`bridge.core.person`. A frame without
-the followed person is an explicit :meth:`LandmarkFrame.no_person`.
+the followed person is an explicit :meth:`LandmarkFrame.no_person`. Where the model finds nobody in the whole
+frame, a second landmarker looks in a square part of it (:mod:`bridge.tracking.zoom`: a person too small for
+the detector, far from the camera; ``TrackerConfig.zoom``).
 
 What MediaPipe already smooths (measured, mediapipe 1.2.2, pose_landmarker_full, Sports2D demo, 230 frames):
 in VIDEO mode the landmarker tracks the region of interest from the previous frame's landmarks (detector only
@@ -24,6 +26,7 @@ jitter vs. lag on top of it. ``bench/bench_tracker.py --smoothing`` repeats the 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,7 @@ from bridge.tracking.models import model_load_error, pose_model_path
 from bridge.tracking.person import Candidate, PersonConfig, PersonSelector, appearance
 from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.sources import Frame
+from bridge.tracking.zoom import ZoomSearch
 
 #: The people's colours are measured on every this-many-th pixel of their region (cheap, and enough).
 APPEARANCE_STEP = 4
@@ -53,19 +57,18 @@ class PoseDetector:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self._mp = mp
-        options = vision.PoseLandmarkerOptions(
+        self._options = functools.partial(
+            vision.PoseLandmarkerOptions,
             base_options=BaseOptions(model_asset_path=str(model)),
-            running_mode=vision.RunningMode.VIDEO,
             num_poses=max(1, int(config.num_poses)),
             min_pose_detection_confidence=config.min_detection_confidence,
             min_pose_presence_confidence=config.min_presence_confidence,
             min_tracking_confidence=config.min_tracking_confidence,
         )
-        try:
-            with quiet_stderr():
-                self._landmarker = vision.PoseLandmarker.create_from_options(options)
-        except Exception as exc:  # MediaPipe raises RuntimeError/FileNotFoundError/ValueError for bad bundles
-            raise model_load_error(model, exc) from exc
+        self._model = model
+        self._landmarker = self._create(vision.RunningMode.VIDEO)
+        self._zoom: ZoomSearch | None = None
+        self._zoom_wanted = config.zoom
         self._last_ms = -1
         self.selector = PersonSelector(PersonConfig(policy=config.person))
 
@@ -77,11 +80,30 @@ class PoseDetector:
         if ms <= self._last_ms:
             ms = self._last_ms + 1  # MediaPipe requires strictly increasing timestamps
         self._last_ms = ms
-        rgb = cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(frame.image_bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         with quiet_stderr():  # MediaPipe logs W0000 lines when it first tracks an ROI
             result = self._landmarker.detect_for_video(image, ms)
+            if result.pose_landmarks:
+                if self._zoom is not None:
+                    self._zoom.forget()
+            elif self._zoom_wanted:
+                if self._zoom is None:
+                    from mediapipe.tasks.python import vision
+
+                    self._zoom = ZoomSearch(self._create(vision.RunningMode.IMAGE))
+                result = self._zoom.find(rgb, frame.t_s) or result
         return self.follow(result, frame)
+
+    def _create(self, mode: Any) -> Any:
+        """A PoseLandmarker of this detector's model and settings in running ``mode``."""
+        from mediapipe.tasks.python import vision
+
+        try:
+            with quiet_stderr():
+                return vision.PoseLandmarker.create_from_options(self._options(running_mode=mode))
+        except Exception as exc:  # MediaPipe raises RuntimeError/FileNotFoundError/ValueError for bad bundles
+            raise model_load_error(self._model, exc) from exc
 
     def follow(self, result: Any, frame: Frame) -> LandmarkFrame:
         """The followed person's LandmarkFrame among the poses of ``result`` (:mod:`bridge.tracking.person`)."""
@@ -100,6 +122,10 @@ class PoseDetector:
 
     def close(self) -> None:
         """Release the MediaPipe graph (idempotent)."""
+        zoom, self._zoom = getattr(self, "_zoom", None), None
+        if zoom is not None:
+            with quiet_stderr():
+                zoom.close()
         landmarker = getattr(self, "_landmarker", None)
         if landmarker is not None:
             self._landmarker = None
