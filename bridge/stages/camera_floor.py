@@ -25,6 +25,24 @@ _REFRESH_FRAMES = 10
 _FLOOR_POINTS = 30
 _FLOOR_MIN_ROWS = 0.05
 _FLOOR_MAX_TURN_DEG = 12.0
+#: Foot points more than this above the lowest fifth of them stand on something (a step, a box) or are in the
+#: air: not the floor (:func:`floor_band`).
+_FLOOR_BAND_M = 0.15
+#: Standing frames the camera counts as level for before the body's up direction is believed (the body's up
+#: is a mean of this many level frames and the standing frames seen). A person climbing stands straight but
+#: leans: on rendered CMU 01_03 all 24 standing frames leaned 15–34° toward the box and put the camera's tilt
+#: 15° off (the camera's height, measured along it, then 1.1 m off at 5.5 m); walking and jumping 3–4°.
+_LEVEL_PRIOR_FRAMES = 60.0
+
+
+def floor_band(above_m: FloatArray, keep_quantile: float = 1.0) -> npt.NDArray[np.bool_]:
+    """(N,) which foot points ((N,) metres above a floor guess) stand on the floor: those no more than
+    ``_FLOOR_BAND_M`` above the lowest fifth (and in the lowest ``keep_quantile`` of them). A person who climbs
+    onto a box and stays there stands higher most of the clip: the median foot, or the lowest 60 %, put the
+    floor on the box (CMU 01_03 rendered: the floor 0.69 m too high, the hips never rose)."""
+    above = np.asarray(above_m, dtype=np.float64)
+    limit = float(np.quantile(above, 0.2)) + _FLOOR_BAND_M
+    return np.asarray(above <= min(limit, float(np.quantile(above, keep_quantile))), dtype=np.bool_)
 
 
 def floor_from_feet(points_cam_m: FloatArray, prior_up: FloatArray) -> tuple[FloatArray, float] | None:
@@ -41,9 +59,10 @@ def floor_from_feet(points_cam_m: FloatArray, prior_up: FloatArray) -> tuple[Flo
         (the up direction (3,), unit, camera frame; the camera's height above the floor, metres).
 
     A floor point ``p = z·r`` (``r = p / z``, its ray) obeys ``1 / z = w_y·r_y + w_z`` with ``w = −u / h``:
-    linear in ``w``, the noise all in ``1 / z``: weighted least squares (weights ``z²``: a relative depth error),
-    fitted again to the lowest 60 % (frames whose foot was off the floor: jumps, a step; this biases the height
-    by a few per cent, as the body's size does anyway). The camera's tilt from
+    linear in ``w``, the noise all in ``1 / z``: weighted least squares (weights ``z²``: a relative depth error)
+    of the points on the floor as ``prior_up`` sees it (:func:`floor_band`), fitted again to the lowest 60 % of
+    those on the fitted floor (frames whose foot was off the floor: jumps, a step, a box; this biases the
+    height by a few per cent, as the body's size does anyway). The camera's tilt from
     the body alone was 4–5° off on rendered walks and jumps (the floor 30–40 cm off at 4–5 m); this was 0–2° off.
     """
     p = np.asarray(points_cam_m, dtype=np.float64)
@@ -52,7 +71,8 @@ def floor_from_feet(points_cam_m: FloatArray, prior_up: FloatArray) -> tuple[Flo
         return None
     rows = p[:, 1] / p[:, 2]
     a = np.stack([rows, np.ones(len(p))], axis=1)
-    weight = p[:, 2] ** 2
+    prior = np.asarray(prior_up, dtype=np.float64) / np.linalg.norm(prior_up)
+    weight = p[:, 2] ** 2 * floor_band(p @ prior, 0.6)  # first on the floor as the prior's up sees it
     up = np.array([0.0, -1.0, 0.0])
     height = 0.0
     for _ in range(6):
@@ -65,10 +85,9 @@ def floor_from_feet(points_cam_m: FloatArray, prior_up: FloatArray) -> tuple[Flo
             return None
         up, height = -np.array([0.0, w_y, w_z]) / norm, 1.0 / norm
         above = height + p @ up
-        keep = above <= np.quantile(above, 0.6)  # the lowest 60 %: clear of the feet off the floor
+        keep = floor_band(above, 0.6)  # the lowest 60 % on the floor: clear of the feet off it
         predicted = 1.0 / np.maximum(a @ np.array([w_y, w_z]), 1e-6)  # the floor's depth at each point's row
         weight = predicted**2 * keep  # (the measured depth, noisy, would weigh its own error in)
-    prior = np.asarray(prior_up, dtype=np.float64) / np.linalg.norm(prior_up)
     if float(up @ prior) < math.cos(math.radians(_FLOOR_MAX_TURN_DEG)):
         return None
     return up, height
@@ -101,7 +120,7 @@ class CameraFloor:
         """The level rotation (:func:`level_rotation`) of the up direction known now: the floor's where the feet
         have shown one (:func:`floor_from_feet`), else the body's."""
         if self._level is None or self._fresh(0):
-            up = self.up_sum if np.linalg.norm(self.up_sum) > 1e-9 else np.array([0.0, -1.0, 0.0])
+            up = self.up_sum + _LEVEL_PRIOR_FRAMES * np.array([0.0, -1.0, 0.0])  # (camera frame: y down)
             floor = floor_from_feet(np.stack(self.feet), up) if len(self.feet) >= _FLOOR_POINTS else None
             self._floor = floor
             self._level = level_rotation(up if floor is None else floor[0])
@@ -117,8 +136,9 @@ class CameraFloor:
 
     def _height_m(self, level: FloatArray) -> float | None:
         """The camera above the floor: where the lowest foot usually is (walking, one foot is always down; a
-        jump is short): the median of the camera's height above each frame's lowest foot point."""
+        jump is short): the median of the camera's height above each frame's lowest foot point on the floor
+        (:func:`floor_band`)."""
         if not self.feet:
             return None
-        heights = -camera_to_room(np.stack(self.feet), level, 0.0)[:, 1]
-        return float(np.median(heights))
+        below = camera_to_room(np.stack(self.feet), level, 0.0)[:, 1]  # each point's height over the camera
+        return -float(np.median(below[floor_band(below - below.min())]))
