@@ -31,8 +31,9 @@ _FLOOR_BAND_M = 0.15
 #: Standing frames the camera counts as level for before the body's up direction is believed (the body's up
 #: is a mean of this many level frames and the standing frames seen). A person climbing stands straight but
 #: leans: on rendered CMU 01_03 all 24 standing frames leaned 15–34° toward the box and put the camera's tilt
-#: 15° off (the camera's height, measured along it, then 1.1 m off at 5.5 m); walking and jumping 3–4°.
-_LEVEL_PRIOR_FRAMES = 60.0
+#: 15° off (the camera's height, measured along it, then 1.1 m off at 5.5 m); walking and jumping 3–4° (the
+#: rendered cameras look 3° down). Where the feet fit a floor (:func:`floor_from_feet`) that decides the tilt.
+_LEVEL_PRIOR_FRAMES = 150.0
 
 
 def floor_band(above_m: FloatArray, keep_quantile: float = 1.0) -> npt.NDArray[np.bool_]:

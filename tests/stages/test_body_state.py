@@ -166,6 +166,29 @@ def test_the_floor_comes_back_from_feet_whose_depth_wavers() -> None:
     assert floor_from_feet(one_spot, np.array([0.0, -1.0, 0.0])) is None
 
 
+def test_a_person_on_a_box_most_of_the_clip_does_not_lift_the_floor() -> None:
+    """A level camera 1.2 m up; the feet 5.0–5.6 m away (too little spread of depth to fit the floor's tilt),
+    a third of the frames on the floor, the rest on a 0.7 m box, depths off by 4 % a frame; the 24 frames that
+    look like standing lean 15° toward the camera (a climber). The camera's height over the floor comes back
+    within the tilt those frames still leave (the median foot, on the box, said 0.5 m; believing the lean, 1.9)."""
+    from collections import deque
+
+    from bridge.stages.camera_floor import CameraFloor
+
+    rng = np.random.default_rng(7)
+    n = 270
+    depth = rng.uniform(5.0, 5.6, n)
+    on_box = np.arange(n) >= n // 3
+    points = np.stack([rng.uniform(-0.3, 0.3, n), 1.2 - 0.7 * on_box, depth], axis=1)  # camera frame, y down
+    points *= (1.0 + rng.normal(0.0, 0.04, n))[:, None]
+    lean = np.radians(15.0)
+    up_sum = 24 * np.array([0.0, -np.cos(lean), -np.sin(lean)])
+    camera = CameraFloor(up_sum=up_sum, feet=deque(points, maxlen=600), fixed=True)
+    assert camera.height_m() == pytest.approx(1.2, abs=0.25)
+    level = CameraFloor(feet=deque(points, maxlen=600), fixed=True)  # no standing frame: the camera level
+    assert level.height_m() == pytest.approx(1.2, abs=0.05)
+
+
 def test_a_triangulated_placement_is_kept_and_its_feet_say_which_are_planted() -> None:
     """Several calibrated cameras placed the body (:mod:`bridge.multiview.fuse`: metric landmarks, the hips over
     the calibrated floor): the stage keeps that placement (one camera's model would put the body where its image
