@@ -39,7 +39,7 @@ from bridge.tracking.models import model_load_error, pose_model_path
 from bridge.tracking.person import Candidate, PersonConfig, PersonSelector, appearance
 from bridge.tracking.quiet import quiet_stderr
 from bridge.tracking.sources import Frame
-from bridge.tracking.zoom import ZoomSearch
+from bridge.tracking.zoom import ZoomSearch, agrees
 
 #: The people's colours are measured on every this-many-th pixel of their region (cheap, and enough).
 APPEARANCE_STEP = 4
@@ -85,8 +85,12 @@ class PoseDetector:
         with quiet_stderr():  # MediaPipe logs W0000 lines when it first tracks an ROI
             result = self._landmarker.detect_for_video(image, ms)
             if result.pose_landmarks:
-                if self._zoom is not None:
-                    self._zoom.forget()
+                if self._zoom is not None and self._zoom.following(frame.t_s):  # the hand-over: see zoom
+                    second = self._zoom.find(rgb, frame.t_s)
+                    if second is None or agrees(result, second, frame.image_size, self._zoom.config):
+                        self._zoom.forget()
+                    else:
+                        result = second
             elif self._zoom_wanted:
                 if self._zoom is None:
                     from mediapipe.tasks.python import vision

@@ -18,7 +18,11 @@ So where the pose model finds nobody on the whole frame, :class:`ZoomSearch` run
 
 A person found there is mapped back to the whole frame's normalised coordinates (world landmarks, hip-centred
 metres, do not depend on the crop); the tracker goes on trying the whole frame first, so once the person is
-large enough MediaPipe's own tracking (VIDEO mode) takes over again.
+large enough MediaPipe's own tracking (VIDEO mode) takes over again. It takes over only where it agrees with the
+second look (:func:`agrees`): the pose model's first frames after it finds a person are its least stable (the
+Sports2D demo's frames 3 and 5 put the man's heels 100–200 px low while the square placed them right), so
+while the second look follows someone it runs beside the whole frame, and its pose is kept where the two
+differ.
 """
 
 from __future__ import annotations
@@ -45,12 +49,15 @@ class ZoomConfig:
         follow_margin: the side of that square over the larger side of the person's box.
         min_side_frac: the smallest square, as a fraction of the frame's shorter side.
         max_side_px: squares larger than this are resampled down to it (the model's inputs are 224–256 px).
+        agree_frac: the hand-over (:func:`agrees`): how far, over the person's height, the whole frame's pose may
+            lie from the second look's for the whole frame to take over.
     """
 
     follow_s: float = 0.5
     follow_margin: float = 1.8
     min_side_frac: float = 0.3
     max_side_px: int = 512
+    agree_frac: float = 0.15
 
 
 def tiles(image_size: tuple[int, int], levels: int = 2) -> list[Crop]:
@@ -95,6 +102,23 @@ def map_result(result: Any, crop: Crop, image_size: tuple[int, int]) -> Any:
     return dataclasses.replace(result, pose_landmarks=poses)
 
 
+def _pose_xy(pose: Any) -> FloatArray:
+    return np.array([(p.x, p.y) for p in pose], dtype=np.float64)
+
+
+def agrees(result: Any, second: Any, image_size: tuple[int, int], config: ZoomConfig) -> bool:
+    """Whether one of the whole frame's poses (``result``) lies where the second look's first pose (``second``,
+    whole-frame coordinates) does: 90 % of the landmarks within ``agree_frac`` of that pose's box height."""
+    size = np.asarray(image_size, dtype=np.float64)
+    seen = _pose_xy(second.pose_landmarks[0]) * size
+    tall = max(float(np.ptp(seen[:, 1])), 1.0)
+    for pose in result.pose_landmarks or []:
+        off = np.linalg.norm(_pose_xy(pose) * size - seen, axis=1)
+        if float(np.quantile(off, 0.9)) <= config.agree_frac * tall:
+            return True
+    return False
+
+
 class ZoomSearch:
     """The second look (see the module docstring) with its own landmarker: ``landmarker`` is a MediaPipe
     ``PoseLandmarker`` in IMAGE mode; the search closes it."""
@@ -104,6 +128,10 @@ class ZoomSearch:
         self._landmarker = landmarker
         self._next_tile = 0
         self._seen: tuple[float, FloatArray] | None = None  # (time, normalised landmarks) of the last find
+
+    def following(self, t_s: float) -> bool:
+        """Whether a person was found in a square lately (within ``follow_s`` of ``t_s``)."""
+        return self._seen is not None and t_s - self._seen[0] <= self.config.follow_s
 
     def forget(self) -> None:
         """The whole frame shows the person again: look in the tiles next time."""
@@ -115,7 +143,8 @@ class ZoomSearch:
         import mediapipe as mp
 
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
-        if self._seen is not None and t_s - self._seen[0] <= self.config.follow_s:
+        if self.following(t_s):
+            assert self._seen is not None
             crop = person_square(self._seen[1], size, self.config)
         else:
             self._seen = None
@@ -129,7 +158,7 @@ class ZoomSearch:
             self._seen = None
             return None
         mapped = map_result(result, crop, size)
-        self._seen = (t_s, np.array([(p.x, p.y) for p in mapped.pose_landmarks[0]], dtype=np.float64))
+        self._seen = (t_s, _pose_xy(mapped.pose_landmarks[0]))
         return mapped
 
     def close(self) -> None:
