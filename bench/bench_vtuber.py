@@ -8,6 +8,9 @@ Part 2, where the time goes and whether concurrency pays: in this process, over 
 then face), ``threads`` (pose, then hands ‖ face) and ``pipelined`` (pose ‖ hands ‖ face, crops from the previous
 frame's pose). Also the per-model costs (ms per frame) measured in the sequential run.
 
+Part 1 also runs ``--hand-every 2 --face-every 2`` (each hand's model and the face model on every other frame)
+with both concurrency modes; part 3 measures each lever's agreement with the default.
+
 Usage: ``python bench/bench_vtuber.py [--frames N]``. Numbers depend on the machine and its load; the ratios
 printed come from one run.
 """
@@ -31,11 +34,13 @@ PARTS = (("body",), ("body", "hands"), ("body", "hands", "face"))
 
 
 def product_fps(
-    video: Path, track: tuple[str, ...], max_frames: int, concurrency: str = "threads"
+    video: Path, track: tuple[str, ...], max_frames: int, concurrency: str = "threads", every: int = 1
 ) -> tuple[float, int, int, int]:
-    """(fps, frames, frames with a hand, frames with a face) through the tracker process."""
+    """(fps, frames, frames with a hand, frames with a face) through the tracker process (``every``: the hand
+    and face models' ``--hand-every`` / ``--face-every``)."""
     n = hands = faces = 0
-    with open_landmarks(str(video), TrackerConfig(track=track, concurrency=concurrency)) as (_, frames):
+    config = TrackerConfig(track=track, concurrency=concurrency, hand_every=every, face_every=every)
+    with open_landmarks(str(video), config) as (_, frames):
         t0 = time.perf_counter()
         for frame in frames:
             n += 1
@@ -84,6 +89,8 @@ LEVERS = {
     "hand reuse 2": VtuberConfig(hand_reuse_frames=2),
     "face every 2": VtuberConfig(face_every=2),
     "both": VtuberConfig(hand_reuse_frames=2, face_every=2),
+    "hand every 2": VtuberConfig(hand_every=2),
+    "hand+face 2": VtuberConfig(hand_every=2, face_every=2),
 }
 
 
@@ -146,9 +153,11 @@ def main() -> int:
         base = base or fps
         print(f"  --track {','.join(track):<16} {fps:6.1f} fps  ({n} frames; hands in {hands}, face in {faces}) "
               f"ratio to body only {fps / base:.2f}")  # fmt: skip
-    fps, n, hands, faces = product_fps(video, PARTS[2], args.frames, "pipelined")
-    print(f"  --track {','.join(PARTS[2])} --concurrency pipelined {fps:6.1f} fps  ({n} frames; hands in {hands}, "
-          f"face in {faces}) ratio to body only {fps / (base or fps):.2f}")  # fmt: skip
+    for mode, every in (("pipelined", 1), ("threads", 2), ("pipelined", 2)):
+        fps, n, hands, faces = product_fps(video, PARTS[2], args.frames, mode, every)
+        flags = f" --hand-every {every} --face-every {every}" if every > 1 else ""
+        print(f"  --track {','.join(PARTS[2])} --concurrency {mode}{flags} {fps:6.1f} fps  ({n} frames; hands in "
+              f"{hands}, face in {faces}) ratio to body only {fps / (base or fps):.2f}")  # fmt: skip
     images = decode_all(video, min(args.frames, 120))
     print(f"\n2. body+hands+face in this process over {len(images)} pre-decoded frames:")
     costs = model_costs_ms(images)

@@ -148,6 +148,16 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         "(all three at once, the crops placed by the previous frame's pose: about 1.4x the frame rate, fewer "
         "hands found in fast motion) or sequential",
     )
+    group.add_argument(
+        "--hand-every", metavar="N", type=int_in(1, 10, "frames"), default=1,
+        help="with hands: run each hand's model on every N-th frame only, the two hands on different frames "
+        "(2: one hand a frame), the other frames moving its last fingers with the wrist (default 1)",
+    )  # fmt: skip
+    group.add_argument(
+        "--face-every", metavar="N", type=int_in(1, 10, "frames"), default=1,
+        help="with face: run the face model on every N-th frame only, the expressions in between extrapolated "
+        "from its last two results (default 1)",
+    )  # fmt: skip
     add_person_args(group)
     group.add_argument(
         "--camera-size", metavar="WxH", type=_camera_size, default=None,
@@ -202,6 +212,8 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         camera_size=getattr(args, "camera_size", None),
         camera_fps=getattr(args, "camera_fps", None),
         concurrency=getattr(args, "concurrency", "threads"),
+        hand_every=getattr(args, "hand_every", 1),
+        face_every=getattr(args, "face_every", 1),
     )
 
 

@@ -56,6 +56,8 @@ class TrackerConfig:
         camera_fps: frame rate to ask a camera for (``--camera-fps``); None: its default.
         concurrency: how the hand and face models run beside the pose model (``--concurrency``; one of
             :data:`CONCURRENCY_MODES`, see :mod:`bridge.tracking.hand_face_detector`).
+        hand_every, face_every: run each hand's model / the face model on every N-th frame only
+            (``--hand-every``, ``--face-every``; :class:`~bridge.tracking.hand_face_detector.VtuberConfig`).
         zoom: where the pose model finds nobody in the whole frame, look again in a square part of it (a person
             too small for its detector, far from the camera: :mod:`bridge.tracking.zoom`).
     """
@@ -73,4 +75,6 @@ class TrackerConfig:
     camera_size: tuple[int, int] | None = None
     camera_fps: float | None = None
     concurrency: str = "threads"
+    hand_every: int = 1
+    face_every: int = 1
     zoom: bool = True

@@ -86,6 +86,10 @@ class VtuberConfig:
             result, moved with the wrist, for up to this many frames in a row instead of running the hand model;
             0 = run it every frame.
         hand_still_frac: see ``hand_reuse_frames``.
+        hand_every: run each hand's model on every N-th frame only, the two hands on different frames
+            (with 2: one hand a frame); in between, a hand's last result moved with its wrist, as
+            ``hand_reuse_frames`` does (a hand not found lately is looked for on its own frames only).
+            1 = every frame.
         face_every: run the face model on every N-th frame only; in between, the blend shapes are extrapolated
             from its last two results (:func:`extrapolate_blendshapes`, bounded to [0, 1]) and the head
             transform is held. 1 = every frame.
@@ -102,6 +106,7 @@ class VtuberConfig:
     concurrency: str = "threads"
     hand_reuse_frames: int = 0
     hand_still_frac: float = 0.04
+    hand_every: int = 1
     face_every: int = 1
 
 
@@ -220,6 +225,7 @@ class HandFaceDetector:
         self._last_hand: dict[str, tuple[FloatArray, HandObservation, int]] = {}
         self._faces: list[tuple[float, FaceResult]] = []  # the face model's last two results
         self._face_frames = 0
+        self._hand_frames = 0
         #: how often each model ran (for the benchmarks and tests): "hand" (per crop), "face".
         self.model_runs: dict[str, int] = {"hand": 0, "face": 0}
         if config.hands:
@@ -282,12 +288,18 @@ class HandFaceDetector:
             crops = hand_crops(pose, self.config.min_wrist_visibility)
             for side in [s for s in self._last_hand if s not in crops]:
                 del self._last_hand[side]
+            every = max(int(self.config.hand_every), 1)
+            self._hand_frames += 1
             for side, crop in crops.items():
                 anchor = pose.image_xy[list(_HAND_POSE_POINTS[side][1:])] * px
-                reused = self._reused_hand(side, anchor, crop, size)
+                stagger = 0 if side == "Left" else every // 2  # the two hands' models on different frames
+                due = (self._hand_frames + stagger) % every == 0
+                reused = self._reused_hand(side, anchor, crop, size, held=not due)
                 if reused is not None:
                     if not any(np.linalg.norm(reused.image_xy[0] - h.image_xy[0]) < 1e-3 for h in found):
                         found.append(reused)
+                    continue
+                if not due:  # a hand not found lately is looked for on its own frames only
                     continue
                 ms = max(int(round(pose.t_s * 1000.0)), self._side_ms[side] + 1)  # strictly increasing
                 self._side_ms[side] = ms
@@ -306,15 +318,17 @@ class HandFaceDetector:
         return HandsResult(tuple(found))
 
     def _reused_hand(
-        self, side: str, anchor_px: FloatArray, crop: Crop, size: tuple[int, int]
+        self, side: str, anchor_px: FloatArray, crop: Crop, size: tuple[int, int], held: bool = False
     ) -> HandObservation | None:
-        """The side's last hand, moved with the wrist, if it may be reused (see ``hand_reuse_frames``)."""
+        """The side's last hand, moved with the wrist, if it may be reused (see ``hand_reuse_frames``; ``held``:
+        this frame is not the hand's under ``hand_every``, so it is reused whether it moved or not)."""
         last = self._last_hand.get(side)
-        if last is None or self.config.hand_reuse_frames <= 0:
+        if last is None or (self.config.hand_reuse_frames <= 0 and not held):
             return None
         before_px, hand, reused = last
         moved_px = float(np.max(np.linalg.norm(anchor_px - before_px, axis=1)))
-        if reused >= self.config.hand_reuse_frames or moved_px > self.config.hand_still_frac * crop.side_px:
+        still = moved_px <= self.config.hand_still_frac * crop.side_px
+        if not held and (reused >= self.config.hand_reuse_frames or not still):
             return None
         self._last_hand[side] = (before_px, hand, reused + 1)
         shift = (anchor_px[0] - before_px[0]) / np.asarray(size, dtype=np.float64)
@@ -364,7 +378,11 @@ class VtuberDetector:
         track = tracker_config.track
         if config is None:
             config = VtuberConfig(
-                hands="hands" in track, face="face" in track, concurrency=tracker_config.concurrency
+                hands="hands" in track,
+                face="face" in track,
+                concurrency=tracker_config.concurrency,
+                hand_every=tracker_config.hand_every,
+                face_every=tracker_config.face_every,
             )
         if config.concurrency not in CONCURRENCY_MODES:
             raise BridgeError(f"unknown concurrency {config.concurrency!r}; use one of {CONCURRENCY_MODES}")
