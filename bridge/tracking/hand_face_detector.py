@@ -32,8 +32,11 @@ Concurrency (``VtuberConfig.concurrency``):
 ``bench/bench_vtuber.py`` measures them. On this project's 2-core machine (busy with other jobs), Sports2D demo,
 body+hands+face over pre-decoded frames: sequential 8.1 fps, threads 11.4 fps (1.42×), pipelined 9.9 fps
 (1.22×); median cost per frame: pose 34 ms, both hand crops 42 ms, face crop 10 ms. MediaPipe's graphs leave
-gaps a second graph can fill even on two cores, so ``threads`` is the default. Through the tracker process:
-body only 28.6 fps, body+hands 15.4 fps (0.54), body+hands+face 13.5 fps (0.47).
+gaps a second graph can fill even on two cores. Through the tracker process on a quieter machine (issue 18,
+one run): body only 42.4 fps, body+hands+face with threads 22.8 (0.54), pipelined 29.3 (0.69), pipelined with
+each hand every other frame (``hand_every=2``) 40.6 (0.96). ``VtuberConfig``'s own defaults (threads, every
+frame) are the plain detector's; the tracker's defaults (``pipelined``, ``hand_every=2``) are set by
+:class:`~bridge.tracking.config.TrackerConfig` and the CLI.
 """
 
 from __future__ import annotations

@@ -158,13 +158,14 @@ def test_commands_share_the_input_options() -> None:
 
 
 def test_the_hand_and_face_levers_reach_the_tracker() -> None:
-    """``--hand-every`` / ``--face-every`` land in the tracker's config (default 1); 0 is argparse's error."""
+    """``--hand-every`` / ``--face-every`` land in the tracker's config (defaults 2 and 1, with ``pipelined``);
+    0 is argparse's error."""
     parser = cli.build_parser()
     args = parser.parse_args(["stream", "--track", "body,hands,face", "--hand-every", "2", "--face-every", "3"])
     config = tracker_config_from_args(args)
     assert (config.hand_every, config.face_every) == (2, 3)
     plain = tracker_config_from_args(parser.parse_args(["stream"]))
-    assert (plain.hand_every, plain.face_every) == (1, 1)
+    assert (plain.hand_every, plain.face_every, plain.concurrency) == (2, 1, "pipelined")
     with pytest.raises(SystemExit):
         parser.parse_args(["stream", "--hand-every", "0"])
 
