@@ -32,7 +32,8 @@
    (:meth:`BodyState._flat_feet`).
 
 The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
-all of it first, the hips' path then low-passed zero-phase) for ``export``/``batch``.
+all of it first, the person published from the first frame of each confident streak rather than its last, the
+hips' path then low-passed zero-phase) for ``export``/``batch``.
 """
 
 from __future__ import annotations
@@ -197,10 +198,13 @@ class BodyState:
         self._sizes = RunningMedian(60)
         self._lengths: dict[tuple[L, L], RunningMedian] = {b: RunningMedian(60) for b in _LIMB_BONES}
         self._ever_started = False  # the clip's first start is the strict one (MediaPipe's least stable frames)
+        self._starts_s: list[float] = []  # the first frame of each confident streak that started the person
+        self._early_starts: frozenset[float] = frozenset()  # offline: those of the whole clip (start there)
         self._forget_person()
 
     def _forget_person(self) -> None:
         self._streak = 0
+        self._streak_from_s = math.nan
         self._last_yaw: float | None = None
         self._started_s: float | None = None
         self._last_seen_s = -math.inf
@@ -435,12 +439,17 @@ class BodyState:
             return frame
         self._last_seen_s = frame.t_s
         if self._started_s is None:
-            self._streak = self._streak + 1 if self._confident(frame) else 0
-            if self._streak < (cfg.restart_frames if self._ever_started else cfg.startup_frames):
+            confident = self._confident(frame)
+            self._streak = self._streak + 1 if confident else 0
+            if self._streak == 1:
+                self._streak_from_s = frame.t_s
+            early = confident and frame.t_s in self._early_starts  # offline: the streak is known to hold
+            if not early and self._streak < (cfg.restart_frames if self._ever_started else cfg.startup_frames):
                 held = LandmarkFrame.no_person(frame.t_s, frame.image_size, frame.frame_index)
                 return held.replace(flags={**frame.flags, STARTING_FLAG: True}, hands=frame.hands, face=frame.face)
             self._started_s = frame.t_s
             self._ever_started = True
+            self._starts_s.append(self._streak_from_s)
         xyz, vis = frame.world_xyz_m, frame.visibility
         xyz, vis = self._soften(xyz, vis)
         fixed = (LEG_OK, LEG_OK)
@@ -458,11 +467,14 @@ class BodyState:
 
     def offline(self, frames: Sequence[LandmarkFrame]) -> list[LandmarkFrame]:
         """A whole clip: the camera's tilt and floor from all of it first, then every frame with them fixed, the
-        hips' path and lift low-passed zero-phase (``lowpass_hz``) over each run of placed frames."""
+        hips' path and lift low-passed zero-phase (``lowpass_hz``) over each run of placed frames. The person
+        starts at the first frame of each confident streak (the live stage, which cannot look ahead, waits for
+        the streak's last: a runner it held moved on 85 cm by then)."""
         probe = BodyState(self.config)
         for frame in frames:
             probe(frame)
         self.reset()
+        self._early_starts = frozenset(probe._starts_s)
         self._camera = CameraFloor(up_sum=probe._camera.up_sum, feet=probe._camera.feet, fixed=True)
         self._slope_seed = list(probe._all_slopes)
         self._offline = True

@@ -117,6 +117,27 @@ def test_no_pose_until_a_confident_start_then_it_eases_in() -> None:
     assert out[-1].placement.lift_m == pytest.approx(0.0, abs=0.01)
 
 
+def test_offline_starts_at_the_first_frame_of_the_confident_streak() -> None:
+    """Live, the person is published once ``startup_frames`` confident frames in a row were seen (frame 6 here);
+    offline the whole clip is known, so the streak's first frame (4) is published, and after the person is lost
+    for over a second the restart's first frame too (a runner held back six frames had moved on 85 cm)."""
+    xyz = _standing(0.05)
+    vis = [0.3 if k < 4 else 0.95 for k in range(20)] + [0.95] * 20
+    frames = [_frame(k / 30, xyz, vis=v) for k, v in enumerate(vis)]
+    later = [f.t_s for f in frames[20:]]  # nobody for 20 frames (over a second after the last), then a restart
+    frames = frames[:20] + [LandmarkFrame.no_person(t + 0.7, (640, 480)) for t in later]
+    frames += [_frame(t + 1.4, xyz) for t in later]
+    config = BodyStateConfig(startup_frames=3, restart_frames=3)
+    stage = BodyState(config)
+    live = [stage(f).person for f in frames]
+    offline = [f.person for f in BodyState(config).offline(frames)]
+    assert live.index(True) == 6 and offline.index(True) == 4
+    assert live[40:].index(True) == 2 and offline[40:].index(True) == 0
+    assert offline[4:20] == [True] * 16 and not any(offline[20:40])
+    placed = BodyState(config).offline(frames)[4].placement
+    assert placed is not None and placed.hips_m[2] == pytest.approx(-3.0, abs=0.05)
+
+
 def test_planted_feet_are_found_from_the_image_while_the_depth_guess_wavers() -> None:
     """A person standing still whose metric shape wavers from frame to frame (so the depth of the body, from its
     size, wavers by decimetres, as a single camera's does): both feet are planted. Then the left foot slides
