@@ -9,7 +9,9 @@ folder), then:
    the 2-D error of its landmarks against the projected truth (median px; % of the nose-to-heel height);
 2. **export**: ``python -m bridge export VIDEO --bvh OUT --unit m`` (plus ``--root-motion full --fov <the
    camera's>`` when this bridge has those options; ``--give-height`` adds ``--height``), and every metric of
-   :mod:`bridge.testing.world_metrics_bvh` of the BVH against the truth;
+   :mod:`bridge.testing.world_metrics_bvh` of the BVH against the truth, in the person's scale (bridge
+   scales the body and its travel to the rig it drives, 1.72 m: the output is multiplied by the true height
+   over the rig's, 0.97 for the 1.67 m body; ``r.rig`` gives the root path as the file has it);
 3. **live**: ``python -m bridge stream --input VIDEO --record-bvh OUT`` (the causal path, paced like a
    camera): its lag behind the truth (hinge flexion cross-correlation).
 
@@ -155,6 +157,26 @@ def start_offset_s(motion: BvhMotion, truth: RenderTruth) -> float:
     return 0.0
 
 
+def person_scale() -> float:
+    """The true body's height over the default rig's: bridge scales the travel (and the body) to the rig it
+    drives (1.72 m), so its output is measured in the person's metres after multiplying by this (the known
+    ratio, not bridge's estimate of the person's height, whose error still counts)."""
+    from bridge.core.rig import load_rig
+
+    return float(load_body().rest_xyz_m[:, 1].max()) / load_rig().height_m
+
+
+def measured(motion: BvhMotion, truth: RenderTruth, fps: float) -> dict[str, float]:
+    """Every metric of an exported BVH against the truth, in the person's scale; ``root_avatar_*``: the root
+    path in the rig's own scale, as the file has it."""
+    t = truth.t_s - start_offset_s(motion, truth)
+    ref, yaw = truth_track(truth), truth.camera.room_yaw_rad
+    row = truth_metrics(bvh_track(motion, t, unit_m=person_scale()), ref, truth.contacts, fps, yaw)
+    avatar = truth_metrics(bvh_track(motion, t), ref, truth.contacts, fps, yaw)
+    row["root_avatar_mean_cm"], row["root_avatar_max_cm"] = avatar["root_mean_cm"], avatar["root_max_cm"]
+    return row
+
+
 def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
     t0 = time.perf_counter()
     rc = render_clip(spec)
@@ -164,8 +186,7 @@ def one_clip(spec: ClipSpec, work: Path, give_height: bool) -> dict[str, float]:
     row: dict[str, float] = {"render_s": t_render, **detection(rc)}
     bvh = export_bvh(rc.video, work / f"{spec.key()}.bvh", world_flags(truth, give_height))
     ref = truth_track(truth)
-    out = bvh_track(read_bvh(bvh), truth.t_s - start_offset_s(read_bvh(bvh), truth))
-    row.update(truth_metrics(out, ref, truth.contacts, fps, truth.camera.room_yaw_rad))
+    row.update(measured(read_bvh(bvh), truth, fps))
     truth_alone = lone_metrics(ref, fps)
     row["truth_hinge_frames"] = truth_alone["hinge_frames"]
     live = live_bvh(rc.video, work / f"{spec.key()}-live.bvh", fps)
@@ -191,16 +212,14 @@ def views_clip(spec: ClipSpec, work: Path, count: int) -> dict[str, float]:
     )  # fmt: skip
     if res.returncode != 0:
         raise SystemExit(f"bridge export of {count} views failed on {spec.clip}:\n{res.stderr[-2000:]}")
-    motion = read_bvh(out)
-    track = bvh_track(motion, truth.t_s - start_offset_s(motion, truth))
-    return truth_metrics(track, truth_track(truth), truth.contacts, spec.fps, truth.camera.room_yaw_rad)
+    return measured(read_bvh(out), truth, spec.fps)
 
 
 COLUMNS = (
     ("detected_pct", "det%", "{:5.1f}"), ("px_body", "px", "{:4.1f}"), ("pct_height_body", "%h", "{:4.1f}"),
     ("world_cm", "mpw cm", "{:6.1f}"), ("root_mean_cm", "root cm", "{:6.1f}"), ("root_max_cm", "max", "{:6.1f}"),
     ("hips_rise_cm", "rise", "{:5.0f}"), ("hips_rise_true_cm", "/true", "{:5.0f}"),
-    ("root_facing_mean_cm", "r.fac", "{:5.1f}"),
+    ("root_facing_mean_cm", "r.fac", "{:5.1f}"), ("root_avatar_mean_cm", "r.rig", "{:5.1f}"),
     ("skate_mean_cm", "skate", "{:5.1f}"), ("skate_max_cm", "max", "{:5.1f}"),
     ("skate_true_cm", "/true", "{:5.1f}"),
     ("slide_mean_cm", "slide", "{:5.1f}"), ("slide_true_cm", "/true", "{:5.1f}"), ("contacts", "n", "{:3.0f}"),
@@ -253,7 +272,9 @@ def main() -> int:
     print("\nrendered ground truth (det: MediaPipe on the render; px, %h: median 2-D error of the 12 limb joints;")
     print("mpw: median distance of MediaPipe's world landmarks of those joints from the truth, hip-centred;")
     print("root: hips path error in the camera's room frame after aligning the first second (r.fac: turned by")
-    print("the pelvis' heading instead, which counts a heading error as path error); rise: hips' height range;")
+    print("the pelvis' heading instead, which counts a heading error as path error; r.rig: in the rig's scale,")
+    print("as the file has it, where every other figure is in the person's: × true height / rig height);")
+    print("rise: hips' height range;")
     print("skate: ankle travel per true contact (the truth's own beside it: a walking foot rolls); slide: the")
     print("bearing point's (ankle or ball) slide per contact; floor: deepest point below the floor and frames")
     print("> 1 cm; hinge: frames with a knee or")
