@@ -53,6 +53,7 @@ from bridge.core.landmarks import PoseLandmark as L
 from bridge.core.one_euro import OneEuroFilter
 from bridge.core.pose import BonePose
 from bridge.core.rig import Rig
+from bridge.core.rotations import norm
 from bridge.core.running_median import RunningMedian
 from bridge.stages.camera_floor import CameraFloor
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
@@ -92,6 +93,16 @@ _LIMB_BONES = (
 )  # fmt: skip
 #: Standing height over (hip→knee→ankle + hips mid→shoulders mid): 1 / 0.78 (Winter's segment proportions).
 _HEIGHT_PER_LEG_TRUNK = 1.0 / 0.78
+#: Thighs and shanks (from, to) and the legs' joints (hips, knees, ankles; left, right), for array lookups.
+_LEG_SEGMENTS = np.array(
+    [
+        [L.LEFT_HIP, L.LEFT_KNEE],
+        [L.LEFT_KNEE, L.LEFT_ANKLE],
+        [L.RIGHT_HIP, L.RIGHT_KNEE],
+        [L.RIGHT_KNEE, L.RIGHT_ANKLE],
+    ]
+)
+_LEG_JOINTS = np.array([[L.LEFT_HIP, L.RIGHT_HIP], [L.LEFT_KNEE, L.RIGHT_KNEE], [L.LEFT_ANKLE, L.RIGHT_ANKLE]])
 #: The level rotation of landmarks already in a levelled camera frame (triangulated: y along gravity).
 _LEVELLED = np.eye(3)
 
@@ -155,14 +166,11 @@ def _lowest(rel: FloatArray) -> FloatArray:
 
 
 def _leg_trunk_m(xyz: FloatArray) -> float:
-    legs = [
-        np.linalg.norm(xyz[h] - xyz[k]) + np.linalg.norm(xyz[k] - xyz[a])
-        for h, k, a in ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE))
-    ]
-    trunk = np.linalg.norm(
-        0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER]) - 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
-    )
-    return float(np.mean(legs) + trunk)
+    """Metres: the mean leg (hip → knee → ankle) plus the trunk (hips mid → shoulders mid) of (33, 3) landmarks."""
+    segments = xyz[_LEG_SEGMENTS[:, 1]] - xyz[_LEG_SEGMENTS[:, 0]]  # (4, 3): thighs and shanks
+    trunk = 0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER] - xyz[L.LEFT_HIP] - xyz[L.RIGHT_HIP])
+    lengths = norm(np.vstack([segments, trunk]))
+    return float(0.5 * lengths[:4].sum() + lengths[4])
 
 
 def _standing_up(xyz: FloatArray) -> FloatArray | None:
@@ -171,15 +179,15 @@ def _standing_up(xyz: FloatArray) -> FloatArray | None:
     mid_hip = 0.5 * (xyz[L.LEFT_HIP] + xyz[L.RIGHT_HIP])
     mid_ankle = 0.5 * (xyz[L.LEFT_ANKLE] + xyz[L.RIGHT_ANKLE])
     mid_shoulder = 0.5 * (xyz[L.LEFT_SHOULDER] + xyz[L.RIGHT_SHOULDER])
-    for h, k, a in ((L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE), (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)):
-        if float(knee_bend(xyz[h], xyz[k], xyz[a])[2]) > 20.0:
-            return None
-    legs, trunk = mid_hip - mid_ankle, mid_shoulder - mid_hip
-    cos = np.dot(legs, trunk) / max(np.linalg.norm(legs) * np.linalg.norm(trunk), 1e-9)
+    legs = xyz[_LEG_JOINTS]  # (3, 2, 3): hips, knees, ankles of both legs
+    if float(knee_bend(legs[0], legs[1], legs[2])[2].max()) > 20.0:
+        return None
+    along, trunk = mid_hip - mid_ankle, mid_shoulder - mid_hip
+    cos = float(along @ trunk) / max(math.sqrt(float(along @ along) * float(trunk @ trunk)), 1e-9)
     if cos < math.cos(math.radians(20.0)):
         return None
     up = mid_shoulder - mid_ankle
-    return np.asarray(up / np.linalg.norm(up), dtype=np.float64)
+    return np.asarray(up / math.sqrt(float(up @ up)), dtype=np.float64)
 
 
 class BodyState:

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bridge.core.landmarks import PoseLandmark as L
+from bridge.core.rotations import cross, norm
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -48,14 +49,15 @@ class PlausibleConfig:
 
 
 def _unit(v: FloatArray) -> FloatArray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = norm(np.asarray(v, dtype=np.float64))[..., None]  # (not np.linalg.norm: its wrapper costs more here)
     return np.asarray(v / np.where(n > 1e-12, n, 1.0), dtype=np.float64)
 
 
 def pelvis_forward(left_hip: FloatArray, right_hip: FloatArray, up: FloatArray) -> FloatArray:
     """(..., 3) unit forward direction of a pelvis: across the hips (right → left) × the trunk's up. The same in
     MediaPipe's world frame and the rig frame (a half turn about x apart)."""
-    return _unit(np.cross(np.asarray(left_hip) - np.asarray(right_hip), np.asarray(up)))
+    across = np.asarray(left_hip, dtype=np.float64) - np.asarray(right_hip, dtype=np.float64)
+    return _unit(cross(across, np.asarray(up, dtype=np.float64)))
 
 
 def knee_bend(hip: FloatArray, knee: FloatArray, ankle: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
