@@ -3,6 +3,8 @@ start-up; and the room conversions."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -136,6 +138,24 @@ def test_offline_starts_at_the_first_frame_of_the_confident_streak() -> None:
     assert offline[4:20] == [True] * 16 and not any(offline[20:40])
     placed = BodyState(config).offline(frames)[4].placement
     assert placed is not None and placed.hips_m[2] == pytest.approx(-3.0, abs=0.05)
+
+
+def test_offline_gives_the_person_one_size_over_the_whole_clip() -> None:
+    """A person standing 3 m away whose metric size MediaPipe gets 25 % too large on the first 30 frames and
+    right on the next 90: live, the first frames' depth comes from the sizes seen so far (too far); offline
+    from the clip's median size, so they stand where the rest of the clip does."""
+    xyz = _standing(0.05)
+    frames = []
+    for k in range(120):
+        f = _frame(k / 30, xyz)
+        frames.append(f.replace(world_xyz_m=xyz * (1.25 if k < 30 else 1.0)))
+    config = BodyStateConfig(startup_frames=3)
+    stage = BodyState(config)
+    live = [stage(f).placement for f in frames]
+    offline = [f.placement for f in BodyState(config).offline(frames)]
+    live_m, offline_m = ([-float(p.hips_m[2]) if p else math.nan for p in ps] for ps in (live, offline))
+    assert live_m[10] > 3.5  # 25 % too far
+    assert offline_m[10] == pytest.approx(3.0, abs=0.05) and offline_m[100] == pytest.approx(3.0, abs=0.05)
 
 
 def test_planted_feet_are_found_from_the_image_while_the_depth_guess_wavers() -> None:
