@@ -6,7 +6,8 @@
 
 Prints throughput of both and their ratio (goal ≥ 0.95), the end-to-end latency (frame read in the tracker →
 last datagram of the frame sent) and the bridge's own added latency (inference finished → datagram sent;
-goal ≤ 3 ms). Usage: ``python bench/bench_stream.py [--protocol vmc|vrchat] [--track body,hands,face]``
+goal ≤ 3 ms). Usage: ``python bench/bench_stream.py [--protocol vmc|vrchat] [--track body,hands,face]
+[--no-second-look]``
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--protocol", choices=("vmc", "vrchat"), default="vmc")
     parser.add_argument("--track", default="body", help="as bridge stream --track: body,hands,face")
+    parser.add_argument("--no-second-look", action="store_true", help="as bridge stream --no-second-look")
     args = parser.parse_args()
     video = sports2d_demo()
     images = decode_all(video)
@@ -50,7 +52,7 @@ def main() -> None:
 
     threading.Thread(target=drain, daemon=True).start()
     target = StreamTarget(parse_osc_target(f"127.0.0.1:{sock.getsockname()[1]}"), args.protocol)
-    tracker = TrackerConfig(track=tuple(args.track.split(",")))
+    tracker = TrackerConfig(track=tuple(args.track.split(",")), zoom=not args.no_second_look)
     config = StreamConfig(
         input_text=str(video), targets=(target,), realtime=False, max_rate_hz=0.0, tracker=tracker
     )

@@ -159,6 +159,12 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
         help="with face: run the face model on every N-th frame only, the expressions in between extrapolated "
         "from its last two results (default 1)",
     )  # fmt: skip
+    group.add_argument(
+        "--no-second-look", action="store_true",
+        help="do not look again in parts of the frame where the pose model finds nobody (the second look finds "
+        "people too small for its detector, far from the camera; it costs a second inference on those frames: "
+        "on the Sports2D demo 0.97 -> 0.85 of the frame rate, 95th-percentile latency 31 -> 48 ms)",
+    )  # fmt: skip
     add_person_args(group)
     group.add_argument(
         "--camera-size", metavar="WxH", type=_camera_size, default=None,
@@ -215,6 +221,7 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         concurrency=getattr(args, "concurrency", "pipelined"),
         hand_every=getattr(args, "hand_every", 2),
         face_every=getattr(args, "face_every", 1),
+        zoom=not getattr(args, "no_second_look", False),
     )
 
 

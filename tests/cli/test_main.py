@@ -170,6 +170,15 @@ def test_the_hand_and_face_levers_reach_the_tracker() -> None:
         parser.parse_args(["stream", "--hand-every", "0"])
 
 
+def test_the_second_look_can_be_turned_off() -> None:
+    """``--no-second-look`` (issue 18: the second look costs a second inference where the whole frame finds
+    nobody) reaches the tracker's config on every command that tracks; on by default."""
+    parser = cli.build_parser()
+    for command in (["stream"], ["export", "clip.mp4", "--bvh", "out.bvh"], ["track", "--input", "clip.mp4"]):
+        assert tracker_config_from_args(parser.parse_args(command)).zoom
+        assert not tracker_config_from_args(parser.parse_args([*command, "--no-second-look"])).zoom
+
+
 def _synthetic_recording(path: Path, frames: int) -> Path:
     """A recording of ``frames`` rest-pose frames (no model needed to replay it)."""
     from bridge.core.pose import BonePose
