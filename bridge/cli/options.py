@@ -32,6 +32,9 @@ from bridge.tracking.config import CONCURRENCY_MODES, TrackerConfig, parse_track
 from bridge.tracking.person import PERSON_POLICIES
 from bridge.tracking.sources import camera_available, parse_camera_size
 
+#: The tracker's defaults, which the options below and :func:`tracker_config_from_args` take from it.
+_TRACKER = TrackerConfig()
+
 #: Frame rate of BVH output when neither --fps nor the input says one.
 DEFAULT_EXPORT_FPS = 30.0
 
@@ -143,19 +146,19 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--concurrency",
         choices=CONCURRENCY_MODES,
-        default="pipelined",
+        default=_TRACKER.concurrency,
         help="with hands or face: pipelined (default: pose, hands and face at once, the crops placed by the "
         "previous frame's pose: about 1.3x the frame rate of threads, fewer hands found in fast motion), threads "
         "(hands and face at the same time, after the pose) or sequential",
     )
     group.add_argument(
-        "--hand-every", metavar="N", type=int_in(1, 10, "frames"), default=2,
+        "--hand-every", metavar="N", type=int_in(1, 10, "frames"), default=_TRACKER.hand_every,
         help="with hands: run each hand's model on every N-th frame only, the two hands on different frames "
         "(2, the default: one hand a frame), the other frames moving its last fingers with the wrist; 1: every "
         "frame",
     )  # fmt: skip
     group.add_argument(
-        "--face-every", metavar="N", type=int_in(1, 10, "frames"), default=1,
+        "--face-every", metavar="N", type=int_in(1, 10, "frames"), default=_TRACKER.face_every,
         help="with face: run the face model on every N-th frame only, the expressions in between extrapolated "
         "from its last two results (default 1)",
     )  # fmt: skip
@@ -218,10 +221,10 @@ def tracker_config_from_args(args: argparse.Namespace) -> TrackerConfig:
         person=getattr(args, "person", "largest"),
         camera_size=getattr(args, "camera_size", None),
         camera_fps=getattr(args, "camera_fps", None),
-        concurrency=getattr(args, "concurrency", "pipelined"),
-        hand_every=getattr(args, "hand_every", 2),
-        face_every=getattr(args, "face_every", 1),
-        zoom=not getattr(args, "no_second_look", False),
+        concurrency=getattr(args, "concurrency", _TRACKER.concurrency),
+        hand_every=getattr(args, "hand_every", _TRACKER.hand_every),
+        face_every=getattr(args, "face_every", _TRACKER.face_every),
+        zoom=_TRACKER.zoom and not getattr(args, "no_second_look", False),
     )
 
 
