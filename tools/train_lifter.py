@@ -156,8 +156,9 @@ def fit(  # type: ignore[no-untyped-def]
 ) -> None:
     """Train ``net`` in place on random windows of ``data`` (``x`` (N, C) inputs, ``y`` (N, 99) targets, each
     frame's clip ``start``/``end``): AdamW with a one-cycle schedule, MPJPE loss, half of each batch mirrored
-    left/right with ``mirror`` = (input index map, input signs, output index map, output signs). Used by this
-    script and ``train_refiner.py``; ends with the net in eval mode."""
+    left/right with ``mirror`` = (input index map, input signs, output index map, output signs); each window
+    takes every k-th frame, k drawn from ``args.speeds`` where given (speed augmentation; default every frame).
+    Used by this script and ``train_refiner.py``; ends with the net in eval mode."""
     import torch
 
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=weight_decay)
@@ -165,11 +166,13 @@ def fit(  # type: ignore[no-untyped-def]
     offsets = np.arange(-(rf - 1), 1) if causal else np.arange(-(rf - 1) // 2, (rf - 1) // 2 + 1)
     x_all, y_all, start, end = data["x"], data["y"], data["start"], data["end"]
     swap_in, sign_in, swap_out, sign_out = mirror
+    speeds = np.asarray(getattr(args, "speeds", (1,)), dtype=np.int64)
     t0 = time.monotonic()
     net.train()
     for it in range(args.iterations):
         centre = rng.integers(0, x_all.shape[0], args.batch)
-        idx = np.clip(centre[:, None] + offsets[None, :], start[centre, None], end[centre, None])
+        step = rng.choice(speeds, args.batch)[:, None] if len(speeds) > 1 else 1  # faster motion: frames skipped
+        idx = np.clip(centre[:, None] + step * offsets[None, :], start[centre, None], end[centre, None])
         xb = x_all[idx]  # (B, RF, C)
         yb = y_all[centre]  # (B, 99), a copy (fancy indexing)
         flip = rng.random(args.batch) < 0.5

@@ -3,11 +3,14 @@
     nice -n 10 python tools/make_refiner_data.py --rounds 4        # renders × real tracker → pairs (cached)
     python tools/train_refiner.py --seed 7                         # trains, ships bridge/data/lifter_refine_*.npz
 
-Data: every cached pair (bridge/testing/lifter_data_real.py) whose motion is not held out (HELD_OUT: CMU 01_03,
+Data: every cached pair (bridge/testing/lifter_data_real.py; with ``--target reference``, the default, those made
+as one of several views) whose motion is not held out (HELD_OUT: CMU 01_03,
 DeepMimic dance_b, getup_faceup, kick); windows over runs of tracked frames (edges padded by repetition, as at
 inference), mirrored half the time (left/right swapped, x negated in 3-D and 2-D). Input per frame: MediaPipe's
 hip-centred world landmarks, visibilities, normalised 2-D (bridge.stages.lifter.refiner_inputs); target: the
-true hip-centred landmarks minus MediaPipe's (the network predicts the correction). Loss: mean per-joint
+hip-centred reference triangulated from the other views (``--target reference``: MediaPipe's own definitions of
+the points, as the real-video reference has them; bridge/testing/lifter_data_views.py) or the render's exact
+truth (``--target truth``), minus MediaPipe's (the network predicts the correction). Loss: mean per-joint
 position error. Same strided network and export as tools/train_lifter.py (batch norm folded, float16 weights).
 Prints the held-out PA-MPJPE of MediaPipe and of each model, and the wall time.
 """
@@ -39,13 +42,25 @@ MODELS: dict[str, tuple[tuple[int, ...], bool]] = {
 }
 
 
-def runs_of(pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per run of tracked frames: inputs (T, 198), MediaPipe hip-centred (T, 33, 3), truth (T, 33, 3)."""
+def target_of(pair: Pair, target: str) -> np.ndarray:
+    """(T, 33, 3) what the refiner learns to give for ``pair``: its exact truth (``truth``), or its reference
+    triangulated from the other views (``reference``; bridge/testing/lifter_data_views.py), with a landmark no
+    other views triangulated filled in by the truth (both metric, hip-centred)."""
+    if target == "truth" or pair.reference_m is None:
+        return pair.truth_m
+    ref = hip_centre(pair.reference_m)
+    truth = hip_centre(pair.truth_m)
+    return np.where(np.isfinite(ref), ref, truth)
+
+
+def runs_of(pairs: list[Pair], target: str = "truth") -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per run of tracked frames: inputs (T, 198), MediaPipe hip-centred (T, 33, 3), target (T, 33, 3)."""
     out = []
     for p in pairs:
+        goal = target_of(p, target)
         for a, b in tracked_runs(p):
             x = refiner_inputs(p.world_xyz_m[a:b], p.visibility[a:b], p.image_xy[a:b], p.image_size)
-            out.append((x, hip_centre(p.world_xyz_m[a:b]), hip_centre(p.truth_m[a:b])))
+            out.append((x, hip_centre(p.world_xyz_m[a:b]), hip_centre(goal[a:b])))
     return out
 
 
@@ -88,7 +103,8 @@ def train_one(name: str, data: dict[str, np.ndarray], args: argparse.Namespace):
     fit(net, data, rf, causal, mirror_maps(), args, name, rng, weight_decay=args.weight_decay)
     info = {"trained_by": "tools/train_refiner.py", "iterations": str(args.iterations), "batch": str(args.batch),
             "channels": str(args.channels), "dropout": str(args.dropout), "seed": str(args.seed),
-            "held_out": ",".join(HELD_OUT), "train_frames": str(len(data["x"])),
+            "held_out": ",".join(HELD_OUT), "train_frames": str(len(data["x"])), "target": args.target,
+            "speeds": ",".join(map(str, args.speeds)),
             "train_seconds": f"{time.monotonic() - t0:.0f}"}  # fmt: skip
     return export(net, name, widths, causal, info)
 
@@ -106,23 +122,39 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--speeds",
+        default="1",
+        help="frame steps of the training windows, e.g. 1,2 (speed "
+        "augmentation: a window of every second frame is the motion twice as fast)",
+    )
+    parser.add_argument("--target", choices=("reference", "truth"), default="reference",
+                        help="learn the reference triangulated from the other views (pairs made with --views), "
+                             "or the render's exact truth")  # fmt: skip
     args = parser.parse_args()
+    args.speeds = tuple(int(k) for k in args.speeds.split(","))
     import torch
 
     torch.set_num_threads(args.threads)
     t0 = time.monotonic()
     pairs = load_pairs()
+    if args.target == "reference":
+        pairs = [p for p in pairs if p.reference_m is not None]
     train = [p for p in pairs if p.clip not in HELD_OUT]
     held = [p for p in pairs if p.clip in HELD_OUT]
     if not train or not held:
         parser.error("no cached pairs (or none held out): run tools/make_refiner_data.py first")
-    data = flatten(runs_of(train))
+    data = flatten(runs_of(train, args.target))
     print(f"train_refiner: {len(train)} training renders ({len(data['x'])} tracked frames, motions "
           f"{', '.join(sorted({p.clip for p in train}))}); {len(held)} held-out renders", flush=True)  # fmt: skip
     held_runs = runs_of(held)
     truth = np.concatenate([t for _, _, t in held_runs])
     raw = np.concatenate([m for _, m, _ in held_runs])
-    print(f"train_refiner: held-out PA-MPJPE MediaPipe {pa_mpjpe_mm(raw, truth):.1f} mm")
+    refs = np.concatenate([t for _, _, t in runs_of(held, "reference")])
+    print(
+        f"train_refiner: held-out PA-MPJPE MediaPipe {pa_mpjpe_mm(raw, truth):.1f} mm (vs the references: "
+        f"{pa_mpjpe_mm(raw, refs):.1f})"
+    )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:
@@ -131,7 +163,11 @@ def main() -> int:
         if not args.no_ship:
             save_lifter(REPO / "bridge" / "data" / f"lifter_{name}.npz", model)
         pred = np.concatenate([_refine_inputs(model, x) for x, _, _ in held_runs])
-        print(f"train_refiner: {name}: held-out PA-MPJPE {pa_mpjpe_mm(pred, truth):.1f} mm", flush=True)
+        print(
+            f"train_refiner: {name}: held-out PA-MPJPE {pa_mpjpe_mm(pred, truth):.1f} mm (vs the references: "
+            f"{pa_mpjpe_mm(pred, refs):.1f})",
+            flush=True,
+        )
     print(f"train_refiner: done in {time.monotonic() - t0:.0f} s (seed {args.seed})")
     return 0
 

@@ -117,7 +117,7 @@ def load_trial(trial: Trial, cache_dir: Path | None = None, max_frames: int | No
     return TrialViews(trial, calib, frames, tuple(offsets), pixels, weights, tuple(int(s) for s in start))
 
 
-def _lowpass_points(points_m: FloatArray, t_s: FloatArray, cutoff_hz: float | None) -> FloatArray:
+def lowpass_points(points_m: FloatArray, t_s: FloatArray, cutoff_hz: float | None) -> FloatArray:
     """Reference points low-passed like the analysis' landmarks (through a :class:`Track`)."""
     n = len(t_s)
     filled = points_m.copy()
@@ -166,7 +166,7 @@ def reference_for(
     tri = triangulate(calib, views.pixels[:, others], views.weights[:, others])
     own = views.frames[view]
     t_s = np.array([own[views.start[view] + k].t_s for k in range(views.pixels.shape[0])], dtype=np.float64)
-    pts = _lowpass_points(np.asarray(tri.points_world_m, dtype=np.float64), t_s, cutoff_hz)
+    pts = lowpass_points(np.asarray(tri.points_world_m, dtype=np.float64), t_s, cutoff_hz)
     named = {f"{s}_{p}": pts[:, L[f"{s.upper()}_{p.upper()}"]] for s in SIDES for p in POINT_PARTS}
     angles = angles_from_points(named, up=np.asarray(c.up, dtype=np.float64))
     left = (pts[:, L.LEFT_HIP] - pts[:, L.RIGHT_HIP]) + (pts[:, L.LEFT_SHOULDER] - pts[:, L.RIGHT_SHOULDER])

@@ -11,7 +11,9 @@ Pairs are cached as one ``.npz`` per render under :func:`pairs_dir` (``$BRIDGE_L
 * ``found`` (T,) bool; ``image_xy`` (T, 33, 2) MediaPipe normalised image coordinates; ``world_xyz_m``
   (T, 33, 3) MediaPipe world landmarks (x right, y down, z away, hip-centred, metres); ``visibility`` (T, 33);
 * ``truth_m`` (T, 33, 3): the true landmarks in the same frame (metres); ``image_size`` (2,) pixels;
-  ``t_s`` (T,) seconds; ``clip`` the motion's key (``cmu:NAME`` / ``deepmimic:NAME``).
+  ``t_s`` (T,) seconds; ``clip`` the motion's key (``cmu:NAME`` / ``deepmimic:NAME``);
+* ``reference_m`` (T, 33, 3), only in pairs rendered as one of several views
+  (:mod:`bridge.testing.lifter_data_views`): the reference triangulated from the other views.
 """
 
 from __future__ import annotations
@@ -130,6 +132,9 @@ class Pair:
     truth_m: FloatArray
     image_size: tuple[int, int]
     t_s: FloatArray
+    #: (T, 33, 3) the reference triangulated from other views (:mod:`bridge.testing.lifter_data_views`), None
+    #: for a pair rendered alone.
+    reference_m: FloatArray | None = None
 
 
 def load_pairs(folder: Path | None = None) -> list[Pair]:
@@ -139,7 +144,7 @@ def load_pairs(folder: Path | None = None) -> list[Pair]:
         with np.load(p) as z:
             out.append(Pair(str(z["clip"]), z["found"].astype(bool), z["image_xy"], z["world_xyz_m"],
                             z["visibility"], z["truth_m"], (int(z["image_size"][0]), int(z["image_size"][1])),
-                            z["t_s"]))  # fmt: skip
+                            z["t_s"], z["reference_m"] if "reference_m" in z.files else None))  # fmt: skip
     return out
 
 
