@@ -1,16 +1,18 @@
 """Train the temporal refiners of MediaPipe's world landmarks (``--lifter refine``) on the real tracker's errors.
 
-    nice -n 10 python tools/make_refiner_data.py --rounds 4        # renders × real tracker → pairs (cached)
-    python tools/train_refiner.py --seed 7                         # trains, ships bridge/data/lifter_refine_*.npz
+    nice -n 10 python tools/make_refiner_data.py --seed 0   # renders × real tracker → pairs (cached)
+    python tools/train_refiner.py --seed 7 --threads 2     # trains, ships bridge/data/lifter_refine_*.npz
 
-Data: every cached pair (bridge/testing/lifter_data_real.py; with ``--target reference``, the default, those made
-as one of several views) whose motion is not held out (HELD_OUT: CMU 01_03,
+Data: every cached pair (bridge/testing/lifter_data_real.py; with ``--target reference``, those made as one of
+several views) whose motion is not held out (HELD_OUT: CMU 01_03,
 DeepMimic dance_b, getup_faceup, kick); windows over runs of tracked frames (edges padded by repetition, as at
 inference), mirrored half the time (left/right swapped, x negated in 3-D and 2-D). Input per frame: MediaPipe's
 hip-centred world landmarks, visibilities, normalised 2-D (bridge.stages.lifter.refiner_inputs); target: the
-hip-centred reference triangulated from the other views (``--target reference``: MediaPipe's own definitions of
-the points, as the real-video reference has them; bridge/testing/lifter_data_views.py) or the render's exact
-truth (``--target truth``), minus MediaPipe's (the network predicts the correction). Loss: mean per-joint
+render's exact truth (``--target truth``, the default) or the hip-centred reference triangulated from the other
+views (``--target reference``: MediaPipe's own definitions of the points, as the real-video reference has them;
+bridge/testing/lifter_data_views.py; worse on real video: on acrobatic clips the other views' 2-D points are poor),
+minus MediaPipe's (the network predicts the correction); windows of every frame or every second frame
+(``--speeds 1,2``). Loss: mean per-joint
 position error. Same strided network and export as tools/train_lifter.py (batch norm folded, float16 weights).
 Prints the held-out PA-MPJPE of MediaPipe and of each model, and the wall time.
 """
@@ -124,11 +126,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--speeds",
-        default="1",
+        default="1,2",
         help="frame steps of the training windows, e.g. 1,2 (speed "
         "augmentation: a window of every second frame is the motion twice as fast)",
     )
-    parser.add_argument("--target", choices=("reference", "truth"), default="reference",
+    parser.add_argument("--target", choices=("reference", "truth"), default="truth",
                         help="learn the reference triangulated from the other views (pairs made with --views), "
                              "or the render's exact truth")  # fmt: skip
     args = parser.parse_args()
