@@ -1,6 +1,6 @@
 """Render mocap clips × cameras, run the real MediaPipe tracker on each, cache (detections, exact 3-D) pairs.
 
-    nice -n 10 python tools/make_refiner_data.py --rounds 3 --views 4 --seed 0 [--max-minutes 90]
+    nice -n 10 python tools/make_refiner_data.py --rounds 5 --views 4 --shapes ,,,male,female --seed 0
 
 ``--views N`` (N ≥ 3, the default 4): each round films one stretch of every clip with N synchronised cameras, and
 each view's pair also gets a reference triangulated from the other views (bridge/testing/lifter_data_views.py:
@@ -26,17 +26,20 @@ from bridge.testing.lifter_data_views import make_view_group, view_group_specs  
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=3, help="cameras (or groups of cameras) per clip")
+    ap.add_argument("--rounds", type=int, default=5, help="cameras (or groups of cameras) per clip")
     ap.add_argument("--views", type=int, default=4, help="synchronised cameras per group (1: single renders)")
+    ap.add_argument("--shapes", default=",,,male,female",
+                    help="body shape of each round in turn (bridge/testing/render_mesh.py SHAPES; empty: the base "
+                         "mesh); the default: the base mesh for 3 rounds, then a man, then a woman")  # fmt: skip
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per render")
-    ap.add_argument("--max-minutes", type=float, default=90.0)
+    ap.add_argument("--max-minutes", type=float, default=120.0)
     args = ap.parse_args()
     if args.views == 2 or args.views < 1:
         ap.error("--views is 1 (single renders) or at least 3 (each view's reference from two others or more)")
     t0 = time.perf_counter()
     groups = (
-        view_group_specs(args.rounds, args.views, args.seed, args.duration)
+        view_group_specs(args.rounds, args.views, args.seed, args.duration, args.shapes.split(","))
         if args.views >= 3
         else [[s] for s in pair_specs(args.rounds, args.seed, args.duration)]
     )

