@@ -18,17 +18,23 @@ Pairs are cached as one ``.npz`` per render under :func:`pairs_dir` (``$BRIDGE_L
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from bridge.core.landmarks import PoseLandmark
 from bridge.testing.lifter_data import HELD_OUT
+
+if TYPE_CHECKING:
+    from bridge.testing.render import ClipSpec
+    from bridge.testing.render_pairs import TrackedRender
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -71,16 +77,25 @@ class PairSpec:
     shape: str = ""  # the body's shape (bridge.testing.render_mesh.SHAPES)
 
 
+#: Every rendered motion, CMU first (the order rounds go through them).
+RENDER_CLIPS = (*CMU_RENDER_CLIPS, *(f"deepmimic:{n}" for n in DEEPMIMIC_RENDER_CLIPS))
+
+
+def random_start(rng: np.random.Generator, clip: str, duration_s: float) -> float:
+    """A random start (seconds, 3 decimals) of a ``duration_s`` stretch of ``clip`` (CMU clips taken as 30 s
+    long, DeepMimic's as 6 s: :func:`fit_start` moves a start past the clip's end back)."""
+    longest = 30.0 if not clip.startswith("deepmimic:") else 6.0
+    return round(float(rng.uniform(1.0 / 120.0, max(1.0 / 120.0, longest - duration_s))), 3)
+
+
 def pair_specs(rounds: int, seed: int = 0, duration_s: float = 3.0) -> list[PairSpec]:
     """``rounds`` random cameras per clip, clips interleaved (a partial run still covers every motion):
     yaw all round, camera 0.7–1.9 m high, 45–75° field of view, a random stretch of the clip."""
     rng = np.random.default_rng(seed)
-    clips = [*CMU_RENDER_CLIPS, *(f"deepmimic:{n}" for n in DEEPMIMIC_RENDER_CLIPS)]
     out = []
     for r in range(rounds):
-        for c in clips:
-            longest = 30.0 if not c.startswith("deepmimic:") else 6.0
-            start = float(rng.uniform(1.0 / 120.0, max(1.0 / 120.0, longest - duration_s)))
+        for c in RENDER_CLIPS:
+            start = random_start(rng, c, duration_s)
             yaw = (360.0 * r / max(rounds, 1) + float(rng.uniform(0.0, 360.0 / max(rounds, 1)))) % 360.0
             height = round(float(rng.uniform(0.7, 1.9)), 2)
             hfov = round(float(rng.uniform(45.0, 75.0)), 1)
@@ -88,36 +103,58 @@ def pair_specs(rounds: int, seed: int = 0, duration_s: float = 3.0) -> list[Pair
     return out
 
 
+def clip_spec(spec: PairSpec) -> ClipSpec:
+    """The render of ``spec`` (30 fps)."""
+    from bridge.testing.render import ClipSpec
+
+    return ClipSpec(spec.clip, spec.start_s, spec.duration_s, 30.0, spec.yaw_deg, spec.camera_height_m,
+                    spec.hfov_deg, spec.width, spec.height, spec.shape)  # fmt: skip
+
+
+def fit_start(spec: PairSpec) -> PairSpec | None:
+    """``spec`` with its start moved so that it fits in the clip; None where the clip is too short."""
+    from bridge.testing.render import load_motion
+
+    motion, _, _ = load_motion(spec.clip)
+    length_s = motion.num_frames * motion.frame_time_s
+    if spec.start_s + spec.duration_s <= length_s:
+        return spec
+    start = max(1.0 / 120.0, length_s - spec.duration_s)
+    if start + spec.duration_s > length_s + 1e-6:
+        return None
+    return dataclasses.replace(spec, start_s=round(start, 3))
+
+
+def save_pair(path: Path, spec: PairSpec, tracked: TrackedRender, reference_m: FloatArray | None = None) -> None:
+    """Save one tracked render (module docstring for the arrays; ``reference_m`` only where given)."""
+    size = np.array([spec.width, spec.height], dtype=np.float64)
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "found": tracked.found, "image_xy": tracked.image_px / size, "world_xyz_m": tracked.world_xyz_m,
+        "visibility": tracked.visibility, "truth_m": tracked.truth_mediapipe_m,
+        "image_size": size.astype(np.int64), "t_s": tracked.truth.t_s, "clip": np.array(motion_key(spec.clip)),
+    }  # fmt: skip
+    if reference_m is not None:
+        arrays["reference_m"] = reference_m
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
 def make_pair(spec: PairSpec, folder: Path | None = None) -> Path | None:
     """Render ``spec``, track it, save the pair (or reuse the saved one). None when the clip is too short."""
     from bridge.core.errors import BridgeError
-    from bridge.testing.render import ClipSpec, load_motion, render_clip
+    from bridge.testing.render import render_clip
     from bridge.testing.render_pairs import track_render
 
-    cs = ClipSpec(spec.clip, spec.start_s, spec.duration_s, 30.0, spec.yaw_deg, spec.camera_height_m,
-                  spec.hfov_deg, spec.width, spec.height)  # fmt: skip
-    out = (folder or pairs_dir()) / f"{cs.key()}.npz"
+    out = (folder or pairs_dir()) / f"{clip_spec(spec).key()}.npz"
     if out.is_file():
         return out
-    motion, _, _ = load_motion(spec.clip)
-    length_s = motion.num_frames * motion.frame_time_s
-    if spec.start_s + spec.duration_s > length_s:
-        start = max(1.0 / 120.0, length_s - spec.duration_s)
-        if start + spec.duration_s > length_s + 1e-6:
-            return None
-        cs = ClipSpec(spec.clip, round(start, 3), spec.duration_s, 30.0, spec.yaw_deg, spec.camera_height_m,
-                      spec.hfov_deg, spec.width, spec.height)  # fmt: skip
+    fitted = fit_start(spec)
+    if fitted is None:
+        return None
     try:
-        rc = render_clip(cs)
+        rc = render_clip(clip_spec(fitted))
     except BridgeError:
         return None
-    tr = track_render(rc)
-    size = np.array([spec.width, spec.height], dtype=np.float64)
-    np.savez_compressed(
-        out, found=tr.found, image_xy=tr.image_px / size, world_xyz_m=tr.world_xyz_m, visibility=tr.visibility,
-        truth_m=tr.truth_mediapipe_m, image_size=size.astype(np.int64), t_s=tr.truth.t_s,
-        clip=np.array(motion_key(spec.clip)),
-    )  # fmt: skip
+    save_pair(out, fitted, track_render(rc))
     return out
 
 

@@ -23,7 +23,6 @@ metres), NaN where fewer than two other views triangulated a landmark.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,11 +33,13 @@ from bridge.core.landmarks import PoseLandmark
 from bridge.multiview.calibration import Calibration
 from bridge.multiview.triangulate import triangulate
 from bridge.testing.lifter_data_real import (
-    CMU_RENDER_CLIPS,
-    DEEPMIMIC_RENDER_CLIPS,
+    RENDER_CLIPS,
     PairSpec,
-    motion_key,
+    clip_spec,
+    fit_start,
     pairs_dir,
+    random_start,
+    save_pair,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,13 +56,11 @@ def view_group_specs(
     45–75° field of view of its own; round ``r``'s body is ``shapes[r % len(shapes)]``
     (:data:`bridge.testing.render_mesh.SHAPES`; a round's cameras do not depend on it)."""
     rng = np.random.default_rng(seed)
-    clips = [*CMU_RENDER_CLIPS, *(f"deepmimic:{n}" for n in DEEPMIMIC_RENDER_CLIPS)]
     out = []
     for r in range(rounds):
         shape = shapes[r % len(shapes)]
-        for c in clips:
-            longest = 30.0 if not c.startswith("deepmimic:") else 6.0
-            start = round(float(rng.uniform(1.0 / 120.0, max(1.0 / 120.0, longest - duration_s))), 3)
+        for c in RENDER_CLIPS:
+            start = random_start(rng, c, duration_s)
             turn = float(rng.uniform(0.0, 360.0))
             group = []
             for v in range(views):
@@ -71,20 +70,6 @@ def view_group_specs(
                 group.append(PairSpec(c, start, duration_s, round(yaw, 1), height, hfov, shape=shape))
             out.append(group)
     return out
-
-
-def _fit_start(spec: PairSpec) -> PairSpec | None:
-    """``spec`` with its start moved so that it fits in the clip; None where the clip is too short."""
-    from bridge.testing.render import load_motion
-
-    motion, _, _ = load_motion(spec.clip)
-    length_s = motion.num_frames * motion.frame_time_s
-    if spec.start_s + spec.duration_s <= length_s:
-        return spec
-    start = max(1.0 / 120.0, length_s - spec.duration_s)
-    if start + spec.duration_s > length_s + 1e-6:
-        return None
-    return dataclasses.replace(spec, start_s=round(start, 3))
 
 
 def references(calibration: Calibration, pixels: FloatArray, weights: FloatArray, t_s: FloatArray) -> FloatArray:
@@ -109,32 +94,25 @@ def make_view_group(group: list[PairSpec], folder: Path | None = None) -> list[P
     """Render every view of ``group``, track each, save each with its reference (or reuse the saved files).
     Empty where the clip is too short."""
     from bridge.core.errors import BridgeError
-    from bridge.testing.render import ClipSpec, render_clip
+    from bridge.testing.render import render_clip
     from bridge.testing.render_pairs import track_render
     from bridge.testing.render_views import render_calibration
 
-    fitted = [_fit_start(s) for s in group]
+    fitted = [fit_start(s) for s in group]
     if any(s is None for s in fitted):
         return []
-    specs = [ClipSpec(s.clip, s.start_s, s.duration_s, 30.0, s.yaw_deg, s.camera_height_m, s.hfov_deg, s.width,
-                      s.height, s.shape) for s in fitted if s is not None]  # fmt: skip
-    paths = [(folder or pairs_dir()) / f"{cs.key()}-views{len(specs)}.npz" for cs in specs]
+    specs = [s for s in fitted if s is not None]
+    paths = [(folder or pairs_dir()) / f"{clip_spec(s).key()}-views{len(specs)}.npz" for s in specs]
     if all(p.is_file() for p in paths):
         return paths
     try:
-        renders = [render_clip(cs) for cs in specs]
+        renders = [render_clip(clip_spec(s)) for s in specs]
     except BridgeError:
         return []
     tracked = [track_render(rc) for rc in renders]
     pixels = np.stack([np.where(tr.found[:, None, None], tr.image_px, np.nan) for tr in tracked], axis=1)
     weights = np.stack([np.where(tr.found[:, None], tr.visibility, 0.0) for tr in tracked], axis=1)
-    t_s = renders[0].truth.t_s
-    refs = references(render_calibration(renders), pixels, weights, t_s)
+    refs = references(render_calibration(renders), pixels, weights, renders[0].truth.t_s)
     for v, (path, spec, tr) in enumerate(zip(paths, specs, tracked, strict=True)):
-        size = np.array([spec.width, spec.height], dtype=np.float64)
-        np.savez_compressed(
-            path, found=tr.found, image_xy=tr.image_px / size, world_xyz_m=tr.world_xyz_m,
-            visibility=tr.visibility, truth_m=tr.truth_mediapipe_m, reference_m=refs[:, v],
-            image_size=size.astype(np.int64), t_s=t_s, clip=np.array(motion_key(spec.clip)),
-        )  # fmt: skip
+        save_pair(path, spec, tr, refs[:, v])
     return paths
