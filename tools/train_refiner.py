@@ -1,6 +1,6 @@
 """Train the temporal refiners of MediaPipe's world landmarks (``--lifter refine``) on the real tracker's errors.
 
-    nice -n 10 python tools/make_refiner_data.py --seed 0   # renders × real tracker → pairs (cached)
+    nice -n 10 python tools/make_refiner_data.py --rounds 3 --seed 0   # renders × real tracker → pairs (cached)
     python tools/train_refiner.py --seed 7 --threads 2     # trains, ships bridge/data/lifter_refine_*.npz
 
 Data: every cached pair (bridge/testing/lifter_data_real.py; with ``--target reference``, those made as one of
