@@ -69,10 +69,12 @@ class PoseDetector:
         )
         self._model = model
         self._landmarker = self._create(vision.RunningMode.VIDEO)
-        self._zoom: ZoomSearch | None = None
-        self._beside: ThreadPoolExecutor | None = None  # the second look's thread (one landmarker, one thread)
+        # The second look's landmarker and thread are made here, not when first wanted: made then, they held that
+        # frame up by 70-150 ms (the Sports2D demo's first frame: 186 ms from read to sent).
+        self._zoom = ZoomSearch(self._create(vision.RunningMode.IMAGE)) if config.zoom else None
+        self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-look") if config.zoom else None
         self._zoom_wanted = config.zoom
-        self._missed = False  # the whole frame found nobody in the last frame
+        self._missed = True  # the whole frame found nobody in the last frame (nor before the first)
         self._last_ms = -1
         self.selector = PersonSelector(PersonConfig(policy=config.person))
 
@@ -117,12 +119,7 @@ class PoseDetector:
         other, those frames took two model runs' time: 8 % of the Sports2D demo's frames, which put the latency's
         95th percentile at 48 ms against 31 ms without the second look.
         """
-        if self._zoom is None:
-            from mediapipe.tasks.python import vision
-
-            self._zoom = ZoomSearch(self._create(vision.RunningMode.IMAGE))
-            self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="second-look")
-        assert self._beside is not None
+        assert self._zoom is not None and self._beside is not None
         return self._beside.submit(self._zoom.find, rgb, t_s)
 
     def _create(self, mode: Any) -> Any:
