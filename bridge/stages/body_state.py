@@ -33,7 +33,8 @@
 
 The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
 all of it first, the person published from the first frame of each confident streak rather than its last and
-given the clip's median size, the hips' path then low-passed zero-phase) for ``export``/``batch``.
+given the clip's median size, each flight's travel put on a straight line (:mod:`bridge.stages.flight`), the
+hips' path then low-passed zero-phase) for ``export``/``batch``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from bridge.core.running_median import RunningMedian
 from bridge.stages.camera_floor import CameraFloor
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
 from bridge.stages.contacts import ContactConfig, ContactTracker
+from bridge.stages.flight import ballistic_flights
 from bridge.stages.plausible import (
     LEG_IMPOSSIBLE,
     LEG_OK,
@@ -498,7 +500,8 @@ class BodyState:
         starts at the first frame of each confident streak (the live stage, which cannot look ahead, waits for
         the streak's last: a runner it held moved on 85 cm by then), and keeps one size, the clip's median (live:
         the median of the last 60 frames; rendered mocap from one camera, root path 98.3 → 89.2 cm summed over
-        five clips)."""
+        five clips). Between two planted frames less than a second apart the body flies: its travel over the
+        floor is a straight line (:func:`~bridge.stages.flight.ballistic_flights`)."""
         clip_size = _clip_size(frames)
         probe = BodyState(self.config)
         probe._clip_size = clip_size  # the floor is gathered from bodies of the size the clip is placed with
@@ -514,6 +517,7 @@ class BodyState:
         self._forget_person()
         out = [self(frame) for frame in frames]
         self._offline = False
+        out = ballistic_flights(out)
         return _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
 
 
