@@ -3,10 +3,11 @@
 Between the last frame a foot was planted and the next (a jump, a leap, a running stride) nothing pushes the body
 sideways, so its hips travel over the floor at one velocity. One camera cannot see that: its depth comes from the
 body's size, and MediaPipe's metric body reads larger or smaller as it crouches and stretches (rendered CMU
-``01_01``, standing jumps toward the camera: 0.94–0.96 of the true range in flight, 1.08–1.12 in the crouch
+``01_01``, standing jumps toward the camera: 0.94–0.96 of the true range in flight, 1.07–1.12 in the crouch
 before it). :func:`ballistic_flights` replaces each flight's guessed range by the straight line between the
-placements that bound it: the hips stay on the ray the image shows them on (across the view the image places
-them to a pixel), at the range that line gives.
+placements that bound it: the hips keep the bearing from the camera that the image gives them (across the view
+the image places them to a pixel) and their height, at the range that line gives (the height along the ray
+would change by under a centimetre: the hips fly near the camera's height).
 
 Frames: placements in the room frame (:class:`~bridge.core.landmarks.Placement`: Y up, the camera's optical
 centre above the origin), metres; only ``source="camera"`` placements (a triangulated one is measured).
@@ -60,8 +61,8 @@ def _floor_xz(frame: LandmarkFrame) -> FloatArray:
 
 
 def ballistic_flights(frames: list[LandmarkFrame], max_s: float = MAX_FLIGHT_S) -> list[LandmarkFrame]:
-    """The frames with each flight's hips (x, z) moved along their rays onto the straight line between the
-    flight's bounding placements (:func:`flights`); height and lift as they were."""
+    """The frames with each flight's hips (x, z) moved along their bearings from the camera onto the straight line
+    between the flight's bounding placements (:func:`flights`); height and lift as they were."""
     out = list(frames)
     for a, b in flights(frames, max_s):
         xz_a, xz_b = _floor_xz(frames[a]), _floor_xz(frames[b])
@@ -71,10 +72,10 @@ def ballistic_flights(frames: list[LandmarkFrame], max_s: float = MAX_FLIGHT_S) 
             assert p is not None
             hips = np.array(p.hips_m, dtype=np.float64)
             length = float(np.hypot(hips[0], hips[2]))
-            if length < 1e-6:  # right below the camera: no ray to move along
+            if length < 1e-6:  # right below the camera: no bearing to move along
                 continue
             bearing = hips[[0, 2]] / length
             line = xz_a + (xz_b - xz_a) * (frames[k].t_s - t_a) / max(t_b - t_a, 1e-9)
-            hips[[0, 2]] = bearing * max(float(line @ bearing), 0.0)  # the line's range along the image's ray
+            hips[[0, 2]] = bearing * max(float(line @ bearing), 0.0)  # the line's range along that bearing
             out[k] = frames[k].replace(placement=dataclasses.replace(p, hips_m=hips))
     return out
