@@ -159,6 +159,10 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+#: The types of JSON numbers as the json module reads them.
+_JSON_NUMBERS = frozenset((int, float))
+
+
 def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -176,10 +180,12 @@ def _number_rows(value: Any, field: str, shape: tuple[int, ...]) -> np.ndarray:
     treats such a frame as no person)."""
     rows = value if len(shape) == 2 else [value]
     width = shape[-1]
+    # JSON numbers are exactly int or float (true/false are bool): each row's element types as one set, in C
+    # (an element-by-element check cost 0.17 ms a frame, a fifth of exporting a recording).
     if not (
         isinstance(value, list)
         and len(value) == shape[0]
-        and all(isinstance(r, list) and len(r) == width and all(_is_number(v) for v in r) for r in rows)
+        and all(isinstance(r, list) and len(r) == width and _JSON_NUMBERS.issuperset(map(type, r)) for r in rows)
     ):
         raise ValueError(f"field {field!r} must be {' x '.join(map(str, shape))} numbers")
     return np.asarray(value, dtype=np.float64)

@@ -108,6 +108,25 @@ def test_damaged_line_in_the_middle_is_an_error(tmp_path: Path) -> None:
         list(read)
 
 
+@pytest.mark.parametrize(("bad", "ok"), [(True, False), ("0.5", False), (None, False), (1, True), (0.25, True)])
+def test_landmark_arrays_hold_json_numbers_only(tmp_path: Path, bad: object, ok: bool) -> None:
+    """A landmark value that is not a JSON number (true, a string, null) makes the line invalid; whole numbers and
+    decimals are numbers."""
+    path = tmp_path / "values.jsonl"
+    write(path, random_frames(3))
+    lines = path.read_bytes().splitlines(keepends=True)
+    frame = json.loads(lines[2])
+    frame["world_xyz_m"][7][1] = bad
+    lines[2] = json.dumps(frame).encode() + b"\n"
+    path.write_bytes(b"".join(lines))
+    _, read = read_recording(path)
+    if ok:
+        assert list(read)[1].world_xyz_m[7, 1] == bad
+        return
+    with pytest.raises(BridgeError, match="line 3 is not a valid landmark frame.*world_xyz_m"):
+        list(read)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
