@@ -292,6 +292,14 @@ def add_pose_args(parser: argparse.ArgumentParser) -> None:
         help="seconds to ease back to the rest pose after the hold (default 1.0)",
     )
     group.add_argument(
+        "--idle-arms",
+        type=float_in(0, 90),
+        default=SolverConfig().idle_arms_down_deg,
+        metavar="DEG",
+        help="unseen arms (or nobody in view) ease to hang this far below the T-pose; 0: the T-pose "
+        "(default %(default)g)",
+    )
+    group.add_argument(
         "--min-cutoff",
         type=float_in(0.01, 100),
         default=OneEuroConfig().min_cutoff_hz,
@@ -349,7 +357,9 @@ def processor_config_from_args(args: argparse.Namespace, root_motion: str = "off
         flips=None if args.no_flip_repair else FlipRepairConfig(),
         filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
         mirror=args.mirror,
-        solver=SolverConfig(hold_s=args.hold, ease_s=args.ease, root_motion=chosen),
+        solver=SolverConfig(
+            hold_s=args.hold, ease_s=args.ease, root_motion=chosen, idle_arms_down_deg=args.idle_arms
+        ),
         body=_body_state_config(args),
         lifter=_lifter_config(getattr(args, "lifter", "mediapipe")),
         hands=HandConfig(hold_s=args.hold, ease_s=args.ease),

@@ -34,8 +34,9 @@ Toes           no landmark: rest
 
 Visibility. A bone is *tracked* when every landmark it needs has visibility ≥ ``min_visibility`` and its
 parent is tracked. An untracked bone holds its last tracked local rotation for ``hold_s`` (state HELD), then
-eases to rest over ``ease_s`` (state REST). A frame without a person does the same for every bone and marks
-the pose ``tracking=False``.
+eases to its idle rotation over ``ease_s`` (state REST): the rest pose, but the upper arms hang
+``idle_arms_down_deg`` below the T (:func:`idle_rotations`). A frame without a person does the same for every bone
+and marks the pose ``tracking=False``.
 
 Hips position. MediaPipe's world landmarks are hip-centred, so the hips stay above the rig's origin and are
 *grounded*: their height keeps the lowest foot point at its rest height (crouching lowers the hips). Where the
@@ -92,6 +93,20 @@ def _frames_to_arrays(
 
 
 _IDENTITY_Q = np.array([0.0, 0.0, 0.0, 1.0])
+#: The upper arms and the sign of the turn about the rig's forward axis (+Z) that lowers each from the T-pose
+#: (the left arm points to +X: a negative turn; the right to -X: a positive one).
+_IDLE_ARMS = (("LeftUpperArm", -1.0), ("RightUpperArm", 1.0))
+
+
+def idle_rotations(rig: Rig, config: SolverConfig) -> FloatArray:
+    """(B, 4) quaternions (scalar last), each bone's local rotation where nothing drives it: identity (the rest
+    pose) but for the upper arms, lowered ``config.idle_arms_down_deg`` about the rig's forward axis."""
+    out = np.tile(_IDENTITY_Q, (len(rig.bones), 1))
+    for bone, sign in _IDLE_ARMS:
+        if rig.has(bone) and config.idle_arms_down_deg:
+            angle = sign * np.radians(config.idle_arms_down_deg)
+            out[rig.index(bone)] = Rotation.from_rotvec([0.0, 0.0, angle]).as_quat()
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,6 +142,7 @@ class Solver:
         self.config = config
         self._geometry = _RigGeometry(rig, config)
         n = len(rig.bones)
+        self._idle_q = idle_rotations(rig, config)
         self._last_q = np.tile(_IDENTITY_Q, (n, 1))
         self._lost_since = np.full(n, -np.inf)  # -inf: never tracked (at rest); inf: tracked now
         self._ground = _GroundChain(rig, self._geometry)
@@ -193,14 +209,20 @@ class Solver:
             return quat, state
         active = always | tracked.any(axis=0) | (self._lost_since != -np.inf)
         never = ~active
-        quat[:, never] = _IDENTITY_Q
+        quat[:, never] = self._idle_q[never]
         state[:, never] = BoneState.REST
         self._last_q[always] = quat[-1, always]
         self._lost_since[always] = np.inf
         cols = np.flatnonzero(active & ~always)
         if cols.size:
             q, st, self._last_q[cols], self._lost_since[cols] = _hold_or_ease_columns(
-                t_s, quat[:, cols], tracked[:, cols], self._last_q[cols], self._lost_since[cols], self.config
+                t_s,
+                quat[:, cols],
+                tracked[:, cols],
+                self._last_q[cols],
+                self._lost_since[cols],
+                self.config,
+                self._idle_q[cols],
             )
             quat[:, cols], state[:, cols] = q, st
         return quat, state
@@ -242,11 +264,12 @@ def _hold_or_ease_columns(
     last_q: FloatArray,
     lost_since: FloatArray,
     cfg: SolverConfig,
+    idle_q: FloatArray,
 ) -> tuple[FloatArray, npt.NDArray[np.int8], FloatArray, FloatArray]:
-    """Hold, then ease to identity, C bones over T frames: ``quat`` (T, C, 4) solved, ``tracked`` (T, C); the
-    state carried in from the previous call, ``last_q`` (C, 4) (each bone's last tracked rotation) and
-    ``lost_since`` (C,) (when it was lost, s; inf: tracked; -inf: never). Returns the (T, C, 4) quaternions,
-    the (T, C) states and the state to carry on (``last_q``, ``lost_since``).
+    """Hold, then ease to the idle rotations ``idle_q`` (C, 4), C bones over T frames: ``quat`` (T, C, 4) solved,
+    ``tracked`` (T, C); the state carried in from the previous call, ``last_q`` (C, 4) (each bone's last tracked
+    rotation) and ``lost_since`` (C,) (when it was lost, s; inf: tracked; -inf: never). Returns the (T, C, 4)
+    quaternions, the (T, C) states and the state to carry on (``last_q``, ``lost_since``).
 
     Vectorised over frames: each untracked bone's last tracked frame (or the state carried in) and the time it was
     lost, found with a running maximum over frame indices.
@@ -256,7 +279,7 @@ def _hold_or_ease_columns(
         lost_at = np.where(lost_since == np.inf, t_s[0], lost_since)  # inf: lost at this frame
         since = t_s[0] - lost_at
         w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)
-        eased, eased_state = _toward_rest(last_q, np.where(np.isfinite(since), w, 1.0))
+        eased, eased_state = _toward_rest(last_q, np.where(np.isfinite(since), w, 1.0), idle_q)
         return eased[None], eased_state[None].astype(np.int8), last_q, lost_at
     state = np.zeros((n_t, n_b), dtype=np.int8)  # BoneState.TRACKED
     frame_no = np.arange(n_t)[:, None]
@@ -270,22 +293,23 @@ def _hold_or_ease_columns(
     out = quat.copy()
     since = t_s[:, None] - lost_at
     w = clip((since - cfg.hold_s) / max(cfg.ease_s, 1e-6), 0.0, 1.0)[lost]
-    out[lost], state[lost] = _toward_rest(held_q[lost], np.where(np.isfinite(since[lost]), w, 1.0))
+    idle = np.broadcast_to(idle_q[None], held_q.shape)[lost]
+    out[lost], state[lost] = _toward_rest(held_q[lost], np.where(np.isfinite(since[lost]), w, 1.0), idle)
     return out, state, held_q[-1], np.where(tracked[-1], np.inf, lost_at[-1])
 
 
-def _toward_rest(last: FloatArray, w: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
-    """(N, 4) quaternions ``last`` slerped toward identity by ``w`` (N,) in [0, 1], and their (N,) states (HELD
-    at w = 0, else REST)."""
-    # slerp(last, identity, w): identity has w-component 1.
-    sign = np.where(last[:, 3] < 0, -1.0, 1.0)
+def _toward_rest(last: FloatArray, w: FloatArray, idle: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """(N, 4) quaternions ``last`` slerped toward the idle rotations ``idle`` (N, 4) by ``w`` (N,) in [0, 1], and
+    their (N,) states (HELD at w = 0, else REST)."""
+    cos = np.sum(last * idle, axis=1)  # with an identity idle rotation: exactly last's w-component
+    sign = np.where(cos < 0, -1.0, 1.0)
     last = last * sign[:, None]
-    theta = np.arccos(clip(last[:, 3], -1.0, 1.0))
+    theta = np.arccos(clip(cos * sign, -1.0, 1.0))
     sin_t = np.sin(theta)
     small = sin_t < 1e-6
     a = np.where(small, 1.0 - w, np.sin((1.0 - w) * theta) / np.where(small, 1.0, sin_t))
     b = np.where(small, w, np.sin(w * theta) / np.where(small, 1.0, sin_t))
-    eased = a[:, None] * last + b[:, None] * _IDENTITY_Q
+    eased = a[:, None] * last + b[:, None] * idle
     return eased / np.sqrt((eased * eased).sum(axis=1, keepdims=True)), np.where(
         w > 0.0, BoneState.REST, BoneState.HELD
     )

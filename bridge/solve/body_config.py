@@ -25,6 +25,9 @@ class SolverConfig:
         straight_limb_deg: below this flexion, a limb's bend direction is blended with a prior (the rest
             pole carried by the limb's swing, and the foot for legs), since it is not observable.
         ground: keep the lowest foot point at its rest height (the hips move down when the user crouches).
+        idle_arms_down_deg: the pose an unseen bone eases to is the rest pose (the T-pose) but for the upper
+            arms, which hang this far below the T (0: the T-pose): a VTuber's hands below the camera's view, an
+            arm hidden behind the body, or nobody in view leave the arms at the sides, not sticking out.
         root_motion: ``off``, ``planar`` or ``full``: whether the hips travel (and rise) as the frames'
             placements say (:mod:`bridge.solve.root_motion`; frames without a placement stay put).
     """
@@ -42,3 +45,4 @@ class SolverConfig:
     straight_limb_deg: float = 30.0
     ground: bool = True
     root_motion: str = "off"
+    idle_arms_down_deg: float = 70.0

@@ -20,6 +20,8 @@ from bridge.core.rig import load_rig
 from bridge.output.protocols import EncoderConfig
 from bridge.output.transport import OscTarget, parse_osc_target
 from bridge.output.vrchat import VrchatConfig
+from bridge.solve.body import idle_rotations
+from bridge.solve.body_config import SolverConfig
 from bridge.tracking.recording import RecordingHeader, RecordingWriter
 from tests.helpers.osc_receiver import Msg, OscReceiver, parse_datagram
 
@@ -103,7 +105,8 @@ def test_vmc_stream_of_a_recording(recording: Path) -> None:
     # tracking is lost for the last 60 frames: reported in /VMC/Ext/OK, bones hold, then ease to rest
     statuses = [f[0].args[3] for f in frames]
     assert statuses[:80].count(1) > 70 and statuses[-1] == 0
-    assert max(poses[-1].local_rotations.magnitude()) < 1e-6  # back at rest after hold (0.5 s) + ease (1 s)
+    idle = Rotation.from_quat(idle_rotations(rig, SolverConfig()))  # the rest pose, the arms at the sides
+    assert max((poses[-1].local_rotations * idle.inv()).magnitude()) < 1e-6  # at rest after hold 0.5 s + ease 1 s
     assert stats.frames == 150  # type: ignore[attr-defined]
 
 

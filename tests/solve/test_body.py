@@ -256,8 +256,33 @@ def test_no_person_frames_hold_then_rest(rig: Rig) -> None:
     assert poses[0].tracking and not poses[1].tracking and not poses[2].tracking
     i = rig.index("LeftUpperArm")
     assert poses[1].local_rotations[i].magnitude() == pytest.approx(math.radians(45))
-    assert poses[2].local_rotations[i].magnitude() < 1e-9
+    idle = Rotation.from_rotvec([0.0, 0.0, -math.radians(70.0)])  # the arm hangs 70° below the T
+    assert (poses[2].local_rotations[i] * idle.inv()).magnitude() < 1e-9
+    others = [b for b in range(len(rig.bones)) if rig.bones[b] not in ("LeftUpperArm", "RightUpperArm")]
+    assert np.all(poses[2].local_rotations[others].magnitude() < 1e-9)  # every other bone at rest
     assert np.all(poses[2].bone_state == BoneState.REST)
+    t_pose = solve_frames(rig, frames, SolverConfig(hold_s=0.5, ease_s=1.0, idle_arms_down_deg=0.0))
+    assert t_pose[2].local_rotations[i].magnitude() < 1e-9
+
+
+def test_arms_out_of_view_hang_at_the_sides(rig: Rig) -> None:
+    """A VTuber's hands drop below the camera's view: the arms hold, then ease down to the sides, not out into
+    the T-pose (both hands end below the shoulders, 70° below the T)."""
+    truth = posed(rig, {"LeftUpperArm": Rotation.from_euler("z", 30, degrees=True)})  # raised, then lost
+    frames = [frame_from_pose(truth, t_s=k / 10) for k in range(40)]
+    arms = [lm for lm in L if any(w in lm.name for w in ("ELBOW", "WRIST", "PINKY", "INDEX", "THUMB"))]
+    for k in range(10, 40):
+        vis = frames[k].visibility.copy()
+        vis[arms] = 0.05
+        frames[k] = frames[k].replace(visibility=vis)
+    poses = solve_frames(rig, frames, SolverConfig(hold_s=0.5, ease_s=1.0))
+    joints, _ = poses[-1].world()
+    for side in ("Left", "Right"):
+        shoulder, elbow = joints[rig.index(f"{side}UpperArm")], joints[rig.index(f"{side}LowerArm")]
+        arm = (elbow - shoulder) / np.linalg.norm(elbow - shoulder)
+        assert math.degrees(math.asin(-arm[1])) == pytest.approx(70.0, abs=2.0)  # below the horizontal
+        assert poses[-1].bone_state[rig.index(f"{side}UpperArm")] == BoneState.REST
+    assert poses[14].local_rotations[rig.index("LeftUpperArm")].magnitude() == pytest.approx(math.radians(30))
 
 
 def test_batch_equals_per_frame(rig: Rig) -> None:
