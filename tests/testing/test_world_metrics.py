@@ -143,3 +143,13 @@ def test_root_path_error_with_a_known_yaw_ignores_the_facing() -> None:
     wrong_facing = fwd @ wm.yaw_rotation(np.radians(25.0)).T @ turn.T  # the pelvis' heading 25° off
     assert wm.root_path_error_m(out, wrong_facing, path, fwd, t)[1] > 0.5  # turned by the facing: off
     assert wm.root_path_error_m(out, wrong_facing, path, fwd, t, yaw_rad=np.radians(-40.0))[1] < 1e-9
+
+
+def test_hinges_lag_leaves_out_a_hinge_held_still() -> None:
+    dt = 1.0 / 30.0
+    t = np.arange(0.0, 4.0, dt)
+    bend = 40.0 + 30.0 * np.sin(2 * np.pi * 0.7 * t)
+    truth = np.stack([bend, bend[::-1]], axis=1)  # two moving hinges
+    out = np.stack([np.interp(t - 0.1, t, bend), 1e-7 * np.random.default_rng(0).normal(size=len(t))], axis=1)
+    assert wm.hinges_lag_s(truth, out, dt) == pytest.approx(0.1, abs=0.01)  # the still hinge would read noise
+    assert np.isnan(wm.hinges_lag_s(truth, np.zeros_like(truth), dt))  # nothing moves: no lag to report
