@@ -129,7 +129,10 @@ class Rig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {b: i for i, b in enumerate(self.bones)})
-        object.__setattr__(self, "_levels", _depth_levels(self.parents, self.offsets_m))
+        offsets = np.asarray(self.offsets_m, dtype=np.float64)
+        # Forward kinematics' levels: (bones, their parents, their rest offsets (K, 3, 1) metres).
+        levels = [(ks, ps, offsets[ks][:, :, None]) for ks, ps in depth_levels(self.parents)]
+        object.__setattr__(self, "_levels", levels)
         sizes = np.abs(np.asarray(self.offsets_m, dtype=np.float64))
         tails = [np.abs(np.asarray(t, dtype=np.float64)) for t in self.tails_m.values()]
         if not all(np.all(np.isfinite(a)) and (a.size == 0 or a.max() <= MAX_OFFSET_M) for a in [sizes, *tails]):
@@ -353,7 +356,7 @@ def forward_kinematics(
     world_r[:, roots] = mats[:, roots]
     world_p[:, roots] = root[:, None]
     # One level of the tree at a time (every bone of a level has its parent in a level above): ~10 levels of
-    # two products each instead of two per bone (a 54-bone rig: 0.17 → 0.04 ms a frame).
+    # two products each instead of two per bone (a 54-bone rig: 0.160 → 0.082 ms a frame).
     for ks, ps, offsets in rig._levels:  # type: ignore[attr-defined]
         parent_r = world_r[:, ps]
         world_r[:, ks] = parent_r @ mats[:, ks]
@@ -363,19 +366,19 @@ def forward_kinematics(
     return world_p, world_r
 
 
-def _depth_levels(
-    parents: npt.NDArray[np.intp], offsets_m: FloatArray
-) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], FloatArray]]:
-    """[(bones (K,), their parents (K,), their rest offsets (K, 3, 1) metres)] per depth below the root(s), top
-    down: the order forward kinematics needs."""
+def depth_levels(
+    parents: npt.NDArray[np.intp] | list[int],
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+    """[(bones (K,), their parents (K,))] per depth below the root(s), top down, of a tree whose ``parents`` (-1: a
+    root) come before their children: the order forward kinematics needs (every parent in a level above)."""
     parents = np.asarray(parents, dtype=np.intp)
     depth = np.zeros(len(parents), dtype=np.intp)
-    for b, p in enumerate(parents):  # parents come before their children
+    for b, p in enumerate(parents):
         depth[b] = depth[p] + 1 if p >= 0 else 0
     levels = []
     for d in range(1, int(depth.max(initial=0)) + 1):
         ks = np.flatnonzero(depth == d)
-        levels.append((ks, parents[ks], np.asarray(offsets_m, dtype=np.float64)[ks][:, :, None]))
+        levels.append((ks, parents[ks]))
     return levels
 
 

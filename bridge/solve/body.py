@@ -61,7 +61,7 @@ from scipy.spatial.transform import Rotation
 from bridge.core.frames import mediapipe_to_rig
 from bridge.core.landmarks import LandmarkFrame
 from bridge.core.pose import BonePose, BoneState
-from bridge.core.rig import Rig
+from bridge.core.rig import Rig, depth_levels
 from bridge.core.rotations import any_true, clip, dot
 from bridge.solve.body_arrays import SolvedArrays, solve_arrays
 from bridge.solve.body_config import SolverConfig
@@ -330,13 +330,7 @@ class _GroundChain:
         pos_of = {b: k for k, b in enumerate(chain)}
         parent_pos = [pos_of.get(int(rig.parents[b]), -1) for b in chain]  # -1: the root (sorted: parents first)
         # Per depth level after the root: positions in the chain and their parents' positions.
-        depth = [0] * len(chain)
-        for k, p in enumerate(parent_pos):
-            depth[k] = depth[p] + 1 if p >= 0 else 0
-        self.levels = []
-        for d in range(1, max(depth) + 1):
-            ks = [k for k in range(len(chain)) if depth[k] == d]
-            self.levels.append((np.array(ks, dtype=np.intp), np.array([parent_pos[k] for k in ks], dtype=np.intp)))
+        self.levels = depth_levels(parent_pos)
         # A joint below the root sits at its parent's position plus the parent's world rotation times its rest
         # offset (a "step"); a ground point's height sums the steps on its path from the hips.
         steps = [k for k in range(len(chain)) if parent_pos[k] >= 0]
