@@ -43,4 +43,6 @@ if [[ $want_test -eq 1 ]]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# Compile the live body solve now (numba caches it on disk), not on the first run's first frame.
+.venv/bin/python -c "from bridge.core.rig import load_rig; from bridge.solve.body import Solver; Solver(load_rig())"
 echo "install.sh: done; run .venv/bin/bridge --help"

@@ -1,6 +1,6 @@
 """Solver: filtered world landmarks → local bone rotations of a humanoid rig (plus the hips position).
 
-Pure: numpy and scipy only, no mediapipe, no sockets, no rendering.
+Pure: numpy, scipy and numba only, no mediapipe, no sockets, no rendering.
 
 Method. Every bone gets a *world* rotation that carries its rest direction onto the direction the landmarks
 show (the **primary** vector, matched exactly) and a rest **secondary** vector as close as possible onto an
@@ -66,6 +66,7 @@ from bridge.core.rotations import any_true, clip, dot
 from bridge.solve.body_arrays import SolvedArrays, solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
+from bridge.solve.body_kernel import kernel_geometry, solve_compiled
 from bridge.solve.root_motion import RootMotion
 
 FloatArray = npt.NDArray[np.float64]
@@ -93,6 +94,10 @@ def _frames_to_arrays(
 
 
 _IDENTITY_Q = np.array([0.0, 0.0, 0.0, 1.0])
+#: Batches up to this many frames (the live path's one) are solved by the compiled kernel
+#: (:mod:`bridge.solve.body_kernel`: about 20 µs a frame, where the numpy solve costs 330 µs for one frame), longer
+#: ones by the vectorised numpy solve (12 µs a frame over thousands). Measured by bench/bench_speed.py.
+COMPILED_MAX_FRAMES = 16
 #: The upper arms and the sign of the turn about the rig's forward axis (+Z) that lowers each from the T-pose
 #: (the left arm points to +X: a negative turn; the right to -X: a positive one).
 _IDLE_ARMS = (("LeftUpperArm", -1.0), ("RightUpperArm", 1.0))
@@ -133,14 +138,18 @@ class Solver:
     """Landmark frames → :class:`BonePose`, one frame at a time (live) or many (:meth:`solve_frames`).
 
     Holds the state the pure solve lacks: each bone's last tracked rotation and when it was lost, so
-    untracked bones hold, then ease to rest. Both paths give identical poses (to float rounding); both are one
-    vectorised pass over the frames given (the hold/ease too), so the cost per frame falls with the batch size.
+    untracked bones hold, then ease to rest. Both paths give identical poses (to float rounding). A few frames
+    (live: one) are solved by the compiled kernel, many by one vectorised numpy pass (``COMPILED_MAX_FRAMES``);
+    the hold/ease is one vectorised pass over the frames given.
     """
 
     def __init__(self, rig: Rig, config: SolverConfig = SolverConfig()) -> None:
         self.rig = rig
         self.config = config
         self._geometry = _RigGeometry(rig, config)
+        self._kernel_geometry = kernel_geometry(self._geometry, config)
+        # Compile (or load the compiled code from numba's cache) now, not on the first live frame.
+        solve_compiled(np.zeros((1, 33, 3)), np.zeros((1, 33), dtype=bool), self._kernel_geometry)
         n = len(rig.bones)
         self._idle_q = idle_rotations(rig, config)
         self._last_q = np.tile(_IDENTITY_Q, (n, 1))
@@ -183,7 +192,10 @@ class Solver:
         :class:`BonePose` objects: what a long recording needs without paying for a scipy ``Rotation`` a frame."""
         n_t = len(frames)
         xyz, visible, t_s, person = _frames_to_arrays(frames, self.config)
-        solved = solve_arrays(self.rig, xyz, visible, self.config, self._geometry)
+        if n_t <= COMPILED_MAX_FRAMES:
+            solved = solve_compiled(xyz, visible, self._kernel_geometry)
+        else:
+            solved = solve_arrays(self.rig, xyz, visible, self.config, self._geometry)
         local_m = solved.local_m.reshape(-1, 3, 3)
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
