@@ -77,17 +77,16 @@ def kernel_geometry(g: _RigGeometry, config: SolverConfig) -> KernelGeometry:
     """The kernel's form of a rig's solve geometry and the solver's settings."""
     lb = g.limbs
     neck = -1 if g.neck is None else g.neck
-    n_s = len(g.shoulders) if g.shoulder_bases_t is not None else 0
+    # No clavicle bases exactly where the rig has no clavicles (g.shoulders empty).
     sh_bases = g.shoulder_bases_t if g.shoulder_bases_t is not None else np.zeros((0, 3, 3))
-    ints = lambda *xs: np.array(xs, dtype=np.int64)  # noqa: E731
     return KernelGeometry(
         parents=np.asarray(g.rig.parents, dtype=np.int64),
-        bones=ints(g.hips, g.top, neck, g.head),
+        bones=np.array([g.hips, g.top, neck, g.head], dtype=np.int64),
         chain=np.array(g.chain, dtype=np.int64),
         chain_offsets_m=np.array(g.chain_offsets, dtype=np.float64).reshape(-1, 3),
         chord_ends_m=np.stack([g.top_to_shoulders_mid, g.hips_to_legs_mid]).astype(np.float64),
         rest_bases_t=np.ascontiguousarray(g.rest_bases_t, dtype=np.float64),
-        shoulders=np.stack([g.shoulder_bones[:n_s], g.shoulder_parents[:n_s]]).astype(np.int64),
+        shoulders=np.stack([g.shoulder_bones, g.shoulder_parents]).astype(np.int64).reshape(2, -1),
         shoulder_bases_t=np.ascontiguousarray(sh_bases, dtype=np.float64),
         limb_bones=np.stack([g.limb_upper, g.limb_lower, g.limb_end, g.limb_parents], axis=1).astype(np.int64),
         limb_bases_t=np.ascontiguousarray(g.limb_bases_t, dtype=np.float64),

@@ -28,9 +28,9 @@ from bridge.solve.body_kernel import kernel_geometry, solve_compiled
 TOL = 1e-9
 
 
-def _both(rig: Rig, xyz: np.ndarray, visible: np.ndarray, config: SolverConfig = SolverConfig()) -> tuple[
-    SolvedArrays, SolvedArrays
-]:  # fmt: skip
+def _both(rig: Rig, xyz: np.ndarray, visible: np.ndarray) -> tuple[SolvedArrays, SolvedArrays]:
+    """The numpy solve and the compiled solve of the same frames, default settings."""
+    config = SolverConfig()
     g = _RigGeometry(rig, config)
     return solve_arrays(rig, xyz, visible, config, g), solve_compiled(xyz, visible, kernel_geometry(g, config))
 
