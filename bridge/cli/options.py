@@ -330,6 +330,12 @@ def add_world_args(group: argparse._ArgumentGroup) -> None:
         "origin (off); default off for live streams (an avatar at a desk stays put), planar for export and batch",
     )  # fmt: skip
     group.add_argument(
+        "--no-foot-lock", action="store_true",
+        help="with root motion, let planted feet go where the legs' landmarks put them instead of bending the "
+        "legs a little to keep each planted foot where it stands (the legs' angles then follow the landmarks "
+        "alone)",
+    )  # fmt: skip
+    group.add_argument(
         "--fov", type=float_in(1, 179, "field of view in degrees"), default=DEFAULT_FOV_DEG, metavar="DEG",
         help="the camera's horizontal field of view, for where the body stands (default %(default)s: a webcam)",
     )  # fmt: skip
@@ -358,7 +364,11 @@ def processor_config_from_args(args: argparse.Namespace, root_motion: str = "off
         filter=None if args.no_filter else OneEuroConfig(min_cutoff_hz=args.min_cutoff, beta=args.beta),
         mirror=args.mirror,
         solver=SolverConfig(
-            hold_s=args.hold, ease_s=args.ease, root_motion=chosen, idle_arms_down_deg=args.idle_arms
+            hold_s=args.hold,
+            ease_s=args.ease,
+            root_motion=chosen,
+            idle_arms_down_deg=args.idle_arms,
+            foot_lock=not getattr(args, "no_foot_lock", False),
         ),
         body=_body_state_config(args),
         lifter=_lifter_config(getattr(args, "lifter", "mediapipe")),

@@ -67,6 +67,7 @@ from bridge.solve.body_arrays import SolvedArrays, solve_arrays
 from bridge.solve.body_config import SolverConfig
 from bridge.solve.body_geometry import _RigGeometry
 from bridge.solve.body_kernel import kernel_geometry, solve_compiled
+from bridge.solve.foot_lock import FootLock
 from bridge.solve.root_motion import RootMotion
 
 FloatArray = npt.NDArray[np.float64]
@@ -157,12 +158,14 @@ class Solver:
         self._ground = _GroundChain(rig, self._geometry)
         self._rest_lowest = float(self._ground.lowest(self._ground.world(self._ground.rest_matrices(rig)))[0])
         self.root_motion = RootMotion(rig, config.root_motion)
+        self.foot_lock = FootLock(rig)
 
     def reset(self) -> None:
         """Forget all history: every bone back at rest."""
         self._last_q[:] = _IDENTITY_Q
         self._lost_since[:] = -np.inf
         self.root_motion.reset()
+        self.foot_lock.reset()
 
     def __call__(self, frame: LandmarkFrame) -> BonePose:
         """Solve one frame (the live path)."""
@@ -200,7 +203,12 @@ class Solver:
         quats = Rotation.from_matrix(local_m, assume_valid=True).as_quat().reshape(n_t, -1, 4)
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
         hips = self._hips_positions(quats, solved)
-        hips = self.root_motion(hips, [f.placement for f in frames], quats, t_s)
+        placements = [f.placement for f in frames]
+        self.root_motion.posed = None
+        hips = self.root_motion(hips, placements, quats, t_s)
+        if self.root_motion.posed is not None and self.config.foot_lock:
+            planted = np.array([p.planted if p is not None else (False, False) for p in placements], dtype=bool)
+            quats = self.foot_lock(quats, *self.root_motion.posed, planted, t_s)
         return PoseArrays(t_s, quats, hips, states, person & solved.tracked.any(axis=1))
 
     def _hold_or_ease(

@@ -30,6 +30,8 @@ class SolverConfig:
             arm hidden behind the body, or nobody in view leave the arms at the sides, not sticking out.
         root_motion: ``off``, ``planar`` or ``full``: whether the hips travel (and rise) as the frames'
             placements say (:mod:`bridge.solve.root_motion`; frames without a placement stay put).
+        foot_lock: with root motion, bend and swing each planted leg so that its foot stays where it was planted
+            (:mod:`bridge.solve.foot_lock`); the legs' angles then answer to the feet as well as the landmarks.
     """
 
     min_visibility: float = 0.5
@@ -46,3 +48,4 @@ class SolverConfig:
     ground: bool = True
     root_motion: str = "off"
     idle_arms_down_deg: float = 70.0
+    foot_lock: bool = True

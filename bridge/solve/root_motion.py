@@ -78,6 +78,9 @@ class RootMotion:
         self._correction = np.zeros(2)
         self._smoothed = np.zeros(2)
         self._last_t: float | None = None
+        #: The last call's posed rig where it was given rotations: (T, B, 3) joints with the hips as returned and
+        #: (T, B, 3, 3) world rotations (rig frame, metres), for :class:`~bridge.solve.foot_lock.FootLock`.
+        self.posed: tuple[FloatArray, FloatArray] | None = None
 
     def __call__(
         self,
@@ -108,13 +111,16 @@ class RootMotion:
             out[k] += self._last
         if quats is not None:
             n_t = len(out)
-            joints, _ = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
+            joints, world_r = forward_kinematics(self.rig, Rotation.from_quat(np.reshape(quats, (-1, 4))), out)
             joints = np.reshape(joints, (n_t, -1, 3))
             if self._feet:
                 shift = self._keep_feet(joints[:, self._feet], placements, t_s)  # (T, 2): room X, Z (see FEET)
                 out[:, [0, 2]] += shift
                 joints[:, :, [0, 2]] += shift[:, None]
-            out[:, 1] += np.maximum(0.0, -joints[:, :, 1].min(axis=1))
+            rise = np.maximum(0.0, -joints[:, :, 1].min(axis=1))
+            out[:, 1] += rise
+            joints[:, :, 1] += rise[:, None]
+            self.posed = (joints, np.reshape(world_r, (n_t, -1, 3, 3)))
         return out
 
     def _keep_feet(

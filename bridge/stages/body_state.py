@@ -58,7 +58,7 @@ from bridge.core.rotations import norm
 from bridge.core.running_median import RunningMedian
 from bridge.stages.camera_floor import CameraFloor
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
-from bridge.stages.contacts import ContactConfig, ContactTracker
+from bridge.stages.contacts import CONTACT_FLAG, ContactConfig, ContactTracker, early_contacts
 from bridge.stages.flight import ballistic_flights
 from bridge.stages.plausible import (
     LEG_IMPOSSIBLE,
@@ -81,8 +81,6 @@ STARTING_FLAG = "starting"
 EASE_IN_FLAG = "ease_in"
 #: Flags (int, int) left/right: :func:`~bridge.stages.plausible.plausible_legs`' verdict on each leg.
 LEGS_FIXED_FLAG = "legs_fixed"
-#: Flag (bool, bool): that foot is planted.
-CONTACT_FLAG = "contacts"
 
 _TORSO = (L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP)
 _FEET = ((L.LEFT_ANKLE, L.LEFT_HEEL, L.LEFT_FOOT_INDEX), (L.RIGHT_ANKLE, L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX))
@@ -518,7 +516,8 @@ class BodyState:
         out = [self(frame) for frame in frames]
         self._offline = False
         out = ballistic_flights(out)
-        return _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
+        out = _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
+        return early_contacts(out, self.config.contact)
 
 
 def _clip_size(frames: Sequence[LandmarkFrame]) -> tuple[float, FloatArray] | None:

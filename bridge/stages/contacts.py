@@ -9,14 +9,21 @@ give the same answer on the same data.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from bridge.core.landmarks import LandmarkFrame
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+#: Flag (bool, bool) of a frame: that foot (left, right) is planted.
+CONTACT_FLAG = "contacts"
 
 
 @dataclass(frozen=True)
@@ -79,3 +86,48 @@ def detect_contacts(
     the floor, ``points_m`` (T, F, 3) the foot points, room frame, metres."""
     tracker = ContactTracker(config, feet=np.shape(heights_m)[1])
     return np.stack([tracker(float(t), h, p) for t, h, p in zip(t_s, heights_m, points_m, strict=True)])
+
+
+def latency_s(config: ContactConfig, frame_s: float) -> float:
+    """Seconds by which :class:`ContactTracker` finds a foot that stops, with frames ``frame_s`` apart, at worst
+    (a foot that stops at once): its speed is measured back over ``speed_window_s`` (whole frames), so it reads as
+    moving until that much time has passed, and ``min_frames − 1`` more frames confirm it."""
+    window_frames = max(1, math.ceil(config.speed_window_s / frame_s - 1e-6))
+    return (window_frames + config.min_frames - 1) * frame_s
+
+
+def lead_contacts(t_s: FloatArray, planted: BoolArray, lead_s: float) -> BoolArray:
+    """(T, F) the planted flags ``planted`` (T, F) with each contact begun up to ``lead_s`` seconds earlier (the
+    offline form of the live detector, which finds a landing :func:`latency_s` after it happens; a lift-off it
+    finds as late, while the foot still bears weight, so the ends stay)."""
+    t = np.asarray(t_s, dtype=np.float64)
+    out = np.array(planted, dtype=bool, copy=True)
+    for f in range(out.shape[1]):
+        starts = np.flatnonzero(np.diff(np.concatenate([[False], out[:, f]]).astype(np.int8)) > 0)
+        for start in starts:
+            k = start - 1
+            while k >= 0 and not out[k, f] and t[start] - t[k] <= lead_s + 1e-9:
+                out[k, f] = True
+                k -= 1
+    return out
+
+
+def early_contacts(frames: list[LandmarkFrame], config: ContactConfig) -> list[LandmarkFrame]:
+    """Offline: the frames with each foot planted from when it landed, not from when the live detector could tell
+    (:func:`lead_contacts` by :func:`latency_s`; their placements' ``planted`` and :data:`CONTACT_FLAG`): the rig
+    locks it from there (:mod:`bridge.solve.foot_lock`). The body state calls it after the flights, whose ends
+    stay on the frames the detector found (moved too, they fell on the stretched landing frames: 01_01's root
+    path 11.6 → 13.0 cm)."""
+    placed = [(k, f.placement) for k, f in enumerate(frames) if f.placement is not None and f.person]
+    if len(placed) < 2:
+        return frames
+    t_s = np.array([frames[k].t_s for k, _ in placed])
+    planted: BoolArray = np.array([p.planted for _, p in placed], dtype=np.bool_)
+    early = lead_contacts(t_s, planted, latency_s(config, float(np.median(np.diff(t_s)))))
+    out = list(frames)
+    for (k, p), flags in zip(placed, early, strict=True):
+        if tuple(flags) != p.planted:
+            both = (bool(flags[0]), bool(flags[1]))
+            out[k] = frames[k].replace(placement=dataclasses.replace(p, planted=both),
+                                       flags={**frames[k].flags, CONTACT_FLAG: both})  # fmt: skip
+    return out

@@ -32,12 +32,17 @@ def test_offline_export_chain_has_no_filter_lag(cmu_bvh_dir: Path) -> None:
     frames = to_landmark_frames(m)
     rig = load_rig("default")
     live = [r.pose for r in map(Processor(rig, ProcessorConfig()), frames)]
-    config = ProcessorConfig(body=BodyStateConfig(), solver=SolverConfig(root_motion="planar"))
-    offline = [r.pose for r in Processor(rig, config).process_offline(frames)]
+    # The foot lock bends planted legs to keep the feet put: not lag, and left out of this comparison (its cost on
+    # exact mocap is tests/solve/test_foot_lock.py's).
+    solver = SolverConfig(root_motion="planar", foot_lock=False)
+    offline = [
+        r.pose
+        for r in Processor(rig, ProcessorConfig(body=BodyStateConfig(), solver=solver)).process_offline(frames)
+    ]
     keep = np.array([k for k, p in enumerate(offline) if p.tracking])
     assert keep.size > 0.95 * len(frames)
     live_deg, offline_deg = _mean_error_deg(live, m, keep), _mean_error_deg(offline, m, keep)
-    assert offline_deg < 0.5 * live_deg  # measured 0.9° against 3.8° (Boxing_Toes, 1200 frames)
+    assert offline_deg < 0.5 * live_deg  # measured 0.7° against 3.4° (Boxing_Toes, 300 frames)
     assert offline_deg < 1.5
 
 

@@ -16,7 +16,7 @@ from bridge.core.rig import load_rig
 from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig
 from bridge.stages.camera_floor import floor_from_feet
 from bridge.stages.camera_model import PinholeCamera, hips_from_image
-from bridge.stages.contacts import ContactConfig, detect_contacts
+from bridge.stages.contacts import ContactConfig, detect_contacts, latency_s, lead_contacts
 from bridge.stages.plausible import knee_against_pelvis_deg, pelvis_forward, plausible_legs
 from bridge.testing.synth import frame_from_pose
 
@@ -75,6 +75,35 @@ def test_contacts_of_a_synthetic_walk() -> None:
     # a foot that slides along the floor at 1 m/s is on the floor but never planted (the speed decides)
     slide = np.stack([t, np.full(n, 0.01), np.zeros(n)], -1)[:, None]
     assert not detect_contacts(t, np.full((n, 1), 0.01), slide, ContactConfig())[5:].any()
+
+
+def test_offline_contacts_begin_when_the_foot_lands_not_when_the_live_detector_can_tell() -> None:
+    """The live detector finds a landing ``latency_s`` late (min_frames, and a speed measured backwards over its
+    window); offline, each contact begins that much earlier, and ends where it did."""
+    assert latency_s(ContactConfig(), 1 / 30) == pytest.approx(4 / 30)  # 0.1 s of window and one to confirm
+    assert latency_s(ContactConfig(), 1 / 60) == pytest.approx(7 / 60)
+    fps, n = 30.0, 180
+    t = np.arange(n) / fps
+    phase = (t[:, None] + np.array([0.0, 0.5])) % 1.0
+    swing = phase >= 0.7  # 0.7 s planted, 0.3 s of swing at 1.5 m/s
+    lift = np.where(swing, 0.15 * np.sin(np.pi * (phase - 0.7) / 0.3), 0.0)
+    x = np.cumsum(np.where(swing, 1.5 / fps, 0.0), axis=0)
+    planted = detect_contacts(t, lift, np.stack([x, lift, np.zeros_like(x)], -1), ContactConfig())
+    early = lead_contacts(t, planted, latency_s(ContactConfig(), 1 / fps))
+
+    def starts(flags: np.ndarray, f: int) -> np.ndarray:  # landings after the first swing
+        k = np.flatnonzero(np.diff(flags[:, f].astype(int)) > 0) + 1
+        return k[k > 10]
+
+    for f in range(2):
+        truth = starts(~swing, f)
+        late, led = starts(planted, f), starts(early, f)
+        assert len(late) == len(led) == len(truth)
+        assert (late - truth).min() >= 3  # live: three frames late or more
+        assert np.abs(led - truth).max() <= 1  # offline: within a frame
+        ends = np.flatnonzero(np.diff(planted[:, f].astype(int)) < 0)
+        np.testing.assert_array_equal(np.flatnonzero(np.diff(early[:, f].astype(int)) < 0), ends)
+    assert not early[swing & (lift > 0.1)].any()
 
 
 def _standing(knee_forward_m: float) -> np.ndarray:
