@@ -204,7 +204,6 @@ class Solver:
         quats, states = self._hold_or_ease(t_s, quats, solved.tracked)
         hips = self._hips_positions(quats, solved)
         placements = [f.placement for f in frames]
-        self.root_motion.posed = None
         hips = self.root_motion(hips, placements, quats, t_s)
         if self.root_motion.posed is not None and self.config.foot_lock:
             planted = np.array([p.planted if p is not None else (False, False) for p in placements], dtype=bool)

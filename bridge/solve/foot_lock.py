@@ -16,13 +16,14 @@ X, Z) where it took the weight, and bends and swings that leg to reach it:
 The knee's bend stays a bend about the same axis, so a knee bent the way it can bend still is. A leg is locked
 whatever its bones' state: a leg held or easing to rest while the image shows its foot planted (the far leg of
 a side view, its visibility about the solver's cut) kept its foot put instead of sliding (rendered 01_01 from
-the side: skate 10.0 → 3.6 cm). A foot whose
-anchor has moved more than ``MAX_REACH_M`` from where the leg would put it is dragged along (it slides rather
-than the leg contorting); once the foot lifts, the offset fades over ``RELEASE_S``, and a foot that lands is
-anchored where the leg puts it (carrying what was left of the last offset added up over a clip of jumps: 20 cm
-of bent legs by the end of the 01_01 mocap). The anchor does not follow the leg while the foot is planted (a
-1 s follow, as root motion's, left 3.4 cm of skate on the rendered jumps instead of 2.6). The height of every
-joint is the solver's: the lock moves the feet over the floor only.
+the side: skate 10.0 → 3.6 cm).
+
+A foot whose anchor has moved more than ``MAX_REACH_M`` from where the leg would put it is dragged along (it
+slides rather than the leg contorting). Once the foot lifts, the offset fades over ``RELEASE_S``; a foot that
+lands is anchored where its leg puts it (carrying what was left of the last offset instead added the offsets up
+over a clip of jumps: 20 cm of bent legs by the end of the 01_01 mocap). The anchor does not follow the leg while
+the foot is planted (a 1 s follow, as root motion's, left 3.4 cm of skate on the rendered jumps instead of 2.6).
+The height of every joint is the solver's: the lock moves the feet over the floor only.
 
 Frames: the rig frame (Y up, floor at y = 0), metres; rotations as (T, B, 4) scalar-last quaternions and
 (T, B, 3, 3) world matrices (:func:`~bridge.core.rig.forward_kinematics`).
@@ -38,15 +39,13 @@ from scipy.spatial.transform import Rotation
 
 from bridge.core.rig import Rig
 from bridge.core.rotations import axis_angle_matrix, cross, dot, min_rotation, norm, perp, transpose, unit
+from bridge.solve.root_motion import bearing_points, bearing_support
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-#: The legs, left and right: (upper leg, lower leg, foot, toes) as Unity HumanBodyBones.
-LEGS = (
-    ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "LeftToes"),
-    ("RightUpperLeg", "RightLowerLeg", "RightFoot", "RightToes"),
-)
+#: The legs, left and right: (upper leg, lower leg, foot) as Unity HumanBodyBones.
+LEGS = (("LeftUpperLeg", "LeftLowerLeg", "LeftFoot"), ("RightUpperLeg", "RightLowerLeg", "RightFoot"))
 #: Metres: an anchor farther than this from where the leg would put its foot is dragged along.
 MAX_REACH_M = 0.25
 #: Seconds over which a lifted foot's offset fades.
@@ -63,13 +62,9 @@ class FootLock:
 
     def __init__(self, rig: Rig) -> None:
         self.rig = rig
-        ok = all(rig.has(b) for leg in LEGS for b in leg[:3])
-        self._legs = [[rig.index(b) for b in leg[:3]] for leg in LEGS] if ok else []
-        # Each foot's bearing points (ankle; ball = the toes' head, the ankle again without toes), flat heights.
-        self._points = [[leg[2], rig.index(names[3]) if rig.has(names[3]) else leg[2]]
-                        for leg, names in zip(self._legs, LEGS, strict=False)]  # fmt: skip
-        rest = rig.rest_world_m
-        self._flat = np.array([[rest[i][1] for i in pts] for pts in self._points]) if self._legs else np.zeros(0)
+        self._points, self._flat = bearing_points(rig)  # the feet's ankle and ball, as root motion keeps them
+        ok = bool(self._points) and all(rig.has(b) for leg in LEGS for b in leg)
+        self._legs = [[rig.index(b) for b in leg] for leg in LEGS] if ok else []
         self.reset()
 
     def reset(self) -> None:
@@ -115,7 +110,7 @@ class FootLock:
         n_t = len(joints_m)
         out = np.zeros((n_t, len(self._legs), 2))
         points = joints_m[:, self._points]  # (T, F, 2 points, 3)
-        support = np.argmin(points[..., 1] - self._flat, axis=2)  # (T, F)
+        support = bearing_support(points, self._flat)  # (T, F)
         for k in range(n_t):
             dt = 0.0 if self._last_t is None else max(float(t_s[k]) - self._last_t, 0.0)
             self._last_t = float(t_s[k])
@@ -161,7 +156,7 @@ def _leg_ik(joints_m: FloatArray, world_r: FloatArray, parent_r: FloatArray, tar
     forward = (norm(normal) > math.sin(math.radians(STRAIGHT_DEG)) * thigh * shank) & (dot(normal, rig_axis) > 0)
     axis = unit(np.where(forward[:, None], normal, rig_axis))
     # the shank's angle from the thigh about that axis (0..2π: past π, bent backwards), and the one wanted
-    signed = np.arctan2(dot(axis, cross(hip - knee, ankle - knee)), dot(hip - knee, ankle - knee)) % (2 * np.pi)
+    signed = np.arctan2(dot(axis, normal), dot(hip - knee, ankle - knee)) % (2 * np.pi)
     wanted = np.arccos(np.clip((thigh**2 + shank**2 - reach**2) / (2.0 * thigh * shank), -1.0, 1.0))
     bend = axis_angle_matrix(axis, wanted - signed)
     ankle_bent = knee + (bend @ (ankle - knee)[..., None])[..., 0]

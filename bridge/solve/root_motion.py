@@ -50,6 +50,24 @@ SMOOTH_S = 0.05
 RELEASE_S = 0.3
 
 
+def bearing_points(rig: Rig) -> tuple[list[list[int]], FloatArray]:
+    """Each foot's points that can bear the weight (:data:`FEET`: the ankle and the ball; the ankle twice on a rig
+    without toes) as ``rig`` bone indices, and (F, 2) their heights at rest (flat on the floor), metres; ``([],
+    (0,))`` on a rig without both feet."""
+    feet = [[rig.index(b) for b in foot if rig.has(b)] for foot in FEET]
+    feet = [foot[:1] * 2 if len(foot) == 1 else foot for foot in feet]  # no toes: the ankle only
+    if not all(feet):
+        return [], np.zeros(0)
+    rest = rig.rest_world_m
+    return feet, np.array([[rest[i][1] for i in foot] for foot in feet])
+
+
+def bearing_support(points_m: FloatArray, flat_heights_m: FloatArray) -> npt.NDArray[np.intp]:
+    """(T, F) which of each foot's :func:`bearing_points` bears the weight: the lower against its flat height (the
+    heel strikes, the foot rolls, the ball pushes off). ``points_m``: (T, F, 2, 3), rig frame, metres."""
+    return np.asarray(np.argmin(points_m[..., 1] - flat_heights_m, axis=-1))
+
+
 class RootMotion:
     """Grounded hips (T, 3) + placements → hips that travel (state: the origin, the last travel, the planted
     feet's anchors)."""
@@ -57,13 +75,7 @@ class RootMotion:
     def __init__(self, rig: Rig, mode: str = "off") -> None:
         self.rig = rig
         self.mode = mode
-        self._feet = [[rig.index(b) for b in foot if rig.has(b)] for foot in FEET]
-        self._feet = [foot[:1] * 2 if len(foot) == 1 else foot for foot in self._feet]  # no toes: the ankle only
-        self._feet = self._feet if all(self._feet) else []
-        rest = rig.rest_world_m
-        self._flat_heights = (
-            np.array([[rest[i][1] for i in foot] for foot in self._feet]) if self._feet else np.zeros(0)
-        )
+        self._feet, self._flat_heights = bearing_points(rig)
         self.reset()
 
     def reset(self) -> None:
@@ -92,6 +104,7 @@ class RootMotion:
         """(T, 3) hips, rig frame, metres. ``quats``: (T, B, 4) the frames' local rotations (scalar-last); given,
         planted feet stay where they were planted (:meth:`_keep_feet`, with ``t_s`` (T,) seconds) and no joint
         ends below the floor (the hips rise instead: hands on the floor in a knockdown)."""
+        self.posed = None
         if self.mode == "off":
             return grounded_m
         out = np.array(grounded_m, dtype=np.float64, copy=True)
@@ -141,7 +154,7 @@ class RootMotion:
         n_t = len(feet_m)
         out = np.zeros((n_t, 2))
         times = np.arange(n_t, dtype=np.float64) / 30.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
-        support = np.argmin(feet_m[:, :, :, 1] - self._flat_heights, axis=2)  # (T, F)
+        support = bearing_support(feet_m, self._flat_heights)  # (T, F)
         floor_xz = feet_m[:, :, :, ::2]  # (T, F, 2 points, 2 axes: X, Z)
         for k in range(n_t):
             p = placements[k]
