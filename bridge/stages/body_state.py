@@ -441,7 +441,13 @@ class BodyState:
     def _lift(self, planted: npt.NDArray[np.bool_], heights: FloatArray) -> float:
         """Metres the body stands above the floor: on what a planted foot stands on (the floor, or a step or box
         higher than ``step_m``: the lowest that foot has been since it landed), else what the camera sees
-        (``heights``: each foot's lowest point above the floor), never below 0."""
+        (``heights``: each foot's lowest point above the floor), never below 0.
+
+        A planted foot stands until it rises ``contact.height_m`` above where it landed (a take-off the contact
+        detector has not yet seen). Measured from the floor instead, a foot on the floor whose measured height
+        was off by more than that (a low camera's depth error: 10–15 cm at 7 m) read as leaving the ground,
+        and the body floated above the floor while it stood (rendered CMU 01_01, its first 0.4 s).
+        """
         lift = max(0.0, float(np.min(heights)))
         for f in range(2):
             if not planted[f]:
@@ -449,10 +455,9 @@ class BodyState:
             else:
                 self._surfaces[f] = min(self._surfaces[f], float(heights[f]))
         if planted.any():
-            surface = float(np.min(self._surfaces[planted]))
-            surface = surface if surface > self.config.step_m else 0.0
-            if lift <= surface + self.config.contact.height_m:  # standing (not leaving the ground)
-                lift = surface
+            landed = float(np.min(self._surfaces[planted]))
+            if lift <= landed + self.config.contact.height_m:  # standing (not leaving the ground)
+                lift = landed if landed > self.config.step_m else 0.0
         return lift
 
     # -- the stage -----------------------------------------------------------------------------------------

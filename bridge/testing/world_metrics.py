@@ -94,6 +94,19 @@ def foot_skate_m(foot_m: FloatArray, contacts: BoolArray, min_frames: int = 3) -
     return np.asarray(out, dtype=np.float64)
 
 
+def support_height_m(points_m: FloatArray, contacts: BoolArray, min_frames: int = 3) -> FloatArray:
+    """(R,) metres, one per contact: how high the foot's bearing point stands, on average over each run of
+    ``contacts`` ((T,) bool), above where it stands when the foot is flat (its lowest height of the clip).
+
+    ``points_m``: (T, P, 3) world frame (Y up), as :func:`support_skate_m`. A body floating over the floor while
+    it stands shows here (a walking foot's heel rise, a few centimetres, shows in the truth's figure too).
+    """
+    pts_all = np.asarray(points_m, dtype=np.float64)
+    lowest = np.nanmin(pts_all[:, :, 1], axis=0) if len(pts_all) else np.zeros(pts_all.shape[1])
+    runs = contact_runs(contacts, min_frames)
+    return np.asarray([np.min(pts_all[a:b, :, 1] - lowest, axis=1).mean() for a, b in runs], dtype=np.float64)
+
+
 def support_skate_m(points_m: FloatArray, contacts: BoolArray, min_frames: int = 3) -> FloatArray:
     """(R,) metres, one per contact: how far the foot's bearing point slides over the floor during each run of
     ``contacts`` ((T,) bool).

@@ -209,6 +209,12 @@ def truth_metrics(
     true_ankle = np.concatenate(
         [wm.foot_skate_m(truth.joints_m[f"{s}Foot"], contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
     )
+    hover, true_hover = (
+        np.concatenate(
+            [wm.support_height_m(track.bearing_points(s), contacts[:, k]) for k, s in enumerate(("Left", "Right"))]
+        )
+        for track in (out, truth)
+    )
     rise_true = np.ptp(truth.hips_m[:, 1])
     rise_out = np.ptp(out.hips_m[:, 1])
     flex_out, flex_true = _flexion_deg(out), _flexion_deg(truth)
@@ -226,6 +232,8 @@ def truth_metrics(
         "slide_mean_cm": 100.0 * float(bearing.mean()) if len(bearing) else 0.0,
         "slide_max_cm": 100.0 * float(bearing.max()) if len(bearing) else 0.0,
         "slide_true_cm": 100.0 * float(true_bearing.mean()) if len(true_bearing) else 0.0,
+        "hover_mean_cm": 100.0 * float(hover.mean()) if len(hover) else 0.0,
+        "hover_true_cm": 100.0 * float(true_hover.mean()) if len(true_hover) else 0.0,
         **lone_metrics(out, fps),
         "limb_deg": float(wm.direction_error_deg(_limb_dirs(out), _limb_dirs(truth)).mean()),
         "pa_mpjpe_mm": 1000.0 * float(wm.pa_mpjpe_m(_stack(out), _stack(truth)).mean()),

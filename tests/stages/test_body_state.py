@@ -259,6 +259,23 @@ def test_a_person_on_a_box_most_of_the_clip_does_not_lift_the_floor() -> None:
     assert level.height_m() == pytest.approx(1.2, abs=0.05)
 
 
+def test_feet_planted_on_the_floor_but_measured_above_it_stand_on_the_floor() -> None:
+    """A standing person 7 m from a low camera: the feet's measured heights over the floor are 10–14 cm (depth
+    error), both planted. The body stands on the floor (lift 0), not on what the camera measured; a planted
+    foot that then rises more than the contact height above where it landed leaves the ground; one planted
+    20 cm up (over ``step_m``) stands on that step."""
+    state = BodyState(BodyStateConfig())
+    both = np.array([True, True])
+    rng = np.random.default_rng(3)
+    lifts = [state._lift(both, np.full(2, 0.12) + rng.uniform(-0.02, 0.02, 2)) for _ in range(20)]
+    assert max(lifts) == 0.0
+    rising = state._lift(both, np.full(2, 0.10 + state.config.contact.height_m + 0.05))
+    assert rising > 0.15
+    state = BodyState(BodyStateConfig())
+    assert state._lift(both, np.full(2, 0.20)) == pytest.approx(0.20)
+    assert state._lift(np.array([False, False]), np.full(2, 0.12)) == pytest.approx(0.12)
+
+
 def test_a_triangulated_placement_is_kept_and_its_feet_say_which_are_planted() -> None:
     """Several calibrated cameras placed the body (:mod:`bridge.multiview.fuse`: metric landmarks, the hips over
     the calibrated floor): the stage keeps that placement (one camera's model would put the body where its image

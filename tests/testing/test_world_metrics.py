@@ -136,6 +136,21 @@ def test_support_skate_follows_the_bearing_point_of_a_rolling_foot() -> None:
     assert wm.support_skate_m(slid, contacts)[0] == pytest.approx(0.05, abs=0.005)
 
 
+def test_support_height_reads_a_foot_floating_while_it_stands() -> None:
+    """A foot standing flat for 10 frames, then 10 frames of the same stance 12 cm higher: the first contact
+    stands 0 above its flat height, the second 12 cm; a foot rolling onto its ball stands on the ball (~0)."""
+    n = 10
+    flat = np.tile([[0.0, 0.08, 0.0], [0.0, 0.03, 0.15]], (n, 1, 1))
+    points = np.concatenate([flat, flat, flat + [0.0, 0.12, 0.0]])
+    contacts = np.ones(3 * n, dtype=bool)
+    contacts[n : 2 * n] = False
+    heights = wm.support_height_m(points, contacts)
+    np.testing.assert_allclose(heights, [0.0, 0.12], atol=1e-9)
+    rolled = flat.copy()
+    rolled[:, 0, 1] += np.linspace(0.0, 0.1, n)  # the heel rises, the ball stays down
+    assert wm.support_height_m(np.concatenate([flat, rolled]), np.ones(2 * n, dtype=bool))[0] < 1e-9
+
+
 def test_root_path_error_with_a_known_yaw_ignores_the_facing() -> None:
     path, fwd, t = _walk()
     turn = wm.yaw_rotation(np.radians(40.0))
