@@ -3,7 +3,8 @@
 * inference: bare MediaPipe PoseLandmarker (VIDEO mode) over the decoded Sports2D demo (the denominator);
 * live: flip repair + One-Euro filter + body solver (+ quaternion continuity), one frame at a time, and the same
   with the body-state stage, as ``bridge stream`` runs them (:class:`bridge.app.processor.Processor`, default
-  rig), on the landmarks MediaPipe gave for that clip; also each stage alone;
+  rig), on the landmarks MediaPipe gave for that clip; with ``--root-motion full``, the foot lock on and off;
+  also each stage alone;
 * batch: ``Solver.solve_frames`` over a long recording (the clip's landmarks repeated ``--long`` times, 230 × 20 =
   4600 frames by default) in one call, and the stateless ``solve_arrays`` alone.
 
@@ -18,6 +19,7 @@ Usage: ``python bench/bench_speed.py [--before DIR] [--rounds 5] [--long 20]``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pickle
@@ -67,6 +69,14 @@ def _worker(frames_path: str, long_repeats: int) -> dict[str, float]:
     }
     from bridge.core.rig import forward_kinematics
     from bridge.solve.body_config import SolverConfig
+
+    full = SolverConfig(root_motion="full")  # a stream with --root-motion full: root motion and the foot lock
+    out["live_full_ms"] = per_frame_ms(Processor(rig, ProcessorConfig(body=BodyStateConfig(), solver=full)))
+    if "foot_lock" in {f.name for f in dataclasses.fields(SolverConfig)}:  # not in older checkouts
+        unlocked = dataclasses.replace(full, foot_lock=False)
+        out["live_full_unlocked_ms"] = per_frame_ms(
+            Processor(rig, ProcessorConfig(body=BodyStateConfig(), solver=unlocked))
+        )
 
     export_config = ProcessorConfig(body=BodyStateConfig(), solver=SolverConfig(root_motion="planar"))
     Processor(rig, export_config).process_offline(frames[:30])  # warm: scipy.signal's import, first allocations
@@ -147,6 +157,8 @@ def main() -> None:
         ("live: repair + filter + solve (Processor)", "live_ms", "ms"),
         ("live, hands and face solvers off", "live_body_only_ms", "ms"),
         ("live as stream runs it (+ body state)", "live_stream_ms", "ms"),
+        ("live as stream --root-motion full runs it (+ foot lock)", "live_full_ms", "ms"),
+        ("  the same, --no-foot-lock", "live_full_unlocked_ms", "ms"),
         ("  body-state stage alone", "body_state_ms", "ms"),
         ("  flip repair alone", "flips_ms", "ms"),
         ("  One-Euro filter alone", "filter_ms", "ms"),

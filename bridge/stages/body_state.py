@@ -33,7 +33,8 @@
 
 The stage keeps state; :meth:`BodyState.offline` runs a whole clip (the camera's tilt and floor estimated from
 all of it first, the person published from the first frame of each confident streak rather than its last and
-given the clip's median size, each flight's travel put on a straight line (:mod:`bridge.stages.flight`), the
+given the clip's median size, each landing standing on its surface from when the foot lands
+(:mod:`bridge.stages.contacts`), each flight's travel put on a straight line (:mod:`bridge.stages.flight`), the
 hips' path then low-passed zero-phase) for ``export``/``batch``.
 """
 
@@ -58,7 +59,7 @@ from bridge.core.rotations import norm
 from bridge.core.running_median import RunningMedian
 from bridge.stages.camera_floor import CameraFloor
 from bridge.stages.camera_model import DEFAULT_FOV_DEG, PinholeCamera, hips_from_image
-from bridge.stages.contacts import CONTACT_FLAG, ContactConfig, ContactTracker, early_contacts
+from bridge.stages.contacts import CONTACT_FLAG, ContactConfig, ContactTracker, early_contacts, early_landings
 from bridge.stages.flight import ballistic_flights
 from bridge.stages.plausible import (
     LEG_IMPOSSIBLE,
@@ -504,7 +505,9 @@ class BodyState:
         the streak's last: a runner it held moved on 85 cm by then), and keeps one size, the clip's median (live:
         the median of the last 60 frames; rendered mocap from one camera, root path 98.3 → 89.2 cm summed over
         five clips). Between two planted frames less than a second apart the body flies: its travel over the
-        floor is a straight line (:func:`~bridge.stages.flight.ballistic_flights`)."""
+        floor is a straight line (:func:`~bridge.stages.flight.ballistic_flights`); the frames before a contact
+        that the live detector could not yet tell stand on its surface and are planted
+        (:func:`~bridge.stages.contacts.early_landings`, :func:`~bridge.stages.contacts.early_contacts`)."""
         clip_size = _clip_size(frames)
         probe = BodyState(self.config)
         probe._clip_size = clip_size  # the floor is gathered from bodies of the size the clip is placed with
@@ -520,7 +523,7 @@ class BodyState:
         self._forget_person()
         out = [self(frame) for frame in frames]
         self._offline = False
-        out = ballistic_flights(out)
+        out = ballistic_flights(early_landings(out, self.config.contact))
         out = _lowpass_placements(out, self.config.lowpass_hz, self.config.path_lowpass_hz)
         return early_contacts(out, self.config.contact)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bridge.core.landmarks import LandmarkFrame
+from bridge.core.landmarks import LandmarkFrame, Placement
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -112,18 +112,42 @@ def lead_contacts(t_s: FloatArray, planted: BoolArray, lead_s: float) -> BoolArr
     return out
 
 
+def _placed_contacts(
+    frames: list[LandmarkFrame], config: ContactConfig
+) -> tuple[list[tuple[int, Placement]], BoolArray, BoolArray]:
+    """The placed frames (index, placement), their (P, F) planted flags as found, and the same begun
+    :func:`latency_s` earlier (:func:`lead_contacts`); no rows where fewer than two frames are placed."""
+    placed = [(k, f.placement) for k, f in enumerate(frames) if f.placement is not None and f.person]
+    if len(placed) < 2:
+        return [], np.zeros((0, 2), dtype=np.bool_), np.zeros((0, 2), dtype=np.bool_)
+    t_s = np.array([frames[k].t_s for k, _ in placed])
+    planted: BoolArray = np.array([p.planted for _, p in placed], dtype=np.bool_)
+    return placed, planted, lead_contacts(t_s, planted, latency_s(config, float(np.median(np.diff(t_s)))))
+
+
+def early_landings(frames: list[LandmarkFrame], config: ContactConfig) -> list[LandmarkFrame]:
+    """Offline: the frames before each contact that the live detector had not yet found (:func:`lead_contacts`),
+    with no foot planted as found, stand no higher than the frame after them: the body lands on the surface of
+    the contact it lands into when the foot does. Their lift was what the camera saw (a low camera's depth error
+    put standing feet 10–15 cm up: rendered 01_01's first frames floated 16 cm over the floor). Only the lift is
+    changed, before the flights and the low-pass; the planted flags follow in :func:`early_contacts`."""
+    placed, planted, early = _placed_contacts(frames, config)
+    out = list(frames)
+    for i in range(len(placed) - 2, -1, -1):  # backwards: a run of such frames takes the contact's surface
+        k, p = placed[i]
+        after = out[placed[i + 1][0]].placement
+        if early[i].any() and not planted[i].any() and after is not None and after.lift_m < p.lift_m:
+            out[k] = frames[k].replace(placement=dataclasses.replace(p, lift_m=after.lift_m))
+    return out
+
+
 def early_contacts(frames: list[LandmarkFrame], config: ContactConfig) -> list[LandmarkFrame]:
     """Offline: the frames with each foot planted from when it landed, not from when the live detector could tell
     (:func:`lead_contacts` by :func:`latency_s`; their placements' ``planted`` and :data:`CONTACT_FLAG`): the rig
     locks it from there (:mod:`bridge.solve.foot_lock`). The body state calls it after the flights, whose ends
     stay on the frames the detector found (moved too, they fell on the stretched landing frames: 01_01's root
     path 11.6 → 13.0 cm)."""
-    placed = [(k, f.placement) for k, f in enumerate(frames) if f.placement is not None and f.person]
-    if len(placed) < 2:
-        return frames
-    t_s = np.array([frames[k].t_s for k, _ in placed])
-    planted: BoolArray = np.array([p.planted for _, p in placed], dtype=np.bool_)
-    early = lead_contacts(t_s, planted, latency_s(config, float(np.median(np.diff(t_s)))))
+    placed, _, early = _placed_contacts(frames, config)
     out = list(frames)
     for (k, p), flags in zip(placed, early, strict=True):
         if tuple(flags) != p.planted:

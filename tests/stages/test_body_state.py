@@ -16,7 +16,7 @@ from bridge.core.rig import load_rig
 from bridge.stages.body_state import EASE_IN_FLAG, STARTING_FLAG, BodyState, BodyStateConfig
 from bridge.stages.camera_floor import floor_from_feet
 from bridge.stages.camera_model import PinholeCamera, hips_from_image
-from bridge.stages.contacts import ContactConfig, detect_contacts, latency_s, lead_contacts
+from bridge.stages.contacts import ContactConfig, detect_contacts, early_landings, latency_s, lead_contacts
 from bridge.stages.plausible import knee_against_pelvis_deg, pelvis_forward, plausible_legs
 from bridge.testing.synth import frame_from_pose
 
@@ -104,6 +104,27 @@ def test_offline_contacts_begin_when_the_foot_lands_not_when_the_live_detector_c
         ends = np.flatnonzero(np.diff(planted[:, f].astype(int)) < 0)
         np.testing.assert_array_equal(np.flatnonzero(np.diff(early[:, f].astype(int)) < 0), ends)
     assert not early[swing & (lift > 0.1)].any()
+
+
+def test_offline_a_landing_stands_on_its_surface_from_when_the_foot_lands() -> None:
+    """A jump found by the live detector: 10 frames in the air (lift 0.3 m), then 4 frames it could not yet tell
+    (the foot down, its height misread 0.12 m up), then planted with lift 0 (and, later, on a 0.4 m box). Offline,
+    those 4 frames stand on the contact's surface; the flight before them, the planted frames and a landing on
+    the box keep their lift (the box's frames before it are not lowered below it)."""
+    fps = 30.0
+    lead = round(latency_s(ContactConfig(), 1 / fps) * fps)
+    lifts = [0.3] * 10 + [0.12] * lead + [0.0] * 8 + [0.6] * 10 + [0.45] * lead + [0.4] * 8
+    planted = [False] * (10 + lead) + [True] * 8 + [False] * (10 + lead) + [True] * 8
+    frames = []
+    for k, (lift, both) in enumerate(zip(lifts, planted, strict=True)):
+        frame = LandmarkFrame.no_person(k / fps, (640, 360), k).replace(person=True)
+        frames.append(frame.replace(placement=Placement(np.zeros(3), lift_m=lift, planted=(both, both))))
+    out = [f.placement.lift_m for f in early_landings(frames, ContactConfig()) if f.placement is not None]
+    expected = [0.3] * 10 + [0.0] * lead + [0.0] * 8 + [0.6] * 10 + [0.4] * lead + [0.4] * 8
+    np.testing.assert_allclose(out, expected)
+    assert [f.placement.planted for f in early_landings(frames, ContactConfig())] == [
+        f.placement.planted for f in frames
+    ]  # the flags are early_contacts' to change
 
 
 def _standing(knee_forward_m: float) -> np.ndarray:
