@@ -94,15 +94,16 @@ class FootLock:
         if not self._legs:
             return quats
         offsets = self._offsets(joints_m, planted, t_s)  # (T, F, 2)
-        for f, (hip, knee, foot) in enumerate(self._legs):
-            frames = np.flatnonzero(norm(offsets[:, f]) > _MIN_OFFSET_M)
-            if frames.size:
-                target = joints_m[frames, foot].copy()
-                target[:, [0, 2]] += offsets[frames, f]
-                local = _leg_ik(joints_m[frames][:, [hip, knee, foot]], world_r[frames][:, [hip, knee, foot]],
-                                world_r[frames, int(self.rig.parents[hip])], target)  # fmt: skip
-                quats[frames[:, None], [hip, knee, foot]] = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat(
-                ).reshape(len(frames), 3, 4)  # fmt: skip
+        frames, legs = np.nonzero(norm(offsets) > _MIN_OFFSET_M)  # every (frame, leg) to lock, in one batch
+        if not frames.size:
+            return quats
+        bones = np.array(self._legs)[legs]  # (N, 3): upper leg, lower leg, foot
+        target = joints_m[frames, bones[:, 2]].copy()
+        target[:, [0, 2]] += offsets[frames, legs]
+        parents = np.asarray(self.rig.parents)[bones[:, 0]]
+        rows = frames[:, None]
+        local = _leg_ik(joints_m[rows, bones], world_r[rows, bones], world_r[frames, parents], target)
+        quats[frames[:, None], bones] = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(-1, 3, 4)
         return quats
 
     def _offsets(self, joints_m: FloatArray, planted: BoolArray, t_s: FloatArray) -> FloatArray:
