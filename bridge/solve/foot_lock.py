@@ -103,7 +103,9 @@ class FootLock:
         parents = np.asarray(self.rig.parents)[bones[:, 0]]
         rows = frames[:, None]
         local = _leg_ik(joints_m[rows, bones], world_r[rows, bones], world_r[frames, parents], target)
-        quats[frames[:, None], bones] = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(-1, 3, 4)
+        quats[rows, bones] = (
+            Rotation.from_matrix(local.reshape(-1, 3, 3), assume_valid=True).as_quat().reshape(-1, 3, 4)
+        )
         return quats
 
     def _offsets(self, joints_m: FloatArray, planted: BoolArray, t_s: FloatArray) -> FloatArray:
