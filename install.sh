@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs bridge on a fresh Debian/Ubuntu machine into ./.venv.
 #   ./install.sh          the Debian libraries Open3D needs + bridge itself
-#   ./install.sh --test   also the test tools and the test material (registry videos, CMU mocap)
+#   ./install.sh --test   also the test tools and the test material (registry videos, CMU and DeepMimic mocap)
 set -euo pipefail
 cd "$(dirname "$0")"
 

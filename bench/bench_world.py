@@ -1,8 +1,8 @@
 """A body in the world, measured against ground truth of our own: rendered mocap through the real tracker.
 
 For each clip, the CC0 MakeHuman body driven by real motion capture (CMU ``01_01`` jumps, ``01_03`` climbing
-onto a box; DeepMimic walk and run when pybullet is installed: the ``train`` extra) is rendered into a video
-from a known fixed camera (:mod:`bridge.testing.render`, cached in ``$BRIDGE_RENDER_CACHE`` or the temp
+onto a box; DeepMimic walk and run when pybullet is installed: the ``test`` and ``train`` extras) is rendered into
+a video from a known fixed camera (:mod:`bridge.testing.render`, cached in ``$BRIDGE_RENDER_CACHE`` or the temp
 folder), then:
 
 1. **detection**: the real tracker (``open_landmarks``) on the video: the share of frames with a person and

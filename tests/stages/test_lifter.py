@@ -99,10 +99,10 @@ def test_weights_ship_in_the_package_and_are_small() -> None:
     # The wheel takes them: bridge.data's package data includes *.npz.
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "*.npz" in pyproject["tool"]["setuptools"]["package-data"]["bridge.data"]
-    # torch is for training only.
+    # torch is for training only; pybullet (the DeepMimic clips) for training and the tests, not at run time.
     extras = pyproject["project"]["optional-dependencies"]
-    deps = " ".join(pyproject["project"]["dependencies"]) + " ".join(extras["test"])
-    assert "torch" not in deps and "pybullet" not in deps
+    runtime = " ".join(pyproject["project"]["dependencies"])
+    assert "torch" not in runtime + " ".join(extras["test"]) and "pybullet" not in runtime
     assert "torch" in " ".join(extras["train"])
 
 
@@ -274,7 +274,7 @@ def test_deepmimic_loader_known_geometry(tmp_path: Path) -> None:
 
 
 def test_real_deepmimic_clips_have_rigid_bones_and_stand_on_the_floor() -> None:
-    pytest.importorskip("pybullet_data", reason="DeepMimic clips come with the train extra (pybullet)")
+    pytest.importorskip("pybullet_data", reason="DeepMimic clips come with pybullet (the test extra)")
     from bridge.testing.deepmimic import deepmimic_clips
 
     clips = deepmimic_clips()
