@@ -266,24 +266,15 @@ def test_a_rendered_run_toward_the_camera_is_not_taken_for_flips(tmp_path: Path)
     """DeepMimic ``run`` rendered toward the camera (the render's labels are the truth's; MediaPipe keeps them on
     nearly every frame): the legs and arms swing past each other at every stride, and with the limbs weighted as
     the face and trunk the repair took 39 of the 60 frames for flips and exchanged the legs."""
-    import os
-    import subprocess
-    import sys
-
     from bridge.testing.deepmimic import deepmimic_clips
     from bridge.testing.render import ClipSpec
     from bridge.tracking.process import track_video_inprocess
+    from tests.helpers.render_child import render_in_child
 
     if "run" not in deepmimic_clips():
         pytest.skip("pybullet (its DeepMimic clips) not installed")
-    spec = ClipSpec("deepmimic:run", duration_s=2.0)
-    code = (
-        "import sys; from pathlib import Path; from bridge.testing.render import ClipSpec, render_clip;"
-        f"render_clip(ClipSpec(**{spec.__dict__!r}), Path(sys.argv[1]))"
-    )  # in a child process: one Open3D renderer per process
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, env=env, capture_output=True)
-    _, frames = track_video_inprocess(tmp_path / f"{spec.key()}.mp4")
+    video, _ = render_in_child(ClipSpec("deepmimic:run", duration_s=2.0), tmp_path)
+    _, frames = track_video_inprocess(video)
     assert sum(f.person for f in frames) >= 55
     flags = _flags(repair_flips(frames))
     assert flags.sum() <= 6

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +13,16 @@ from bridge.testing.render import (
     CMU_DIR,
     CMU_UNITS_TO_M,
     ClipSpec,
-    RenderTruth,
     foot_contacts,
     look_at_camera,
 )
 from bridge.testing.render_mesh import load_body, pose_body
 from bridge.testing.render_pairs import pair_frames
+from tests.helpers.render_child import render_in_child
 
 L = PoseLandmark
 LIMB_LANDMARKS = [PoseLandmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT")
                   for p in ("SHOULDER", "ELBOW", "WRIST", "HIP", "KNEE", "ANKLE")]  # fmt: skip
-REPO = Path(__file__).resolve().parents[2]
 
 needs_cmu = pytest.mark.skipif(not (CMU_DIR / "01_01.bvh").is_file(), reason="assimp-testmodels not installed")
 
@@ -90,19 +86,6 @@ def test_foot_contacts_of_a_lifted_and_a_sliding_foot() -> None:
     assert not c[:, 1].any()
 
 
-def _render(spec: ClipSpec, folder: Path) -> tuple[Path, RenderTruth]:
-    """Render in a child process (an Open3D renderer per process; see bridge.viewer.render)."""
-    code = (
-        "import sys; from pathlib import Path; from bridge.testing.render import ClipSpec, render_clip;"
-        f"render_clip(ClipSpec(**{spec.__dict__!r}), Path(sys.argv[1]))"
-    )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run(
-        [sys.executable, "-c", code, str(folder)], check=True, env=env, capture_output=True, timeout=300
-    )
-    return folder / f"{spec.key()}.mp4", RenderTruth.load(folder / f"{spec.key()}.npz")
-
-
 @pytest.mark.slow
 @needs_cmu
 def test_a_render_has_its_truth_inside_the_silhouette_and_the_model_finds_the_person(tmp_path: Path) -> None:
@@ -113,7 +96,7 @@ def test_a_render_has_its_truth_inside_the_silhouette_and_the_model_finds_the_pe
     from bridge.tracking.sources import Frame
 
     spec = ClipSpec("01_01", start_s=1.0, duration_s=0.4, fps=15.0, width=384, height=288)  # standing still
-    video, truth = _render(spec, tmp_path)
+    video, truth = render_in_child(spec, tmp_path)
     cap = cv2.VideoCapture(str(video))
     images = [img for ok, img in iter(cap.read, (False, None)) if ok]
     cap.release()
