@@ -65,6 +65,8 @@ class FootLock:
         self._points, self._flat = bearing_points(rig)  # the feet's ankle and ball, as root motion keeps them
         ok = bool(self._points) and all(rig.has(b) for leg in LEGS for b in leg)
         self._legs = [[rig.index(b) for b in leg] for leg in LEGS] if ok else []
+        self._bones = np.array(self._legs, dtype=np.intp).reshape(-1, 3)  # (F, 3): upper leg, lower leg, foot
+        self._hip_parents = np.asarray(rig.parents, dtype=np.intp)[self._bones[:, 0]]  # (F,)
         self.reset()
 
     def reset(self) -> None:
@@ -97,12 +99,13 @@ class FootLock:
         frames, legs = np.nonzero(norm(offsets) > _MIN_OFFSET_M)  # every (frame, leg) to lock, in one batch
         if not frames.size:
             return quats
-        bones = np.array(self._legs)[legs]  # (N, 3): upper leg, lower leg, foot
+        bones = self._bones[legs]  # (N, 3): upper leg, lower leg, foot
         target = joints_m[frames, bones[:, 2]].copy()
         target[:, [0, 2]] += offsets[frames, legs]
-        parents = np.asarray(self.rig.parents)[bones[:, 0]]
         rows = frames[:, None]
-        local = _leg_ik(joints_m[rows, bones], world_r[rows, bones], world_r[frames, parents], target)
+        local = _leg_ik(
+            joints_m[rows, bones], world_r[rows, bones], world_r[frames, self._hip_parents[legs]], target
+        )
         quats[rows, bones] = (
             Rotation.from_matrix(local.reshape(-1, 3, 3), assume_valid=True).as_quat().reshape(-1, 3, 4)
         )
