@@ -15,13 +15,15 @@ Measures (bridge.testing.lifter_data_real.pose_errors, 12 body landmarks): PA-MP
 after the same per-frame similarity alignment (°), knee and elbow flexion error (°), jitter (mm/frame²).
 Estimates: ``mediapipe`` (raw world landmarks; on Pose2Sim after flip repair, as ``analyze`` tracks), ``default``
 (bridge's live default: flip repair + One-Euro filter), ``temporal`` (the 2-D lifter rf27_causal),
-``refine`` (refine_rf27_causal, live), ``refine+filter`` (what ``--lifter refine`` streams: refiner then One-Euro),
+``refine`` (refine_rf27_causal, live, its correction scaled as shipped), ``refine_whole`` (the same with the
+whole correction, scale 1), ``refine+filter`` (what ``--lifter refine`` streams: refiner then One-Euro),
 ``refine_sym`` (refine_rf27, batch, looks ahead).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame  # noqa: E402
 from bridge.stages.filter import LandmarkFilter  # noqa: E402
 from bridge.stages.flips import FlipRepair  # noqa: E402
 from bridge.stages.lifter import (  # noqa: E402
+    CORRECTION_SCALE_KEY,
     DEFAULT_CAUSAL_MODEL,
     REFINE_CAUSAL_MODEL,
     REFINE_SYMMETRIC_MODEL,
@@ -45,25 +48,11 @@ from bridge.stages.lifter import (  # noqa: E402
     load_lifter,
 )
 from bridge.testing.lifter_data import HELD_OUT  # noqa: E402
-from bridge.testing.lifter_data_real import Pair, load_pairs, pose_errors  # noqa: E402
+from bridge.testing.lifter_data_real import load_pairs, pair_frames, pose_errors  # noqa: E402
 
-METHODS = ("mediapipe", "default", "temporal", "refine", "refine+filter", "refine_sym")
+METHODS = ("mediapipe", "default", "temporal", "refine", "refine_whole", "refine+filter", "refine_sym")
 COLUMNS = (("pa_mpjpe_mm", "PA-MPJPE mm", 1), ("limb_deg", "limb °", 1), ("knee_deg", "knee flex °", 1),
            ("elbow_deg", "elbow flex °", 1), ("jitter_mm", "jitter mm/f²", 2))  # fmt: skip
-
-
-def frames_of(pair: Pair) -> list[LandmarkFrame]:
-    """The pair's tracked frames as the tracker hands them on (no-person frames included)."""
-    out = []
-    for k in range(len(pair.t_s)):
-        found = bool(pair.found[k])
-        z3, z2 = np.zeros((NUM_LANDMARKS, 3)), np.zeros((NUM_LANDMARKS, 2))
-        out.append(LandmarkFrame(
-            t_s=float(pair.t_s[k]), world_xyz_m=pair.world_xyz_m[k] if found else z3,
-            image_xy=pair.image_xy[k] if found else z2, visibility=pair.visibility[k],
-            presence=np.ones(NUM_LANDMARKS), image_size=pair.image_size, person=found, frame_index=k,
-        ))  # fmt: skip
-    return out
 
 
 def points(frames: list[LandmarkFrame]) -> np.ndarray:
@@ -78,12 +67,15 @@ def estimates(frames: list[LandmarkFrame], flips_done: bool) -> dict[str, np.nda
     temporal = CausalLifter(LifterConfig(DEFAULT_CAUSAL_MODEL))
     refine = CausalLifter(LifterConfig(REFINE_CAUSAL_MODEL))
     refined = [refine(f) for f in flipped]
+    causal = load_lifter(REFINE_CAUSAL_MODEL)
+    whole = CausalLifter(model=dataclasses.replace(causal, info={**causal.info, CORRECTION_SCALE_KEY: "1"}))
     filt2 = LandmarkFilter()
     return {
         "mediapipe": points(frames),
         "default": points([filt(f) for f in flipped]),
         "temporal": points([temporal(f) for f in flipped]),
         "refine": points(refined),
+        "refine_whole": points([whole(f) for f in flipped]),
         "refine+filter": points([filt2(f) for f in refined]),
         "refine_sym": points(lift_frames(flipped, load_lifter(REFINE_SYMMETRIC_MODEL))),
     }
@@ -110,7 +102,7 @@ def held_out_table(against: str = "truth") -> dict[str, dict[str, dict[str, floa
     per_clip: dict[str, dict[str, list[np.ndarray]]] = {}
     truth: dict[str, list[np.ndarray]] = {}
     for p in pairs:
-        est = estimates(frames_of(p), flips_done=False)
+        est = estimates(pair_frames(p), flips_done=False)
         for m in METHODS:
             per_clip.setdefault(p.clip, {}).setdefault(m, []).append(est[m])
         truth.setdefault(p.clip, []).append(p.truth_m if against == "truth" else p.reference_m)

@@ -15,11 +15,17 @@ minus MediaPipe's (the network predicts the correction); windows of every frame 
 (``--speeds 1,2``). Loss: mean per-joint
 position error. Same strided network and export as tools/train_lifter.py (batch norm folded, float16 weights).
 Prints the held-out PA-MPJPE of MediaPipe and of each model, and the wall time.
+
+The correction scale: each trained model keeps the share of its correction (0 to 1 in steps of
+``SCALE_STEP``) that gives the lowest held-out PA-MPJPE (:func:`choose_correction_scale`; stored with the weights,
+``LifterModel.correction_scale``). ``--scale-only`` chooses it again for the shipped weights without training (no
+torch): ``python tools/train_refiner.py --scale-only``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -33,10 +39,23 @@ sys.path.insert(0, str(REPO / "tools"))
 from train_lifter import export, fit, make_torch_model  # noqa: E402
 
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT  # noqa: E402
-from bridge.stages.lifter import NUM_OUTPUTS, REFINE_INPUTS, hip_centre, refiner_inputs, save_lifter  # noqa: E402
+from bridge.stages.flips import FlipRepair  # noqa: E402
+from bridge.stages.lifter import (  # noqa: E402
+    CORRECTION_SCALE_KEY,
+    NUM_OUTPUTS,
+    REFINE_INPUTS,
+    LifterModel,
+    hip_centre,
+    lifter_weights_path,
+    load_lifter_file,
+    refiner_inputs,
+    save_lifter,
+)
 from bridge.testing.lifter_data import HELD_OUT, pa_mpjpe_mm  # noqa: E402
-from bridge.testing.lifter_data_real import Pair, load_pairs, tracked_runs  # noqa: E402
+from bridge.testing.lifter_data_real import Pair, load_pairs, pair_frames, pose_errors, tracked_runs  # noqa: E402
 
+#: Steps of the correction scale tried (:func:`choose_correction_scale`).
+SCALE_STEP = 0.05
 #: name → (filter widths, causal).
 MODELS: dict[str, tuple[tuple[int, ...], bool]] = {
     "refine_rf27": ((3, 3, 3), False),
@@ -133,22 +152,18 @@ def main() -> int:
     parser.add_argument("--target", choices=("reference", "truth"), default="truth",
                         help="learn the reference triangulated from the other views (pairs made with --views), "
                              "or the render's exact truth")  # fmt: skip
+    parser.add_argument("--scale-only", action="store_true",
+                        help="choose the shipped weights' correction scale again, without training")  # fmt: skip
     args = parser.parse_args()
     args.speeds = tuple(int(k) for k in args.speeds.split(","))
-    import torch
-
-    torch.set_num_threads(args.threads)
     t0 = time.monotonic()
     pairs = load_pairs()
     if args.target == "reference":
         pairs = [p for p in pairs if p.reference_m is not None]
     train = [p for p in pairs if p.clip not in HELD_OUT]
     held = [p for p in pairs if p.clip in HELD_OUT]
-    if not train or not held:
+    if not held or not (train or args.scale_only):
         parser.error("no cached pairs (or none held out): run tools/make_refiner_data.py first")
-    data = flatten(runs_of(train, args.target))
-    print(f"train_refiner: {len(train)} training renders ({len(data['x'])} tracked frames, motions "
-          f"{', '.join(sorted({p.clip for p in train}))}); {len(held)} held-out renders", flush=True)  # fmt: skip
     held_runs = runs_of(held)
     truth = np.concatenate([t for _, _, t in held_runs])
     raw = np.concatenate([m for _, m, _ in held_runs])
@@ -157,10 +172,23 @@ def main() -> int:
         f"train_refiner: held-out PA-MPJPE MediaPipe {pa_mpjpe_mm(raw, truth):.1f} mm (vs the references: "
         f"{pa_mpjpe_mm(raw, refs):.1f})"
     )
+    names = [n.strip() for n in args.models.split(",") if n.strip()]
+    scale_runs = pipeline_runs(held)
+    if args.scale_only:
+        scale_only(scale_runs, names)
+        return 0
+    data = flatten(runs_of(train, args.target))
+    print(f"train_refiner: {len(train)} training renders ({len(data['x'])} tracked frames, motions "
+          f"{', '.join(sorted({p.clip for p in train}))}); {len(held)} held-out renders", flush=True)  # fmt: skip
+    import torch
+
+    torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name in [n.strip() for n in args.models.split(",") if n.strip()]:
-        model = train_one(name, data, args)
+    for name in names:
+        model, errors = choose_correction_scale(train_one(name, data, args), scale_runs)
+        print(f"train_refiner: {name}: correction scale {model.correction_scale:g} (held-out PA-MPJPE "
+              f"{errors[1.0]:.1f} mm with the whole correction)", flush=True)  # fmt: skip
         save_lifter(out / f"lifter_{name}.npz", model)
         if not args.no_ship:
             save_lifter(REPO / "bridge" / "data" / f"lifter_{name}.npz", model)
@@ -174,10 +202,56 @@ def main() -> int:
     return 0
 
 
-def _refine_inputs(model, x: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The model on precomputed refiner inputs (T, 198) → (T, 33, 3) (as LifterModel.refine does)."""
+def _refine_inputs(model, x: np.ndarray, scale: float | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The model on precomputed refiner inputs (T, 198) → (T, 33, 3) (as LifterModel.refine does), its correction
+    scaled by ``scale`` (None: the model's own)."""
     y = model.forward_padded(model.pad(x)).reshape(-1, NUM_LANDMARKS, 3)
-    return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + y)
+    s = model.correction_scale if scale is None else scale
+    return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + s * y)
+
+
+def pipeline_runs(pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per run of tracked frames: the refiner's inputs (T, 198) as ``--lifter refine`` gives them (after the flip
+    repair, which runs before the lifter) and the exact truth (T, 33, 3), hip-centred."""
+    out = []
+    for p in pairs:
+        repair = FlipRepair()
+        frames = [repair(f) for f in pair_frames(p)]
+        for a, b in tracked_runs(p):
+            run = frames[a:b]
+            x = refiner_inputs(np.stack([f.world_xyz_m for f in run]), np.stack([f.visibility for f in run]),
+                               np.stack([f.image_xy for f in run]), p.image_size)  # fmt: skip
+            out.append((x, hip_centre(p.truth_m[a:b])))
+    return out
+
+
+def choose_correction_scale(
+    model: LifterModel, runs: list[tuple[np.ndarray, np.ndarray]]
+) -> tuple[LifterModel, dict[float, float]]:
+    """The model with the correction scale (0 … 1 by :data:`SCALE_STEP`) of the lowest PA-MPJPE (the 12 body
+    landmarks, as ``bench/bench_lifter_real.py`` measures) on ``runs`` (:func:`pipeline_runs` of the held-out
+    renders), and that error (mm) at every scale tried."""
+    truth = np.concatenate([t for _, t in runs])
+    full = [(x, model.forward_padded(model.pad(x)).reshape(-1, NUM_LANDMARKS, 3)) for x, _ in runs]
+    errors = {}
+    for s in np.round(np.arange(0.0, 1.0 + 1e-9, SCALE_STEP), 4):
+        pred = np.concatenate(
+            [hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + s * y) for x, y in full]
+        )
+        errors[float(s)] = pose_errors(pred, truth)["pa_mpjpe_mm"]
+    best = min(errors, key=lambda k: errors[k])
+    info = {**model.info, CORRECTION_SCALE_KEY: f"{best:g}"}
+    return dataclasses.replace(model, info=info), errors
+
+
+def scale_only(runs: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> None:
+    """Choose the correction scale of the shipped weights again (the weights themselves unchanged)."""
+    for name in names:
+        path = lifter_weights_path(name)
+        model, errors = choose_correction_scale(load_lifter_file(path), runs)
+        save_lifter(path, model)
+        table = ", ".join(f"{s:g}: {e:.1f}" for s, e in errors.items())
+        print(f"train_refiner: {name}: correction scale {model.correction_scale:g} (held-out PA-MPJPE mm {table})")
 
 
 if __name__ == "__main__":

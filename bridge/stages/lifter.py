@@ -37,9 +37,10 @@ occluded or not, and the training data's 2-D noise, outliers and held frames sta
 
 **Refiners** (``refine_*`` weights, ``--lifter refine``) are the same network with :data:`REFINE_INPUTS` inputs
 per frame (:func:`refiner_inputs`: MediaPipe's own hip-centred world landmarks, their visibilities and the
-normalised 2-D points); their 99 outputs are a correction added to MediaPipe's landmarks. They are trained by
-``tools/train_refiner.py`` on renders of mocap run through the real tracker
-(:mod:`bridge.testing.lifter_data_real`), so they learn the tracker's real errors.
+normalised 2-D points); their 99 outputs are a correction added to MediaPipe's landmarks, scaled by the model's
+:attr:`LifterModel.correction_scale` (stored with the weights; the share of the predicted correction that lowers
+the error most on the held-out renders). They are trained by ``tools/train_refiner.py`` on renders of mocap run
+through the real tracker (:mod:`bridge.testing.lifter_data_real`), so they learn the tracker's real errors.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ REFINE_INPUTS = NUM_LANDMARKS * 6
 DEFAULT_CAUSAL_MODEL = "rf27_causal"
 DEFAULT_SYMMETRIC_MODEL = "rf27"
 BASELINE_MODEL = "rf1"
+#: Key of :attr:`LifterModel.correction_scale` in a model's ``info``.
+CORRECTION_SCALE_KEY = "correction_scale"
 #: Packaged refiners (``--lifter refine``): live (causal) and batch (symmetric).
 REFINE_CAUSAL_MODEL = "refine_rf27_causal"
 REFINE_SYMMETRIC_MODEL = "refine_rf27"
@@ -171,6 +174,14 @@ class LifterModel:
         return self.num_inputs == REFINE_INPUTS
 
     @property
+    def correction_scale(self) -> float:
+        """A refiner's share of its predicted correction that is added to MediaPipe's landmarks (``info`` key
+        ``correction_scale``, 1 where absent): chosen by ``tools/train_refiner.py`` on the held-out renders,
+        where the whole correction did worse than a part of it (the network generalises across motions only
+        partly)."""
+        return float(self.info.get(CORRECTION_SCALE_KEY, "1"))
+
+    @property
     def channels(self) -> int:
         """Width of the hidden layers."""
         return int(self.weights[0][0].shape[1])
@@ -253,7 +264,7 @@ class LifterModel:
         if x.shape[0] == 0:
             return np.zeros((0, NUM_LANDMARKS, 3))
         y = self.forward_padded(self.pad(x)).astype(np.float64).reshape(-1, NUM_LANDMARKS, 3)
-        return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + y)
+        return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + self.correction_scale * y)
 
     def on_frames(self, frames: Sequence[LandmarkFrame]) -> FloatArray:
         """(T, 33, 3) lifted (or refined) landmarks of consecutive tracked frames of one image size."""
@@ -374,7 +385,7 @@ class CausalLifter:
         window = np.concatenate([self._buffer[self._next :], self._buffer[: self._next]], axis=0)
         y = self.model.forward_windows(window[None])[0].astype(np.float64).reshape(NUM_LANDMARKS, 3)
         if self.model.refines:
-            y = y + x[:NUM_OUTPUTS].reshape(NUM_LANDMARKS, 3)
+            y = self.model.correction_scale * y + x[:NUM_OUTPUTS].reshape(NUM_LANDMARKS, 3)
         return frame.replace(world_xyz_m=hip_centre(y), flags={**frame.flags, "lifter": self.model.name})
 
 

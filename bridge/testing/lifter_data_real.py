@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from bridge.core.landmarks import PoseLandmark
+from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame, PoseLandmark
 from bridge.testing.lifter_data import HELD_OUT
 
 if TYPE_CHECKING:
@@ -183,6 +183,20 @@ def load_pairs(folder: Path | None = None) -> list[Pair]:
             out.append(Pair(str(z["clip"]), z["found"].astype(bool), z["image_xy"], z["world_xyz_m"],
                             z["visibility"], z["truth_m"], (int(z["image_size"][0]), int(z["image_size"][1])),
                             z["t_s"], z["reference_m"] if "reference_m" in z.files else None))  # fmt: skip
+    return out
+
+
+def pair_frames(pair: Pair) -> list[LandmarkFrame]:
+    """The pair's tracked frames as the tracker hands them on (no-person frames included)."""
+    out = []
+    for k in range(len(pair.t_s)):
+        found = bool(pair.found[k])
+        z3, z2 = np.zeros((NUM_LANDMARKS, 3)), np.zeros((NUM_LANDMARKS, 2))
+        out.append(LandmarkFrame(
+            t_s=float(pair.t_s[k]), world_xyz_m=pair.world_xyz_m[k] if found else z3,
+            image_xy=pair.image_xy[k] if found else z2, visibility=pair.visibility[k],
+            presence=np.ones(NUM_LANDMARKS), image_size=pair.image_size, person=found, frame_index=k,
+        ))  # fmt: skip
     return out
 
 

@@ -4,12 +4,14 @@ out; causal for live (never reads the future), symmetric for files, weights ship
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import numpy as np
 import pytest
 
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.stages.lifter import (
+    CORRECTION_SCALE_KEY,
     NUM_OUTPUTS,
     REFINE_CAUSAL_MODEL,
     REFINE_INPUTS,
@@ -84,6 +86,28 @@ def test_a_refiner_with_a_zero_output_layer_is_mediapipe_itself() -> None:
     np.testing.assert_allclose(np.stack([f.world_xyz_m for f in lifted]), hip_centre(world), atol=1e-12)
     live = CausalLifter(model=model)
     np.testing.assert_allclose(live(frames[0]).world_xyz_m, hip_centre(world[0]), atol=1e-12)
+
+
+def test_the_correction_scale_adds_that_share_of_the_correction_live_and_batch() -> None:
+    """A model's stored correction scale s gives MediaPipe + s × (the whole correction), live and batch; the
+    shipped refiners keep a part of it, chosen on the held-out renders (tools/train_refiner.py)."""
+    frames = walking_frames(60)
+    mp = hip_centre(np.stack([f.world_xyz_m for f in frames]))
+    for name in (REFINE_CAUSAL_MODEL, REFINE_SYMMETRIC_MODEL):
+        shipped = load_lifter(name)
+        assert 0.0 < shipped.correction_scale < 1.0
+        whole = dataclasses.replace(shipped, info={**shipped.info, CORRECTION_SCALE_KEY: "1"})
+        part = dataclasses.replace(shipped, info={**shipped.info, CORRECTION_SCALE_KEY: "0.25"})
+        correction = whole.on_frames(frames) - mp
+        assert np.abs(correction).max() > 1e-3  # the network does correct these frames
+        np.testing.assert_allclose(part.on_frames(frames), mp + 0.25 * correction, atol=1e-12)
+        expected = mp + shipped.correction_scale * correction
+        np.testing.assert_allclose(shipped.on_frames(frames), expected, atol=1e-12)
+        if shipped.causal:
+            live_whole, live_part = CausalLifter(model=whole), CausalLifter(model=part)
+            got = [(live_whole(f).world_xyz_m, live_part(f).world_xyz_m) for f in frames]
+            for k, (w, p) in enumerate(got):
+                np.testing.assert_allclose(p, mp[k] + 0.25 * (w - mp[k]), atol=1e-12)
 
 
 def test_causal_refiner_never_reads_the_future() -> None:
