@@ -123,3 +123,22 @@ def test_a_triangulated_planted_foot_stays_across_the_view_as_well() -> None:
 
     assert slide_x_m("camera") > 0.15  # held along the camera's axis only: it slides across the view
     assert slide_x_m("triangulated") < 0.3 * slide_x_m("camera")
+
+
+def test_one_planted_leg_whose_pose_jumps_does_not_drag_the_other_foot() -> None:
+    """Both feet planted, a still body: when the right leg's pose jumps (its upper leg swung 30° forward from one
+    frame to the next: a far leg switching between held and tracked), the hips do not shift, so the left foot,
+    which did not move, stays where it stands."""
+    rig = load_rig("default")
+    n = 40
+    q = np.tile(Rotation.identity(len(rig.bones)).as_quat(), (n, 1, 1))
+    q[20:, rig.index("RightUpperLeg")] = Rotation.from_euler("x", -30.0, degrees=True).as_quat()
+    grounded = np.tile(rig.offsets_m[0], (n, 1))
+    places = [Placement(rig.offsets_m[0].copy(), height_m=rig.height_m, planted=(True, True)) for _ in range(n)]
+    hips = RootMotion(rig, "planar")(grounded, places, q, np.arange(n) / 30.0)
+    right = np.array([BonePose(0.0, rig, hips[k], Rotation.from_quat(q[k]),
+                               np.zeros(len(rig.bones), dtype=np.int8)).world()[0][rig.index("RightFoot")]
+                      for k in (19, 20)])  # fmt: skip
+    assert np.linalg.norm(right[1, [0, 2]] - right[0, [0, 2]]) > 0.15  # the right foot's pose did jump
+    left = np.array([_left_foot(rig, hips[k], q[k]) for k in range(n)])
+    assert np.abs(left[:, [0, 2]] - left[0, [0, 2]]).max() < 0.01
