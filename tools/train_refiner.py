@@ -188,7 +188,8 @@ def main() -> int:
     for name in names:
         model, errors = choose_correction_scale(train_one(name, data, args), scale_runs)
         print(f"train_refiner: {name}: correction scale {model.correction_scale:g} (held-out PA-MPJPE "
-              f"{errors[1.0]:.1f} mm with the whole correction)", flush=True)  # fmt: skip
+              f"{errors[model.correction_scale]:.1f} mm; {errors[1.0]:.1f} with the whole correction)",
+              flush=True)  # fmt: skip
         save_lifter(out / f"lifter_{name}.npz", model)
         if not args.no_ship:
             save_lifter(REPO / "bridge" / "data" / f"lifter_{name}.npz", model)
