@@ -23,7 +23,6 @@ whole correction, scale 1), ``refine+filter`` (what ``--lifter refine`` streams:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tempfile
 import time
@@ -38,7 +37,6 @@ from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame  # noqa: E402
 from bridge.stages.filter import LandmarkFilter  # noqa: E402
 from bridge.stages.flips import FlipRepair  # noqa: E402
 from bridge.stages.lifter import (  # noqa: E402
-    CORRECTION_SCALE_KEY,
     DEFAULT_CAUSAL_MODEL,
     REFINE_CAUSAL_MODEL,
     REFINE_SYMMETRIC_MODEL,
@@ -67,8 +65,7 @@ def estimates(frames: list[LandmarkFrame], flips_done: bool) -> dict[str, np.nda
     temporal = CausalLifter(LifterConfig(DEFAULT_CAUSAL_MODEL))
     refine = CausalLifter(LifterConfig(REFINE_CAUSAL_MODEL))
     refined = [refine(f) for f in flipped]
-    causal = load_lifter(REFINE_CAUSAL_MODEL)
-    whole = CausalLifter(model=dataclasses.replace(causal, info={**causal.info, CORRECTION_SCALE_KEY: "1"}))
+    whole = CausalLifter(model=load_lifter(REFINE_CAUSAL_MODEL).with_correction_scale(1.0))
     filt2 = LandmarkFilter()
     return {
         "mediapipe": points(frames),

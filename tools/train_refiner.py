@@ -25,7 +25,6 @@ torch): ``python tools/train_refiner.py --scale-only``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -41,10 +40,10 @@ from train_lifter import export, fit, make_torch_model  # noqa: E402
 from bridge.core.landmarks import NUM_LANDMARKS, SWAP_LEFT_RIGHT  # noqa: E402
 from bridge.stages.flips import FlipRepair  # noqa: E402
 from bridge.stages.lifter import (  # noqa: E402
-    CORRECTION_SCALE_KEY,
     NUM_OUTPUTS,
     REFINE_INPUTS,
     LifterModel,
+    add_correction,
     hip_centre,
     lifter_weights_path,
     load_lifter_file,
@@ -193,7 +192,8 @@ def main() -> int:
         save_lifter(out / f"lifter_{name}.npz", model)
         if not args.no_ship:
             save_lifter(REPO / "bridge" / "data" / f"lifter_{name}.npz", model)
-        pred = np.concatenate([_refine_inputs(model, x) for x, _, _ in held_runs])
+        pred = np.concatenate([add_correction(x, model.predicted_correction(x), model.correction_scale)
+                               for x, _, _ in held_runs])  # fmt: skip
         print(
             f"train_refiner: {name}: held-out PA-MPJPE {pa_mpjpe_mm(pred, truth):.1f} mm (vs the references: "
             f"{pa_mpjpe_mm(pred, refs):.1f})",
@@ -201,14 +201,6 @@ def main() -> int:
         )
     print(f"train_refiner: done in {time.monotonic() - t0:.0f} s (seed {args.seed})")
     return 0
-
-
-def _refine_inputs(model, x: np.ndarray, scale: float | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The model on precomputed refiner inputs (T, 198) → (T, 33, 3) (as LifterModel.refine does), its correction
-    scaled by ``scale`` (None: the model's own)."""
-    y = model.forward_padded(model.pad(x)).reshape(-1, NUM_LANDMARKS, 3)
-    s = model.correction_scale if scale is None else scale
-    return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + s * y)
 
 
 def pipeline_runs(pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -233,16 +225,13 @@ def choose_correction_scale(
     landmarks, as ``bench/bench_lifter_real.py`` measures) on ``runs`` (:func:`pipeline_runs` of the held-out
     renders), and that error (mm) at every scale tried."""
     truth = np.concatenate([t for _, t in runs])
-    full = [(x, model.forward_padded(model.pad(x)).reshape(-1, NUM_LANDMARKS, 3)) for x, _ in runs]
+    full = [(x, model.predicted_correction(x)) for x, _ in runs]
     errors = {}
     for s in np.round(np.arange(0.0, 1.0 + 1e-9, SCALE_STEP), 4):
-        pred = np.concatenate(
-            [hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + s * y) for x, y in full]
-        )
+        pred = np.concatenate([add_correction(x, y, float(s)) for x, y in full])
         errors[float(s)] = pose_errors(pred, truth)["pa_mpjpe_mm"]
     best = min(errors, key=lambda k: errors[k])
-    info = {**model.info, CORRECTION_SCALE_KEY: f"{best:g}"}
-    return dataclasses.replace(model, info=info), errors
+    return model.with_correction_scale(best), errors
 
 
 def scale_only(runs: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> None:

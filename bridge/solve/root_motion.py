@@ -149,7 +149,7 @@ class RootMotion:
         if self._last_points is None:
             return
         moved = feet - self._last_points[np.arange(len(FEET)), support]  # (F, 2) since last frame
-        if len(moved) != 2 or float(np.linalg.norm(moved[0] - moved[1])) <= LEG_JUMP_M:
+        if float(np.linalg.norm(moved[0] - moved[1])) <= LEG_JUMP_M:
             return
         f = int(np.argmax(np.linalg.norm(moved, axis=1)))
         self._anchors[f] += moved[f] - moved[1 - f]

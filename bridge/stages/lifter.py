@@ -45,6 +45,7 @@ through the real tracker (:mod:`bridge.testing.lifter_data_real`), so they learn
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,10 @@ class LifterModel:
         partly)."""
         return float(self.info.get(CORRECTION_SCALE_KEY, "1"))
 
+    def with_correction_scale(self, scale: float) -> LifterModel:
+        """The same network adding ``scale`` of its correction (:attr:`correction_scale`)."""
+        return dataclasses.replace(self, info={**self.info, CORRECTION_SCALE_KEY: f"{scale:g}"})
+
     @property
     def channels(self) -> int:
         """Width of the hidden layers."""
@@ -263,8 +268,12 @@ class LifterModel:
         x = refiner_inputs(world_xyz_m, visibility, image_xy, image_size).reshape(-1, REFINE_INPUTS)
         if x.shape[0] == 0:
             return np.zeros((0, NUM_LANDMARKS, 3))
-        y = self.forward_padded(self.pad(x)).astype(np.float64).reshape(-1, NUM_LANDMARKS, 3)
-        return hip_centre(x[:, :NUM_OUTPUTS].reshape(-1, NUM_LANDMARKS, 3) + self.correction_scale * y)
+        return add_correction(x, self.predicted_correction(x), self.correction_scale)
+
+    def predicted_correction(self, x: FloatArray) -> FloatArray:
+        """A refiner's whole correction of one continuous sequence of :func:`refiner_inputs` ((T, 198)) → (T, 33,
+        3) metres, MediaPipe world frame (before :attr:`correction_scale`)."""
+        return self.forward_padded(self.pad(x)).astype(np.float64).reshape(-1, NUM_LANDMARKS, 3)
 
     def on_frames(self, frames: Sequence[LandmarkFrame]) -> FloatArray:
         """(T, 33, 3) lifted (or refined) landmarks of consecutive tracked frames of one image size."""
@@ -273,6 +282,13 @@ class LifterModel:
             return self.lift(xy, frames[0].image_size)
         world = np.stack([f.world_xyz_m for f in frames])
         return self.refine(world, np.stack([f.visibility for f in frames]), xy, frames[0].image_size)
+
+
+def add_correction(x: FloatArray, correction: FloatArray, scale: float) -> FloatArray:
+    """(..., 33, 3) hip-centred metres: MediaPipe's landmarks in :func:`refiner_inputs` ``x`` (..., 198) plus
+    ``scale`` of a refiner's ``correction`` (..., 33, 3)."""
+    mediapipe = x[..., :NUM_OUTPUTS].reshape(*x.shape[:-1], NUM_LANDMARKS, 3)
+    return hip_centre(mediapipe + scale * np.asarray(correction, dtype=np.float64))
 
 
 def lifter_weights_path(name: str) -> Path:
@@ -384,9 +400,8 @@ class CausalLifter:
         # Oldest first: the slot after the newest is the oldest.
         window = np.concatenate([self._buffer[self._next :], self._buffer[: self._next]], axis=0)
         y = self.model.forward_windows(window[None])[0].astype(np.float64).reshape(NUM_LANDMARKS, 3)
-        if self.model.refines:
-            y = self.model.correction_scale * y + x[:NUM_OUTPUTS].reshape(NUM_LANDMARKS, 3)
-        return frame.replace(world_xyz_m=hip_centre(y), flags={**frame.flags, "lifter": self.model.name})
+        xyz = add_correction(x, y, self.model.correction_scale) if self.model.refines else hip_centre(y)
+        return frame.replace(world_xyz_m=xyz, flags={**frame.flags, "lifter": self.model.name})
 
 
 def lift_frames(frames: Sequence[LandmarkFrame], model: LifterModel | None = None,

@@ -4,14 +4,12 @@ out; causal for live (never reads the future), symmetric for files, weights ship
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import numpy as np
 import pytest
 
 from bridge.core.landmarks import NUM_LANDMARKS, LandmarkFrame
 from bridge.stages.lifter import (
-    CORRECTION_SCALE_KEY,
     NUM_OUTPUTS,
     REFINE_CAUSAL_MODEL,
     REFINE_INPUTS,
@@ -96,8 +94,7 @@ def test_the_correction_scale_adds_that_share_of_the_correction_live_and_batch()
     for name in (REFINE_CAUSAL_MODEL, REFINE_SYMMETRIC_MODEL):
         shipped = load_lifter(name)
         assert 0.0 < shipped.correction_scale < 1.0
-        whole = dataclasses.replace(shipped, info={**shipped.info, CORRECTION_SCALE_KEY: "1"})
-        part = dataclasses.replace(shipped, info={**shipped.info, CORRECTION_SCALE_KEY: "0.25"})
+        whole, part = shipped.with_correction_scale(1.0), shipped.with_correction_scale(0.25)
         correction = whole.on_frames(frames) - mp
         assert np.abs(correction).max() > 1e-3  # the network does correct these frames
         np.testing.assert_allclose(part.on_frames(frames), mp + 0.25 * correction, atol=1e-12)
